@@ -1,0 +1,156 @@
+"""`desk`: the command line. Heavy modules are imported inside each command, so `--help`,
+`desk sources` and table lookups start fast (no torch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from retrieval.errors import DeskError
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+
+
+def _kb():
+    from retrieval.store import KnowledgeBase
+
+    return KnowledgeBase()
+
+
+def cmd_ingest(args) -> int:
+    from rich.console import Console
+
+    from ingest.pipeline import Ingester
+
+    console = Console(stderr=True)
+    kb = _kb()
+    inputs = list(args.inputs)
+    if args.feed:
+        inputs += args.feed
+    if not inputs and not args.tic:
+        raise DeskError("nothing to ingest: give files, folders, URLs, --feed URL or --tic")
+    with console.status("ingesting…") as status:
+        ingester = Ingester(kb, progress=lambda msg: status.update(f"ingesting {msg}"))
+        report = ingester.ingest(list(args.inputs), holdings=args.holdings)
+        if args.feed:
+            report.merge(ingester.ingest(args.feed, feed=True))
+        if args.tic:
+            from ingest.holdings_ingest import fetch_tic
+
+            report.merge(fetch_tic(ingester))
+    for error in report.errors:
+        console.print(f"[red]failed[/red] {error}", markup=True, highlight=False)
+    print(f"Ingested into {kb.describe()}: {report.summary()}")
+    return 1 if report.failed else 0
+
+
+def cmd_sources(args) -> int:
+    docs = _kb().list_documents()
+    if args.json:
+        print(json.dumps(docs, indent=2, ensure_ascii=False))
+        return 0
+    if not docs:
+        print("The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "title", "source", "date", "kind", "chunks", box=None)
+    for doc in docs:
+        table.add_row(doc["id"], doc.get("title", ""), doc.get("source", ""), doc.get("published", "") or doc.get("published_raw", ""),
+                      doc.get("kind", ""), str(doc.get("chunks", 0)))
+    Console(width=200).print(table)
+    return 0
+
+
+def cmd_forget(args) -> int:
+    if not _kb().forget(args.id):
+        raise DeskError(f"no document with id {args.id!r}; `desk sources` lists them")
+    print(f"Forgot {args.id}.")
+    return 0
+
+
+def ensure_sample_ingested(kb) -> None:
+    """`make run` on a fresh machine: the sample corpus goes in once, then is left alone."""
+    if kb.list_documents():
+        return
+    from ingest.pipeline import Ingester
+
+    print(f"First run: ingesting the sample corpus from {SAMPLE_DIR} (about a minute)…", file=sys.stderr)
+    report = Ingester(kb).ingest([str(SAMPLE_DIR)])
+    print(f"Sample corpus: {report.summary()}", file=sys.stderr)
+
+
+def cmd_run(args) -> int:
+    kb = _kb()
+    ensure_sample_ingested(kb)
+    if os.environ.get("DISCORD_TOKEN"):
+        return cmd_bot(args)
+    return cmd_chat(args)
+
+
+def cmd_chat(args) -> int:
+    from bot.chat import run_chat
+
+    return run_chat(_kb(), interactive=sys.stdin.isatty())
+
+
+def cmd_bot(args) -> int:
+    print("The Discord bot is not built yet; opening the terminal chat instead.", file=sys.stderr)
+    return cmd_chat(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="where the embedded store and state live (DESK_DATA_DIR)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+
+    parser = argparse.ArgumentParser(prog="desk", description="Holdings Desk: answers about foreign holdings of U.S. Treasurys, with citations.", parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="add articles, feeds and holdings tables to the knowledge base")
+    p.add_argument("inputs", nargs="*", metavar="PATH_OR_URL", help="files, folders (recursive) or http(s) URLs")
+    p.add_argument("--feed", action="append", default=[], metavar="URL_OR_FILE", help="an RSS/Atom feed (repeatable)")
+    p.add_argument("--holdings", action="store_true", help="read the inputs as holdings tables")
+    p.add_argument("--tic", action="store_true", help="fetch Treasury's current holdings tables")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sources", parents=[common], help="list what is stored, newest first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("forget", parents=[common], help="remove a document by id")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser("chat", parents=[common], help="the terminal chat")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("run", parents=[common], help="what `make run` does: sample corpus, then the bot or the chat")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("bot", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
+    p.set_defaults(func=cmd_bot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.data_dir:
+        os.environ["DESK_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except DeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Articles from files and pages: header blocks, front matter, HTML, JSON records -> SourceDocument."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
+
+from retrieval.errors import InputError
+
+ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
+KNOWN_FIELDS = ("title", "source", "url", "published")
+HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,40}):[ \t]*(.*)$")
+MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+
+
+@dataclass
+class SourceDocument:
+    doc_id: str
+    text: str
+    ref: str  # the file path or URL it was ingested from
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    published: str = ""  # ISO, as precise as the input allows: YYYY-MM-DD, YYYY-MM or YYYY
+    published_raw: str = ""  # kept as written ("2025-05-17 04:00 GMT+8", "not stated")
+    kind: str = "article"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        payload = json.dumps([self.text, self.title, self.source, self.url, self.published_raw, self.extra], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def metadata(self) -> dict:
+        return {
+            **{f"x_{k}": v for k, v in self.extra.items()},
+            "title": self.title or self.doc_id,
+            "source": self.source,
+            "url": self.url,
+            "published": self.published,
+            "published_raw": self.published_raw,
+            "published_day": day_number(self.published),
+            "kind": self.kind,
+            "ref": self.ref,
+            "content_hash": self.content_hash,
+        }
+
+
+def day_number(published: str) -> int:
+    """YYYYMMDD as an int for Chroma range filters; a month or year counts as its first day."""
+    if not published:
+        return 0
+    parts = (published.split("-") + ["01", "01"])[:3]
+    return int("".join(p.zfill(2) for p in parts))
+
+
+def parse_published(raw: str) -> str:
+    """Read a date as far as it goes: day, month or year precision; '' when there is none."""
+    text = raw.strip()
+    if not text:
+        return ""
+    m = re.match(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", text)
+    if m:
+        year, month, day = int(m[1]), int(m[2]), m[3]
+        if 1 <= month <= 12:
+            if day and _valid(year, month, int(day)):
+                return f"{year:04d}-{month:02d}-{int(day):02d}"
+            return f"{year:04d}-{month:02d}"
+    m = re.match(r"^(\d{4})/(\d{1,2})/(\d{1,2})", text)
+    if m and _valid(int(m[1]), int(m[2]), int(m[3])):
+        return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
+    words = re.findall(r"[A-Za-z]+|\d+", text)
+    month = next((MONTHS[w[:3].lower()] for w in words if w[:3].lower() in MONTHS and w.isalpha()), None)
+    year = next((int(w) for w in words if w.isdigit() and len(w) == 4 and 1900 <= int(w) <= 2100), None)
+    day = next((int(w) for w in words if w.isdigit() and len(w) <= 2 and 1 <= int(w) <= 31), None)
+    if year and month:
+        if day and _valid(year, month, day):
+            return f"{year:04d}-{month:02d}-{day:02d}"
+        return f"{year:04d}-{month:02d}"
+    if year and re.fullmatch(r"\d{4}", text):
+        return str(year)
+    # RFC 822 dates in feeds ("Fri, 02 May 2025 10:00:00 GMT") are handled by the word scan above.
+    return ""
+
+
+def _valid(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+        return True
+    except ValueError:
+        return False
+
+
+def canonical_url(url: str) -> str:
+    """One id per page: lower-case host, no fragment, no tracking parameters, no trailing slash."""
+    parts = urlparse(url.strip())
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(("utm_", "fbclid", "gclid"))])
+    path = parts.path.rstrip("/") or "/"
+    return urlunparse((parts.scheme.lower(), parts.netloc.lower(), path, "", query, ""))
+
+
+def decode_text(data: bytes, ref: str) -> str:
+    if not data.strip():
+        raise InputError(ref, "the file is empty")
+    if b"\x00" in data[:8192]:
+        raise InputError(ref, "looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(ref, f"is not UTF-8 text (byte 0x{data[exc.start]:02x})", line=line) from None
+
+
+def split_header(text: str) -> tuple[dict[str, str], str]:
+    """A header block (`key: value` lines then a blank line) or YAML front matter, and the body."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[0].strip() == "---":
+        try:
+            end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+        except StopIteration:
+            return {}, "\n".join(lines)
+        import yaml
+
+        try:
+            data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise InputError("front matter", f"is not valid YAML: {getattr(exc, 'problem', exc)}",
+                             line=(mark.line + 2) if mark else None) from None
+        if not isinstance(data, dict):
+            return {}, "\n".join(lines[end + 1:])
+        return {str(k).lower(): "" if v is None else str(v) for k, v in data.items()}, "\n".join(lines[end + 1:])
+    header: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if not line.strip():
+            if header:
+                return header, "\n".join(lines[i + 1:])
+            return {}, "\n".join(lines)
+        m = HEADER_LINE.match(line)
+        if not m or (i == 0 and m[1].lower() in ("http", "https")):
+            return {}, "\n".join(lines)
+        header[m[1].strip().lower().replace(" ", "_")] = m[2].strip()
+    return {}, "\n".join(lines)  # nothing but header-looking lines: treat it all as text
+
+
+def document_from_fields(fields: dict[str, str], text: str, doc_id: str, ref: str) -> SourceDocument:
+    text = normalise_text(text)
+    if not text:
+        raise InputError(ref, "has no text")
+    raw_published = fields.get("published") or fields.get("date") or ""
+    url = fields.get("url", "")
+    extra = {k: v for k, v in fields.items() if k not in KNOWN_FIELDS and k not in ("text", "date", "id") and v}
+    return SourceDocument(
+        doc_id=doc_id,
+        text=text,
+        ref=ref,
+        title=fields.get("title", "").strip(),
+        source=fields.get("source", "").strip(),
+        url=url.strip(),
+        published=parse_published(raw_published),
+        published_raw=raw_published.strip(),
+        extra=extra,
+    )
+
+
+def normalise_text(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def from_text_file(text: str, doc_id: str, ref: str) -> SourceDocument:
+    try:
+        fields, body = split_header(text)
+    except InputError as exc:
+        raise InputError(ref, f"front matter {exc.reason}", line=exc.line) from None
+    return document_from_fields(fields, body, doc_id, ref)
+
+
+def from_html(html: str, doc_id: str, ref: str, url: str = "") -> SourceDocument:
+    import trafilatura
+
+    extracted = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False, favor_precision=True)
+    data = extracted.as_dict() if hasattr(extracted, "as_dict") else (extracted or {})
+    text = (data.get("text") or "").strip()
+    if not text:
+        raise InputError(ref, "no article text could be extracted from the page")
+    fields = {
+        "title": data.get("title") or "",
+        "source": data.get("sitename") or data.get("hostname") or "",
+        "url": url or data.get("url") or "",
+        "published": data.get("date") or "",
+    }
+    if data.get("author"):
+        fields["author"] = data["author"]
+    return document_from_fields(fields, text, doc_id, ref)
+
+
+def from_json_records(text: str, ref: str, rel: str, jsonl: bool) -> list[SourceDocument]:
+    """JSON (an object or a list of objects) or JSONL records with `text` and the header fields."""
+    records: list[tuple[int | None, object]] = []
+    if jsonl:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((n, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise InputError(ref, f"is not valid JSON ({exc.msg})", line=n, column=exc.colno) from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(ref, f"is not valid JSON ({exc.msg})", line=exc.lineno, column=exc.colno) from None
+        items = data if isinstance(data, list) else [data]
+        records = [(None, item) for item in items]
+    docs = []
+    for index, (line, record) in enumerate(records):
+        where = f"line {line}" if line else f"record {index + 1}"
+        if not isinstance(record, dict):
+            raise InputError(ref, f"{where}: a record must be a JSON object", line=None)
+        if not isinstance(record.get("text"), str) or not record["text"].strip():
+            raise InputError(ref, f"{where}: the record has no \"text\" field")
+        fields = {str(k).lower(): str(v) for k, v in record.items() if v is not None and not isinstance(v, (dict, list))}
+        if record.get("url"):
+            doc_id = canonical_url(str(record["url"]))
+        elif record.get("id"):
+            doc_id = f"{rel}#{record['id']}"
+        else:
+            doc_id = f"{rel}#{index + 1}"
+        docs.append(document_from_fields(fields, record["text"], doc_id, ref))
+    if not docs:
+        raise InputError(ref, "holds no records")
+    return docs
+
+
+def load_file(path: Path, rel: str, max_bytes: int) -> list[SourceDocument]:
+    """One file -> its documents (JSON files may hold several)."""
+    ref = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in ARTICLE_SUFFIXES:
+        raise InputError(ref, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(ARTICLE_SUFFIXES))}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(ref, f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (DESK_MAX_FILE_MB)")
+    text = decode_text(path.read_bytes(), ref)
+    if suffix in (".json", ".jsonl"):
+        return from_json_records(text, ref, rel, jsonl=suffix == ".jsonl")
+    if suffix in (".html", ".htm"):
+        doc = from_html(text, rel, ref)
+    else:
+        doc = from_text_file(text, rel, ref)
+    if doc.url:
+        doc.doc_id = canonical_url(doc.url)
+    return [doc]

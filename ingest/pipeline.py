@@ -1,0 +1,209 @@
+"""The ingest step: inputs -> documents -> chunks -> embeddings -> the knowledge base.
+
+Each document is written whole or not at all (see retrieval.store); a failed input is
+reported on one line and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ingest.documents import ARTICLE_SUFFIXES, SourceDocument, load_file
+from ingest.settings import IngestSettings
+from retrieval.errors import DeskError, InputError
+from retrieval.store import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 900  # characters: about 200 tokens, inside the model's 256-token window
+CHUNK_OVERLAP = 150
+TABLE_SUFFIXES = {".txt", ".csv", ".html", ".htm", ".tsv"}
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)
+
+    def count(self, outcome: str, doc_id: str, chunks: int = 0) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.chunks += chunks
+        self.doc_ids.append(doc_id)
+
+    def fail(self, error: Exception) -> None:
+        self.failed += 1
+        self.errors.append(str(error))
+
+    def merge(self, other: "IngestReport") -> None:
+        for name in ("added", "updated", "unchanged", "failed", "chunks"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+        self.doc_ids += other.doc_ids
+
+    def summary(self) -> str:
+        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{self.failed} failed; {self.chunks} chunks written in {self.seconds:.1f} s")
+
+
+def make_splitter():
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    # Paragraphs first, then sentences, so a chunk rarely ends mid-sentence.
+    return RecursiveCharacterTextSplitter(
+        chunk_size=CHUNK_SIZE,
+        chunk_overlap=CHUNK_OVERLAP,
+        separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+        keep_separator="end",
+        add_start_index=True,
+    )
+
+
+def chunk_document(doc: SourceDocument, splitter=None) -> tuple[list[str], list[dict]]:
+    splitter = splitter or make_splitter()
+    pieces = splitter.create_documents([doc.text])
+    texts = [p.page_content.strip() for p in pieces]
+    metas = [{"start": p.metadata.get("start_index", 0)} for p in pieces]
+    return texts, metas
+
+
+class Ingester:
+    def __init__(self, kb: KnowledgeBase, settings: IngestSettings | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.kb = kb
+        self.settings = settings or IngestSettings()
+        self.progress = progress or (lambda _msg: None)
+        self._splitter = None
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def store_document(self, doc: SourceDocument, report: IngestReport) -> None:
+        existing = self.kb.get_document(doc.doc_id)
+        if existing and existing.get("content_hash") == doc.content_hash:
+            report.count("unchanged", doc.doc_id)  # nothing is embedded again
+            return
+        if self._splitter is None:
+            self._splitter = make_splitter()
+        texts, metas = chunk_document(doc, self._splitter)
+        # Title in front of each chunk's embedding input gives short chunks their context.
+        embed_inputs = [f"{doc.title}\n{text}" if doc.title else text for text in texts]
+        vectors = self.kb.embedder.embed_documents(embed_inputs)
+        written = self.kb.write_document(doc.doc_id, doc.metadata(), texts, metas, vectors)
+        report.count("updated" if existing else "added", doc.doc_id, written)
+
+    def ingest_documents(self, docs: Iterable[SourceDocument], report: IngestReport) -> None:
+        for doc in docs:
+            try:
+                self.store_document(doc, report)
+            except InputError as exc:
+                report.fail(exc)
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def ingest(self, inputs: list[str], feed: bool = False, holdings: bool = False) -> IngestReport:
+        """Files, folders, URLs and feeds; `feed` reads URLs and files as RSS/Atom."""
+        started = time.perf_counter()
+        report = IngestReport()
+        for item in inputs:
+            try:
+                if item.lower().startswith(("http://", "https://")):
+                    self._ingest_url(item, report, feed=feed, holdings=holdings)
+                else:
+                    self._ingest_path(Path(item), report, feed=feed, holdings=holdings)
+            except DeskError as exc:
+                report.fail(exc)
+                self.progress(f"failed: {exc}")
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_path(self, path: Path, report: IngestReport, feed: bool, holdings: bool) -> None:
+        if not path.exists():
+            raise InputError(str(path), "no such file or folder")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            for file in files:
+                if file.suffix.lower() not in ARTICLE_SUFFIXES | TABLE_SUFFIXES:
+                    continue  # a folder may hold other things: skip them quietly
+                self._ingest_file_safely(file, file.relative_to(path).as_posix(), report, feed, holdings)
+        else:
+            self._ingest_file_safely(path, path.name, report, feed, holdings)
+
+    def _ingest_file_safely(self, path: Path, rel: str, report: IngestReport, feed: bool, holdings: bool) -> None:
+        self.progress(str(path))
+        try:
+            self._ingest_file(path, rel, report, feed, holdings)
+        except DeskError as exc:
+            report.fail(exc)
+            self.progress(f"failed: {exc}")
+        except OSError as exc:
+            report.fail(InputError(str(path), f"cannot be read ({exc.strerror or exc})"))
+
+    def _ingest_file(self, path: Path, rel: str, report: IngestReport, feed: bool, holdings: bool) -> None:
+        if feed:
+            from ingest.web import parse_feed
+
+            data = path.read_bytes()
+            self._ingest_feed_entries(str(path), *parse_feed(data, str(path)), report)
+            return
+        if path.stat().st_size > self.settings.max_bytes:
+            raise InputError(str(path), f"is {path.stat().st_size / 1e6:.1f} MB, over the "
+                             f"{self.settings.max_file_mb:g} MB limit (DESK_MAX_FILE_MB)")
+        if self._try_table(path.read_bytes, str(path), report, forced=holdings):
+            return
+        docs = load_file(path, rel, self.settings.max_bytes)
+        self.ingest_documents(docs, report)
+
+    def _try_table(self, read: Callable[[], bytes], ref: str, report: IngestReport, forced: bool) -> bool:
+        """Holdings tables are recognised by content, whatever their name; True when handled."""
+        from ingest.tables import sniff
+
+        data = read()
+        layout = sniff(data)
+        if layout is None and not forced:
+            return False
+        from ingest.holdings_ingest import ingest_table
+
+        ingest_table(self.kb, data, ref, layout, report)
+        return True
+
+    def _ingest_url(self, url: str, report: IngestReport, feed: bool, holdings: bool) -> None:
+        from ingest.web import document_from_page, fetch, looks_like_feed, parse_feed
+
+        self.progress(url)
+        fetched = fetch(url, self.settings.fetch_timeout, self.settings.max_bytes)
+        if feed or looks_like_feed(fetched):
+            self._ingest_feed_entries(url, *parse_feed(fetched.body, url), report)
+            return
+        if self._try_table(lambda: fetched.body, url, report, forced=holdings):
+            return
+        self.ingest_documents([document_from_page(fetched, url)], report)
+
+    def _ingest_feed_entries(self, ref: str, feed_title: str, entries, report: IngestReport) -> None:
+        from ingest.documents import canonical_url
+        from ingest.web import document_from_entry, fetch
+
+        for entry in entries:
+            try:
+                page = None
+                doc_id = canonical_url(entry.link) if entry.link else None
+                if doc_id and self.kb.get_document(doc_id):
+                    # Known entry: keep what is stored rather than fetch the page again.
+                    report.count("unchanged", doc_id)
+                    continue
+                if entry.link.lower().startswith(("http://", "https://")):
+                    try:
+                        page = fetch(entry.link, self.settings.fetch_timeout, self.settings.max_bytes)
+                    except InputError as exc:
+                        log.info("feed entry page unavailable, using its summary: %s", exc)
+                self.store_document(document_from_entry(entry, feed_title, ref, page), report)
+            except InputError as exc:
+                report.fail(exc)

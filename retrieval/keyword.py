@@ -1,0 +1,87 @@
+"""A BM25 keyword ranking kept beside Chroma, which has none of its own.
+
+Built in memory from the committed chunks and rebuilt when the store's write generation
+moves; scoring uses numpy over an inverted index so it stays fast at 100k chunks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+
+import numpy as np
+
+TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+STOPWORDS = frozenset(
+    "a an and are as at be but by did do does for from had has have how i in is it its of on or so than that the "
+    "their them there these this those to was were what when where which who whom why will with would you your "
+    "about into over after before more most much many can could should than then also been being s".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    tokens = []
+    for token in TOKEN.findall(text.lower()):
+        token = token.replace(",", "")  # "1,125.9" and "1125.9" are the same figure
+        if token in STOPWORDS:
+            continue
+        tokens.append(_stem(token))
+    return tokens
+
+
+def _stem(token: str) -> str:
+    """A light plural/verb-ending fold: 'holdings'->'holding', 'tariffs'->'tariff'."""
+    if token[0].isdigit() or len(token) <= 4:
+        return token
+    for suffix in ("ies", "es", "s"):
+        if token.endswith(suffix) and not token.endswith("ss"):
+            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return token
+
+
+class BM25Index:
+    def __init__(self, ids: list[str], texts: list[str], k1: float = 1.4, b: float = 0.75):
+        self.ids = ids
+        self.k1, self.b = k1, b
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        lengths = np.zeros(len(texts), dtype=np.float32)
+        for i, text in enumerate(texts):
+            counts = Counter(tokenize(text))
+            lengths[i] = sum(counts.values())
+            for term, tf in counts.items():
+                postings[term].append((i, tf))
+        self.lengths = lengths
+        self.avg_length = float(lengths.mean()) if len(texts) else 1.0
+        n = len(texts)
+        self.postings = {}
+        for term, items in postings.items():
+            docs = np.fromiter((d for d, _ in items), dtype=np.int32, count=len(items))
+            tfs = np.fromiter((t for _, t in items), dtype=np.float32, count=len(items))
+            idf = math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5))
+            self.postings[term] = (docs, tfs, idf)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scores(self, query: str) -> np.ndarray:
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg_length, 1e-6))
+        for term in set(tokenize(query)):
+            posting = self.postings.get(term)
+            if posting is None:
+                continue
+            docs, tfs, idf = posting
+            scores[docs] += idf * tfs * (self.k1 + 1) / (tfs + norm[docs])
+        return scores
+
+    def top(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        scores = self.scores(query)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        if not len(scores):
+            return []
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best])]
+        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]

@@ -1,0 +1,25 @@
+"""Settings of the knowledge base, read from DESK_ environment variables or a .env file."""
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("holdings-desk", appauthor=False))
+
+
+class RetrievalSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DESK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = default_data_dir()
+    # http://host:port of a `chroma run` server; empty means embedded Chroma under data_dir.
+    chroma_url: str = ""
+    # A sentence-transformers name or path; empty means the bundled all-MiniLM-L6-v2.
+    embed_model: str = ""
+    # "openai:MODEL" to answer with an LLM through LangChain; empty means composed answers.
+    llm: str = ""
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 30.0

@@ -1,0 +1,278 @@
+"""The knowledge base: Chroma, embedded under the data directory or a `chroma run` server.
+
+Two collections, both named with the layout version so a later layout can migrate them:
+- chunks: every embedded passage (article chunks and table documents), with its document's
+  metadata, `doc_id` and the `content_hash` of the version it belongs to;
+- documents: one record per ingested document (its metadata, content hash and chunk count).
+  Writing this record is the commit point of an ingest: chunks of any other version of the
+  document are orphans and are deleted right after, and readers ignore them meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+from urllib.parse import urlparse
+
+from retrieval.errors import DeskError, KnowledgeBaseUnavailable
+from retrieval.settings import RetrievalSettings
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+CHUNKS = f"desk_v{LAYOUT_VERSION}_chunks"
+DOCUMENTS = f"desk_v{LAYOUT_VERSION}_documents"
+META_ID = "__meta__"  # the documents collection's record holding the write generation
+MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one add
+PAGE = 5000
+
+
+@dataclass
+class Hit:
+    id: str
+    text: str
+    meta: dict[str, Any]
+    similarity: float = 0.0  # cosine similarity to the question (0 when only the keyword ranking found it)
+    score: float = 0.0  # fused rank score
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each ranking that found it
+
+    @property
+    def doc_id(self) -> str:
+        return self.meta.get("doc_id", "")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(word in text for word in ("connect", "timeout", "timed out", "refused", "unavailable", "remoteprotocol", "readerror"))
+
+
+class KnowledgeBase:
+    def __init__(self, settings: RetrievalSettings | None = None, embedder=None):
+        self.settings = settings or RetrievalSettings()
+        self._embedder = embedder
+        self._client = None
+        self._collections: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    # -- connection -------------------------------------------------------------------------
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from retrieval.embedder import Embedder
+
+            self._embedder = Embedder(self.settings.embed_model)
+        return self._embedder
+
+    def describe(self) -> str:
+        if self.settings.chroma_url:
+            return f"Chroma server at {self.settings.chroma_url}"
+        return f"embedded Chroma in {self.settings.data_dir / 'chroma'}"
+
+    def _connect(self):
+        import chromadb
+        from chromadb.config import Settings
+
+        chroma_settings = Settings(anonymized_telemetry=False)
+        if self.settings.chroma_url:
+            url = urlparse(self.settings.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise DeskError(f"DESK_CHROMA_URL must look like http://host:port, got {self.settings.chroma_url!r}")
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        path = self.settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+    def _collection(self, name: str):
+        with self._lock:
+            if name not in self._collections:
+                if self._client is None:
+                    self._client = self._connect()
+                space = "cosine" if name == CHUNKS else "l2"
+                self._collections[name] = self._client.get_or_create_collection(
+                    name,
+                    embedding_function=None,  # Chroma's default would try to download a model
+                    metadata={"hnsw:space": space, "layout_version": LAYOUT_VERSION},
+                )
+            return self._collections[name]
+
+    def _run(self, action, *args, **kwargs):
+        """Run one Chroma call; a server that went away becomes KnowledgeBaseUnavailable.
+
+        The client is dropped so the next call reconnects: recovery needs no restart.
+        """
+        try:
+            return action(*args, **kwargs)
+        except DeskError:
+            raise
+        except Exception as exc:
+            if self.settings.chroma_url and _is_connection_error(exc):
+                with self._lock:
+                    self._client = None
+                    self._collections.clear()
+                raise KnowledgeBaseUnavailable(f"{self.settings.chroma_url}: {type(exc).__name__}") from None
+            raise
+
+    def chunks(self):
+        return self._run(self._collection, CHUNKS)
+
+    def documents_collection(self):
+        return self._run(self._collection, DOCUMENTS)
+
+    def ping(self) -> None:
+        self._run(lambda: self.documents_collection().count())
+
+    def wait_until_available(self, attempts: int = 8, first_delay: float = 0.5) -> None:
+        """At start-up, retry a server that is not up yet with backoff, then give up clearly."""
+        delay = first_delay
+        for attempt in range(1, attempts + 1):
+            try:
+                self.ping()
+                return
+            except KnowledgeBaseUnavailable:
+                if attempt == attempts:
+                    raise
+                log.warning("knowledge base not reachable (attempt %d/%d), retrying in %.1f s", attempt, attempts, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """A counter bumped by every write, so readers know when to refresh their caches."""
+        got = self._run(lambda: self.documents_collection().get(ids=[META_ID], include=["metadatas"]))
+        return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
+
+    def _bump_generation(self) -> None:
+        value = self.generation() + 1
+        self._run(
+            lambda: self.documents_collection().upsert(
+                ids=[META_ID], embeddings=[[0.0]], documents=["meta"], metadatas=[{"generation": value, "kind": "meta"}]
+            )
+        )
+
+    def get_document(self, doc_id: str) -> dict[str, Any] | None:
+        got = self._run(lambda: self.documents_collection().get(ids=[doc_id], include=["metadatas"]))
+        return dict(got["metadatas"][0], id=doc_id) if got["ids"] else None
+
+    def list_documents(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every stored document, newest publication first (undated last)."""
+        where = {"kind": kind} if kind else {"kind": {"$ne": "meta"}}
+        docs = []
+        for offset in range(0, 10**9, PAGE):
+            got = self._run(
+                lambda: self.documents_collection().get(where=where, include=["metadatas"], limit=PAGE, offset=offset)
+            )
+            docs += [dict(meta, id=doc_id) for doc_id, meta in zip(got["ids"], got["metadatas"])]
+            if len(got["ids"]) < PAGE:
+                break
+        return sorted(docs, key=lambda d: (d.get("published") or "", d.get("ingested_at") or ""), reverse=True)
+
+    def write_document(
+        self,
+        doc_id: str,
+        meta: dict[str, Any],
+        texts: list[str],
+        chunk_metas: list[dict[str, Any]],
+        embeddings: list[list[float]] | None = None,
+    ) -> int:
+        """Store a document's chunks, then commit its record, then drop its older chunks."""
+        content_hash = meta["content_hash"]
+        if embeddings is None:
+            embeddings = self.embedder.embed_documents(texts)
+        ids = [f"{doc_id}|{content_hash[:16]}|{i}" for i in range(len(texts))]
+        full_metas = [
+            {**_clean(meta), **_clean(extra), "doc_id": doc_id, "content_hash": content_hash, "chunk": i}
+            for i, extra in enumerate(chunk_metas)
+        ]
+        chunks = self.chunks()
+        for start in range(0, len(ids), MAX_BATCH):
+            end = start + MAX_BATCH
+            self._run(
+                chunks.upsert,
+                ids=ids[start:end],
+                embeddings=embeddings[start:end],
+                documents=texts[start:end],
+                metadatas=full_metas[start:end],
+            )
+        record = {**_clean(meta), "chunks": len(texts), "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        self._run(
+            self.documents_collection().upsert,
+            ids=[doc_id], embeddings=[[1.0]], documents=[meta.get("title") or doc_id], metadatas=[record],
+        )
+        self._delete_chunks(doc_id, keep_hash=content_hash)
+        self._bump_generation()
+        return len(texts)
+
+    def _delete_chunks(self, doc_id: str, keep_hash: str | None = None) -> None:
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if keep_hash:
+            where = {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": keep_hash}}]}
+        self._run(self.chunks().delete, where=where)
+
+    def forget(self, doc_id: str) -> bool:
+        if self.get_document(doc_id) is None:
+            return False
+        # The record goes first: once it is gone, leftover chunks are orphans that readers ignore.
+        self._run(self.documents_collection().delete, ids=[doc_id])
+        self._delete_chunks(doc_id)
+        self._bump_generation()
+        return True
+
+    def orphan_chunk_count(self) -> int:
+        committed = {d["id"]: d.get("content_hash") for d in self.list_documents()}
+        return sum(1 for meta in self.iter_chunk_metas() if committed.get(meta.get("doc_id")) != meta.get("content_hash"))
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def iter_chunks(self, where: dict[str, Any] | None = None, with_text: bool = True) -> Iterator[tuple[str, str, dict]]:
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        for offset in range(0, 10**9, PAGE):
+            got = self._run(
+                lambda: self.chunks().get(where=where, include=include, limit=PAGE, offset=offset)
+            )
+            texts = got["documents"] if with_text else [""] * len(got["ids"])
+            yield from zip(got["ids"], texts, got["metadatas"])
+            if len(got["ids"]) < PAGE:
+                break
+
+    def iter_chunk_metas(self, where: dict[str, Any] | None = None) -> Iterator[dict]:
+        for _, _, meta in self.iter_chunks(where, with_text=False):
+            yield meta
+
+    def count_chunks(self) -> int:
+        return self._run(lambda: self.chunks().count())
+
+    def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        chunks = self.chunks()
+        if self._run(chunks.count) == 0:
+            return []
+        got = self._run(
+            chunks.query,
+            query_embeddings=[vector],
+            n_results=k,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Hit(id=i, text=t, meta=m, similarity=1.0 - d)
+            for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+        ]
+
+
+def _clean(meta: dict[str, Any]) -> dict[str, Any]:
+    """Chroma metadata takes str, int, float and bool only: drop empty values, stringify the rest."""
+    out = {}
+    for key, value in meta.items():
+        if value is None or value == "":
+            continue
+        out[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
+    return out
