@@ -1,0 +1,106 @@
+"""Holdings tables into the knowledge base: readable documents for search, every cell exact.
+
+A table release is one document (id `table/<layout>/<hash>`): re-ingesting the same bytes is
+a no-op, a newer release is a new document and the older one stays as a vintage. Its chunks:
+- one per month, listing the holders in order; its metadata holds the month's cells as JSON,
+  which is what the exact lookups read (retrieval.holdings);
+- one per country and year, the country's months in a line, for questions about a history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date
+
+from ingest.tables import HoldingsTable, parse_table
+from retrieval.countries import is_aggregate
+from retrieval.holdings import format_billions, month_label
+
+TIC_FILES = ("slt_table5.txt", "mfhhis01.txt")
+
+
+def estimated_release(table: HoldingsTable) -> tuple[str, bool]:
+    """The release date: stated in the file, else about two months after its latest month
+    (Treasury publishes month M in the middle of month M+2)."""
+    if table.released:
+        return table.released, False
+    year, month = map(int, table.months[-1].split("-"))
+    month += 2
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return date(year, month, 15).isoformat(), True
+
+
+EMBEDDED_HOLDERS = 10  # a month's embedding sees its top holders; the stored text lists them all
+
+
+def table_documents(table: HoldingsTable) -> tuple[dict, list[str], list[dict], list[str]]:
+    """The release's metadata, chunk texts, chunk metadata, and the shorter texts to embed.
+
+    Embedding cost grows with length (a 256-token text costs several short ones), so what is
+    embedded is a compact form of each chunk; the stored text and metadata stay complete."""
+    release, estimated = estimated_release(table)
+    url = table.ref if table.ref.startswith(("http://", "https://")) else ""
+    meta = {
+        "title": table.title,
+        "source": "U.S. Treasury, TIC" if table.layout != "csv" else "team table",
+        "url": url,
+        "published": release,
+        "published_day": int(release.replace("-", "")),
+        "release": release,
+        "release_estimated": estimated,
+        "kind": "table",
+        "layout": table.layout,
+        "ref": table.ref,
+        "content_hash": table.content_hash,
+        "first_month": table.months[0],
+        "last_month": table.months[-1],
+    }
+    by_month: dict[str, dict[str, float]] = defaultdict(dict)
+    for cell in table.cells:
+        by_month[cell.month][cell.series] = cell.value
+    texts, metas, embed_texts = [], [], []
+    for month in sorted(by_month):
+        cells = by_month[month]
+        texts.append(month_text(table.title, month, cells))
+        embed_texts.append(month_text("", month, cells, limit=EMBEDDED_HOLDERS))
+        metas.append({"table_doc": "month", "month": month, "cells": json.dumps(cells, sort_keys=True)})
+    by_country_year: dict[tuple[str, str], list[tuple[str, float]]] = defaultdict(list)
+    for cell in table.cells:
+        by_country_year[(cell.series, cell.month[:4])].append((cell.month, cell.value))
+    for (series, year), values in sorted(by_country_year.items()):
+        values.sort()
+        listed = "; ".join(f"{month_label(m)[:3]} {format_billions(v)}" for m, v in values)
+        text = f"{series}: holdings of U.S. Treasury securities in {year}, billions of dollars, end of month: {listed}."
+        texts.append(f"{text} ({table.title})")
+        embed_texts.append(text)
+        metas.append({"table_doc": "country_year", "country": series, "year": year})
+    return meta, texts, metas, embed_texts
+
+
+def month_text(title: str, month: str, cells: dict[str, float], limit: int | None = None) -> str:
+    holders = sorted(((s, v) for s, v in cells.items() if not is_aggregate(s)), key=lambda sv: -sv[1])
+    ranked = "; ".join(f"{i}. {s} {format_billions(v)}" for i, (s, v) in enumerate(holders[:limit], start=1))
+    aggregates = "; ".join(f"{s} {format_billions(v)}" for s, v in sorted(cells.items())
+                           if s in ("Grand Total", "Foreign Official") or (limit is None and is_aggregate(s)))
+    source = f", {title}" if title else ""
+    return (f"Major foreign holders of U.S. Treasury securities at the end of {month_label(month)} "
+            f"(billions of dollars{source}): {ranked}. {aggregates}.")
+
+
+def ingest_table(kb, data: bytes, ref: str, layout: str | None, report) -> None:
+    table = parse_table(data, ref, layout)  # a TableError stores nothing
+    meta, texts, metas, embed_texts = table_documents(table)
+    doc_id = f"table/{table.layout}/{table.content_hash[:16]}"
+    if kb.get_document(doc_id):
+        report.count("unchanged", doc_id)
+        return
+    vectors = kb.embedder.embed_documents(embed_texts)
+    written = kb.write_document(doc_id, meta, texts, metas, vectors)
+    report.count("added", doc_id, written)
+
+
+def fetch_tic(ingester) -> "IngestReport":
+    """Treasury's current Table 5 and historical series, from DESK_TIC_BASE_URL."""
+    base = ingester.settings.tic_base_url.rstrip("/") + "/"
+    return ingester.ingest([base + name for name in TIC_FILES], holdings=True)

@@ -1,0 +1,237 @@
+"""Country and aggregate names for Treasury's holdings tables.
+
+Every row label in Treasury's tables and every name a user may type maps to one canonical
+name: Treasury's current Table 5 label ("China, Mainland", "Korea, South", "United Kingdom"),
+or, for series that Table 5 no longer lists, the label of the historical table (mfhhis01).
+
+Pure Python and quick to import: the table parsers, the lookups and the bot all use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+GRAND_TOTAL = "Grand Total"
+ALL_OTHER = "All Other"
+FOREIGN_OFFICIAL = "Foreign Official"
+FOREIGN_OFFICIAL_BILLS = "Foreign Official Treasury Bills"
+FOREIGN_OFFICIAL_BONDS = "Foreign Official T-Bonds & Notes"
+OIL_EXPORTERS = "Oil Exporters"
+CARIBBEAN_BANKING_CENTERS = "Caribbean Banking Centers"
+BELGIUM_LUXEMBOURG = "Belgium-Luxembourg"
+
+# Series that are not one country: totals, the official-holder breakdown and the groupings
+# the old mfhhis01 blocks used (Belgium and Luxembourg were reported together before 2002).
+AGGREGATES: frozenset[str] = frozenset(
+    {
+        GRAND_TOTAL,
+        ALL_OTHER,
+        FOREIGN_OFFICIAL,
+        FOREIGN_OFFICIAL_BILLS,
+        FOREIGN_OFFICIAL_BONDS,
+        OIL_EXPORTERS,
+        CARIBBEAN_BANKING_CENTERS,
+        BELGIUM_LUXEMBOURG,
+    }
+)
+
+# Canonical name -> other ways of writing it (table labels, user aliases, adjectives).
+# The canonical name itself always matches too.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "Japan": ("Japanese",),
+    "United Kingdom": (
+        "UK", "U.K.", "Britain", "Great Britain", "British", "England", "English",
+        "Northern Ireland",
+    ),
+    "China, Mainland": (
+        "China", "Mainland China", "Chinese", "PRC", "P.R.C.", "People's Republic of China",
+        "Mainland",
+    ),
+    "Cayman Islands": ("Cayman", "Caymans", "Cayman Is."),
+    "Belgium": ("Belgian",),
+    "Luxembourg": ("Luxemburg", "Luxembourgish"),
+    "Canada": ("Canadian",),
+    "France": ("French",),
+    "Ireland": ("Irish", "Republic of Ireland"),
+    "Taiwan": ("Taiwanese", "Chinese Taipei"),
+    "Switzerland": ("Swiss",),
+    "Singapore": ("Singaporean",),
+    "Hong Kong": ("HK", "Hong Kong SAR", "Hongkong"),
+    "Norway": ("Norwegian",),
+    "India": ("Indian",),
+    "Brazil": ("Brazilian",),
+    "Saudi Arabia": ("Saudi", "Saudis", "KSA"),
+    "Korea, South": (
+        "Korea", "South Korea", "S. Korea", "Republic of Korea", "Korea, Republic of",
+        "South Korean", "Korean",
+    ),
+    "Israel": ("Israeli",),
+    "United Arab Emirates": ("UAE", "U.A.E.", "Emirati"),
+    "Germany": ("German",),
+    "Bermuda": ("Bermudian",),
+    "Netherlands": ("Holland", "Dutch", "The Netherlands"),
+    "Australia": ("Australian",),
+    "Mexico": ("Mexican",),
+    "Thailand": ("Thai",),
+    "Philippines": ("Philippine", "Filipino"),
+    "Kuwait": ("Kuwaiti",),
+    "Iraq": ("Iraqi",),
+    "Poland": (),
+    "Spain": ("Spanish",),
+    "Italy": ("Italian",),
+    "Colombia": ("Colombian",),
+    "Sweden": ("Swedish",),
+    "Bahamas": ("The Bahamas", "Bahamian"),
+    "Vietnam": ("Viet Nam", "Vietnamese"),
+    "Chile": ("Chilean",),
+    "Peru": ("Peruvian",),
+    "Denmark": ("Danish",),
+    "Egypt": ("Egyptian",),
+    "El Salvador": ("Salvadoran",),
+    "Finland": ("Finnish",),
+    "Indonesia": ("Indonesian",),
+    "Kazakhstan": ("Kazakh",),
+    "Malaysia": ("Malaysian",),
+    "Oman": ("Omani",),
+    "Russia": ("Russian", "Russian Federation"),
+    "South Africa": ("South African",),
+    "Turkey": ("Turkiye", "Türkiye", "Turkish"),
+    "Uruguay": ("Uruguayan",),
+    BELGIUM_LUXEMBOURG: ("Belgium Luxembourg", "Belgium and Luxembourg"),
+    OIL_EXPORTERS: ("Oil Exporting Countries", "Oil-Exporting Countries"),
+    CARIBBEAN_BANKING_CENTERS: ("Caribbean Banking Centres", "Carib Bnkng Ctrs"),
+    ALL_OTHER: ("All Others", "All Other Countries", "Rest of the World"),
+    GRAND_TOTAL: ("Total", "Grand Totals", "Total Foreign Holdings", "All Foreign Holders"),
+    FOREIGN_OFFICIAL: (
+        "For. Official", "Foreign Official Holders", "Foreign Official Institutions",
+        "Official", "Official Holders", "Foreign Central Banks",
+    ),
+    FOREIGN_OFFICIAL_BILLS: ("Treasury Bills", "Foreign Official Bills", "Official Treasury Bills"),
+    FOREIGN_OFFICIAL_BONDS: (
+        "T-Bonds & Notes", "Foreign Official Bonds and Notes", "Official T-Bonds & Notes",
+        "Foreign Official Treasury Bonds and Notes",
+    ),
+}
+
+# Aliases that are right for a table label or a typed name but far too common in prose:
+# "a total of", "Treasury bills", "officials", "the mainland".
+_NOT_IN_PROSE: frozenset[str] = frozenset(
+    {"Total", "Official", "Treasury Bills", "T-Bonds & Notes", "Mainland", "English"}
+)
+
+# Words that look like a listed country but are not it; matched in prose and then dropped.
+_FALSE_FRIENDS: tuple[str, ...] = (
+    "North Korea", "North Korean", "Democratic People's Republic of Korea",
+    "New Mexico", "Gulf of Mexico", "Indian Ocean", "American Indian",
+    "British Virgin Islands", "Netherlands Antilles", "South China Sea",
+)
+
+# Ordinary English words that only name a country when capitalised.
+_CASE_SENSITIVE: frozenset[str] = frozenset({"Turkey", "Chile", "China", "Oman", "UK", "HK", "KSA", "PRC"})
+
+_FOOTNOTE = re.compile(r"\b\d+/")
+
+
+def _key(name: str) -> str:
+    """Lower-case a name and drop what does not distinguish it: quotes, footnote markers
+    like "2/", periods ("U.K."), an "Of which:" prefix and a leading "the"."""
+    text = name.replace("\u2019", "'").lower()
+    text = _FOOTNOTE.sub(" ", text)
+    text = text.replace("&", " and ").replace(".", "").replace("'", "")
+    text = re.sub(r"[^a-z0-9\u00c0-\u024f]+", " ", text).strip()
+    text = re.sub(r"^of which\s*", "", text)
+    text = re.sub(r"^the\s+", "", text)
+    return text
+
+
+def _build_lookup() -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for name, aliases in _ALIASES.items():
+        for alias in (name, *aliases):
+            key = _key(alias)
+            if lookup.setdefault(key, name) != name:
+                raise AssertionError(f"alias {alias!r} is claimed by {lookup[key]!r} and {name!r}")
+    return lookup
+
+
+_LOOKUP = _build_lookup()
+CANONICAL_NAMES: tuple[str, ...] = tuple(_ALIASES)
+
+
+def canonical(name: str) -> str | None:
+    """The canonical series name for a table row label or a user's alias, None if unknown."""
+    if not isinstance(name, str):
+        return None
+    return _LOOKUP.get(_key(name))
+
+
+def is_aggregate(name: str) -> bool:
+    """True for totals, the official breakdown and multi-country groupings (any alias)."""
+    return (canonical(name) or name) in AGGREGATES
+
+
+def closest(name: str, n: int = 3) -> list[str]:
+    """Up to n canonical names that look like `name` (for "did you mean ...?")."""
+    key = _key(name)
+    if not key or n <= 0:
+        return []
+    found: list[str] = []
+    for alias_key in difflib.get_close_matches(key, list(_LOOKUP), n=len(_LOOKUP), cutoff=0.6):
+        series = _LOOKUP[alias_key]
+        if series not in found:
+            found.append(series)
+        if len(found) == n:
+            break
+    return found
+
+
+def _alias_pattern(alias: str) -> str:
+    """A regex for an alias in prose: flexible spaces, optional commas and hyphens."""
+    words = alias.replace("-", " ").split()
+    parts = []
+    for word in words:
+        bare = word.rstrip(",")
+        part = re.escape(bare).replace("'", "['\u2019]")
+        if word.endswith(","):
+            part += ","
+        parts.append(part)
+    pattern = r"[\s\-]+".join(parts).replace(r",[\s\-]+", r",?[\s\-]+")
+    if alias not in _CASE_SENSITIVE:
+        pattern = f"(?i:{pattern})"
+    if alias == "Korea, South":
+        pattern += r"(?![\s\-]+(?i:africa))"  # "Korea, South Africa and ..." is two countries
+    return pattern
+
+
+def _build_prose_regex() -> tuple[re.Pattern[str], dict[str, str | None]]:
+    by_alias: dict[str, str | None] = {}
+    for name, aliases in _ALIASES.items():
+        for alias in (name, *aliases):
+            if alias not in _NOT_IN_PROSE:
+                by_alias[alias] = name
+    for alias in _FALSE_FRIENDS:
+        by_alias[alias] = None
+    # Longest first, so that at one position "mainland China" wins over "Mainland".
+    ordered = sorted(by_alias, key=len, reverse=True)
+    groups = "|".join(f"(?P<a{i}>{_alias_pattern(alias)})" for i, alias in enumerate(ordered))
+    # Whole words only: "India" is not in "Indiana".
+    regex = re.compile(rf"(?<!\w)(?:{groups})(?!\w)")
+    names = {f"a{i}": by_alias[alias] for i, alias in enumerate(ordered)}
+    return regex, names
+
+
+_PROSE_REGEX, _PROSE_NAMES = _build_prose_regex()
+
+
+def find_in_text(text: str) -> list[str]:
+    """Canonical names mentioned in free text, in order of first mention, without repeats.
+
+    "US"/"U.S." are never matched: in these tables the holder is always foreign.
+    """
+    found: list[str] = []
+    for match in _PROSE_REGEX.finditer(text):
+        name = _PROSE_NAMES[match.lastgroup] if match.lastgroup else None
+        if name is not None and name not in found:
+            found.append(name)
+    return found

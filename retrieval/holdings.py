@@ -1,0 +1,249 @@
+"""Exact lookups over the holdings tables stored in the knowledge base.
+
+The month chunks of every table release carry their cells; they are read once and kept in
+memory until the store's write generation moves. When several releases hold the same
+series and month, the newest release answers and the others remain as earlier vintages.
+Rankings use one release per month (the newest that has it), because "All Other" and the
+list of countries differ between tables.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from retrieval import countries
+from retrieval.errors import NotFound
+
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December"]
+
+
+def month_label(month: str) -> str:
+    year, number = month.split("-")
+    return f"{MONTH_NAMES[int(number) - 1]} {year}"
+
+
+def format_billions(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def previous_month(month: str) -> str:
+    year, number = map(int, month.split("-"))
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+@dataclass(frozen=True)
+class TableCitation:
+    doc_id: str
+    title: str
+    release: str
+    release_estimated: bool
+    ref: str
+    url: str
+    month: str
+
+    def describe(self) -> str:
+        released = f"released about {self.release}" if self.release_estimated else f"released {self.release}"
+        return f"{self.title}, {month_label(self.month)} ({released})"
+
+
+@dataclass
+class Figure:
+    series: str
+    month: str
+    value: float
+    citation: TableCitation
+    earlier: list[tuple[float, TableCitation]] = field(default_factory=list)  # older vintages that differ
+
+    @property
+    def first_published(self) -> float | None:
+        return self.earlier[0][0] if self.earlier else None
+
+
+@dataclass
+class Change:
+    series: str
+    start: Figure
+    end: Figure
+
+    @property
+    def absolute(self) -> float:
+        return round(self.end.value - self.start.value, 1)
+
+    @property
+    def percent(self) -> float | None:
+        return None if not self.start.value else (self.end.value - self.start.value) / self.start.value * 100
+
+
+@dataclass
+class _Release:
+    citation_base: dict
+    order: tuple
+    months: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def cite(self, month: str) -> TableCitation:
+        return TableCitation(month=month, **self.citation_base)
+
+
+class HoldingsBook:
+    """The lookups the answer engine, the CLI and the bot use."""
+
+    def __init__(self, kb):
+        self.kb = kb
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._checked_at = 0.0
+        self._releases: list[_Release] = []  # newest first
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def refresh(self, max_age: float = 0.5) -> None:
+        if time.monotonic() - self._checked_at < max_age and self._generation >= 0:
+            return
+        with self._lock:
+            generation = self.kb.generation()
+            self._checked_at = time.monotonic()
+            if generation == self._generation:
+                return
+            docs = {d["id"]: d for d in self.kb.list_documents(kind="table")}
+            releases: dict[str, _Release] = {}
+            for doc_id, doc in docs.items():
+                releases[doc_id] = _Release(
+                    citation_base={
+                        "doc_id": doc_id, "title": doc.get("title", doc_id), "release": doc.get("release", ""),
+                        "release_estimated": bool(doc.get("release_estimated")), "ref": doc.get("ref", ""),
+                        "url": doc.get("url", ""),
+                    },
+                    order=(doc.get("release", ""), doc.get("last_month", ""), doc.get("ingested_at", "")),
+                )
+            for meta in self.kb.iter_chunk_metas({"table_doc": "month"}):
+                release = releases.get(meta.get("doc_id"))
+                if release is None or docs[meta["doc_id"]].get("content_hash") != meta.get("content_hash"):
+                    continue  # an orphan of an interrupted ingest
+                release.months[meta["month"]] = json.loads(meta["cells"])
+            self._releases = sorted(releases.values(), key=lambda r: r.order, reverse=True)
+            self._generation = generation
+
+    # -- what the tables hold -----------------------------------------------------------------
+
+    def months(self) -> list[str]:
+        self.refresh()
+        return sorted({m for r in self._releases for m in r.months})
+
+    def latest_month(self, series: str | None = None) -> str:
+        months = [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells] \
+            if (self.refresh() or True) else []
+        if not months:
+            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+        return max(months)
+
+    def series_names(self) -> list[str]:
+        self.refresh()
+        return sorted({s for r in self._releases for cells in r.months.values() for s in cells})
+
+    def countries(self) -> list[str]:
+        return [s for s in self.series_names() if not countries.is_aggregate(s)]
+
+    def resolve(self, name: str) -> str:
+        """A user's country name -> the canonical series, or NotFound with the closest names."""
+        canonical = countries.canonical(name)
+        known = self.series_names()
+        if canonical in known:
+            return canonical
+        if not known:
+            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+        suggestions = [c for c in countries.closest(name, n=5) if c in known][:3]
+        hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
+        if canonical:
+            raise NotFound(f"The tables do not list {canonical} separately (it is inside \"All Other\").{hint}")
+        raise NotFound(f"No country called {name!r} in the holdings tables.{hint}")
+
+    def coverage(self, series: str) -> tuple[str, str]:
+        months = [m for r in self._releases for m, cells in r.months.items() if series in cells]
+        return min(months), max(months)
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def value(self, name: str, month: str | None = None) -> Figure:
+        series = self.resolve(name)
+        month = month or self.latest_month(series)
+        found: list[tuple[float, TableCitation]] = []
+        for release in self._releases:
+            cells = release.months.get(month)
+            if cells and series in cells:
+                found.append((cells[series], release.cite(month)))
+        if not found:
+            first, last = self.coverage(series)
+            raise NotFound(f"The tables hold {series} from {month_label(first)} to {month_label(last)}, "
+                           f"not {month_label(month)}.")
+        value, citation = found[0]
+        earlier = [(v, c) for v, c in reversed(found[1:]) if v != value]  # oldest vintage first
+        return Figure(series, month, value, citation, earlier)
+
+    def ranking(self, month: str | None = None) -> list[Figure]:
+        """Every country in one month, largest first, from the newest release holding that month."""
+        month = month or self.latest_month()
+        for release in self._releases:
+            cells = release.months.get(month)
+            if cells:
+                citation = release.cite(month)
+                ranked = sorted(((s, v) for s, v in cells.items() if not countries.is_aggregate(s)),
+                                key=lambda sv: (-sv[1], sv[0]))
+                return [Figure(s, month, v, citation) for s, v in ranked]
+        months = self.months()
+        if not months:
+            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+        raise NotFound(f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}.")
+
+    def top(self, n: int = 5, month: str | None = None) -> list[Figure]:
+        return self.ranking(month)[: max(1, n)]
+
+    def rank(self, name: str, month: str | None = None) -> tuple[int, int, Figure]:
+        """(rank, number of countries ranked, figure), from the newest release listing the country."""
+        series = self.resolve(name)
+        if countries.is_aggregate(series):
+            raise NotFound(f"{series} is an aggregate, not a country: it has no rank.")
+        month = month or self.latest_month(series)
+        for release in self._releases:
+            cells = release.months.get(month)
+            if cells and series in cells:
+                ranked = sorted((v for s, v in cells.items() if not countries.is_aggregate(s)), reverse=True)
+                return ranked.index(cells[series]) + 1, len(ranked), self.value(series, month)
+        self.value(series, month)  # raises the coverage message
+        raise NotFound(f"No ranking for {month_label(month)}.")
+
+    def change(self, name: str, start: str, end: str) -> Change:
+        series = self.resolve(name)
+        return Change(series, self.value(series, start), self.value(series, end))
+
+    def series(self, name: str, start: str | None = None, end: str | None = None) -> list[Figure]:
+        series = self.resolve(name)
+        months = sorted({m for r in self._releases for m, cells in r.months.items() if series in cells})
+        chosen = [m for m in months if (not start or m >= start) and (not end or m <= end)]
+        if not chosen:
+            first, last = months[0], months[-1]
+            raise NotFound(f"The tables hold {series} from {month_label(first)} to {month_label(last)}; "
+                           f"nothing between {month_label(start or first)} and {month_label(end or last)}.")
+        return [self.value(series, m) for m in chosen]
+
+    def extremes(self, name: str, start: str | None = None, end: str | None = None) -> tuple[Figure, Figure]:
+        """(highest, lowest) over the range; the earliest month wins a tie."""
+        figures = self.series(name, start, end)
+        return max(figures, key=lambda f: (f.value, -int(f.month.replace("-", "")))), \
+            min(figures, key=lambda f: (f.value, int(f.month.replace("-", ""))))
+
+
+def movers(book: HoldingsBook, month: str, n: int = 3) -> list[Change]:
+    """The biggest changes against the month before, among the month's ranked countries."""
+    before = previous_month(month)
+    changes = []
+    for figure in book.ranking(month):
+        try:
+            changes.append(book.change(figure.series, before, month))
+        except NotFound:
+            continue
+    return sorted(changes, key=lambda c: -abs(c.absolute))[:n]
