@@ -21,8 +21,12 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
+# The question set runs over the sample corpus and Treasury's tables beside the checkout.
+SHARED := ../shared/data
+EVAL_CORPUS := data/sample $(wildcard $(SHARED)/holdings/slt_table5.txt $(SHARED)/holdings/mfhhis01.txt $(SHARED)/holdings/mfh.txt $(SHARED)/articles)
+
 eval: install
-	$(VENV)/bin/desk eval tests/eval/questions.jsonl --corpus
+	$(VENV)/bin/desk eval tests/eval/questions.jsonl --data-dir var/eval --ingest $(EVAL_CORPUS)
 
 bench: install
 	$(PY) benchmarks/run_all.py

@@ -9,17 +9,15 @@ from retrieval.errors import DeskError
 SAMPLE_QUESTIONS = ["Who holds the most Treasurys?", "What did Japan's finance minister say about its Treasury holdings?"]
 
 
-def run_chat(kb, interactive: bool) -> int:
-    from retrieval.search import Retriever
-
-    retriever = Retriever(kb)
+def run_chat(engine, interactive: bool) -> int:
     if not interactive:
         # No terminal attached (CI, a pipe): show what the chat does with two sample questions.
         for question in SAMPLE_QUESTIONS:
             print(f"> {question}")
-            print(render_passages(retriever.search(question, k=3)))
+            print(render_answer(engine.ask(question)), end="\n\n")
         return 0
     print("Holdings Desk chat. Ask about foreign holdings of Treasurys; an empty line or Ctrl-D quits.")
+    previous = None
     while True:
         try:
             question = input("> ").strip()
@@ -28,16 +26,19 @@ def run_chat(kb, interactive: bool) -> int:
         if not question:
             return 0
         try:
-            print(render_passages(retriever.search(question, k=3)))
+            answer = engine.ask(question, previous=previous)
+            previous = answer.question  # follow-ups ("and in March?") keep country and month
+            print(render_answer(answer), end="\n\n")
         except DeskError as exc:
             print(f"error: {exc}", file=sys.stderr)
 
 
-def render_passages(hits) -> str:
-    lines = []
-    for n, hit in enumerate(hits, start=1):
-        meta = hit.meta
-        snippet = " ".join(hit.text.split())[:300]
-        lines.append(f"[{n}] {snippet}…")
-        lines.append(f"    {meta.get('title', '')} — {meta.get('source', '')} {meta.get('published', '')} ({meta.get('url') or meta.get('ref', '')})")
-    return "\n".join(lines) or "Nothing relevant found."
+def render_answer(answer) -> str:
+    """An Answer as terminal text: the prose, then its numbered sources."""
+    lines = [answer.text, ""]
+    for c in answer.citations:
+        where = c.url or c.ref
+        date = f", {c.published}" if c.published else ""
+        outlet = f" — {c.source}" if c.source else ""
+        lines.append(f"[{c.n}] {c.title}{outlet}{date} ({where})")
+    return "\n".join(lines).rstrip()

@@ -74,6 +74,53 @@ def cmd_forget(args) -> int:
     return 0
 
 
+def _engine(kb=None):
+    from retrieval.answer import AnswerEngine
+    from retrieval.llm import llm_from_settings
+
+    kb = kb or _kb()
+    return AnswerEngine(kb, llm=llm_from_settings(kb.settings))
+
+
+def cmd_ask(args) -> int:
+    answer = _engine().ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        from bot.chat import render_answer
+
+        print(render_answer(answer))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from retrieval.evaluate import load_items, run_eval
+
+    items = load_items(Path(args.file))
+    kb = _kb()
+    if args.ingest:
+        from ingest.pipeline import Ingester
+
+        report = Ingester(kb).ingest(args.ingest)
+        print(f"Corpus: {report.summary()}", file=sys.stderr)
+    result = run_eval(_engine(kb), items)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+        return 0
+    for item in result["items"]:
+        if not item["passed"]:
+            print(f"FAIL {item['id']} ({item['kind']}): {item['question']}\n     -> {item['answer']['text'][:300]}")
+    summary = result["summary"]
+    print(f"\nPassed {summary['passed']}/{summary['total']}")
+    for kind, score in summary["by_kind"].items():
+        print(f"  {kind:<13} {score['passed']:>3}/{score['total']:<3} {score['rate']:.0%}")
+    if summary["expected_source_cited"] is not None:
+        print(f"  expected source cited: {summary['expected_source_cited']:.0%}")
+    print(f"  answers without a citation: {summary['answers_without_citation']}")
+    print(f"  latency p50 {summary['latency_ms']['p50']} ms, p95 {summary['latency_ms']['p95']} ms")
+    return 0
+
+
 def ensure_sample_ingested(kb) -> None:
     """`make run` on a fresh machine: the sample corpus goes in once, then is left alone."""
     if kb.list_documents():
@@ -96,7 +143,7 @@ def cmd_run(args) -> int:
 def cmd_chat(args) -> int:
     from bot.chat import run_chat
 
-    return run_chat(_kb(), interactive=sys.stdin.isatty())
+    return run_chat(_engine(), interactive=sys.stdin.isatty())
 
 
 def cmd_bot(args) -> int:
@@ -126,6 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("forget", parents=[common], help="remove a document by id")
     p.add_argument("id")
     p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser("holdings", parents=[common], help="exact figures from the holdings tables")
+    from bot.holdings_cmd import add_arguments, cmd_holdings
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_holdings)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question with its sources")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", parents=[common], help="score a question set (JSONL)")
+    p.add_argument("file")
+    p.add_argument("--ingest", nargs="*", default=[], metavar="PATH", help="ingest these first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("chat", parents=[common], help="the terminal chat")
     p.set_defaults(func=cmd_chat)

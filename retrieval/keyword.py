@@ -61,6 +61,11 @@ class BM25Index:
             idf = math.log(1 + (n - len(items) + 0.5) / (len(items) + 0.5))
             self.postings[term] = (docs, tfs, idf)
 
+    def idf(self, term: str) -> float:
+        """How telling a word is; a word the corpus never uses is the most telling of all."""
+        posting = self.postings.get(term)
+        return posting[2] if posting else math.log(1 + (len(self.ids) + 0.5) / 0.5)
+
     def __len__(self) -> int:
         return len(self.ids)
 

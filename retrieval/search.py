@@ -79,7 +79,6 @@ class Retriever:
                     texts.append(_index_text(text, meta))
                     metas.append(meta)
             self._index = BM25Index(ids, texts)
-            self._texts = [t for t in texts]
             self._raw = {i: (t, m) for i, t, m in zip(ids, texts, metas)}
             self._metas = metas
             self.committed = committed
@@ -110,6 +109,10 @@ class Retriever:
             hit.score += 1.0 / (RRF_K + rank)
         ranked = sorted(fused.values(), key=lambda h: (h.score, h.meta.get("published_day", 0)), reverse=True)
         return collapse(ranked)[:k]
+
+    def idf(self, term: str) -> float:
+        self.refresh()
+        return self._index.idf(term)
 
     def _is_committed(self, hit: Hit) -> bool:
         return self.committed.get(hit.doc_id) == hit.meta.get("content_hash")

@@ -1,0 +1,1047 @@
+"""Understanding a chat question about foreign holdings of U.S. Treasurys.
+
+`parse_question` turns free text ("how much did China shed between end-2024 and end-2025?")
+into a `Question`: which countries or aggregate series, which months or period, and what kind
+of table answer is wanted (a value, a change, a ranking, ...). It is rule based and stdlib
+only so that it imports in milliseconds (the bot calls it before anything heavy loads).
+
+Decisions on ambiguous phrasings (tests/unit/test_question.py pins each of them):
+- Months are end-of-month stocks, so a quarter means its last month ("Q1 2025" -> 2025-03),
+  "end of 2024"/"late 2024" -> 2024-12, "start of 2025"/"early 2025" -> 2025-01, "mid-2025"
+  -> 2025-06, "late February" -> February.
+- A month without a year is the most recent such month at or before the reference month (the
+  newest available month, else today's month). "last month"/"this month"/"now" set `latest`.
+- `months` holds point references; the two ends of a period ("between March and June 2025",
+  "since January") go to `month_range` only. Several periods collapse into the one range that
+  covers them all.
+- "past year"/"past 12 months"/"the last year" are trailing: (latest - 12 months, latest), so
+  a change over them is a 12-month change. "last year" (no "the") is the calendar year before
+  the latest. "this year"/"year to date" run from January of the latest year to the latest.
+- "a year earlier"/"year-over-year" (and "from the previous month") add a range ending at the
+  month asked about (or the latest); that month stays in `months`.
+- Years are 2000-2030 when bare. A year written as a date ("March 1995", "in 1995",
+  "end of 2035") is kept whatever its value, so the answer engine can say the tables do not
+  hold it instead of silently answering for the latest month.
+- Who/which-country questions with a superlative ("who holds the most") are `top` with
+  rank 1; ordinals ("second-largest", "No. 2") are `rank`; a named country with a superlative
+  or a ranking word ("is Japan still the biggest holder?") is `rank`. "Top five" with a named
+  country ("is Saudi Arabia in the top 10?") is `rank` with `top_n`.
+- Superlatives about changes ("who sold the most in March") are `change` with rank 1; "top 5
+  sellers" is `top` with a direction, meaning rank by change.
+- "peak"/"record"/"all-time"/"... ever" win over change words: "how far have China's holdings
+  fallen from their peak" is `max` with direction "fall".
+- Questions about what someone said, what a term means, why something happened, what may
+  happen, or news topics (tariffs, leverage) get intent None unless they also ask for a figure
+  ("how much", a month, "top 5"...). `about_holdings` can still be True: "What did Japan's
+  finance minister say about using Treasurys as a card?" is about holdings, intent None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from retrieval import countries as _countries
+
+__all__ = ["Question", "parse_question"]
+
+YM = tuple[int, int]  # (year, month)
+
+_GRAND_TOTAL = getattr(_countries, "GRAND_TOTAL", "Grand Total")
+_ALL_OTHER = getattr(_countries, "ALL_OTHER", "All Other")
+_OFFICIAL = getattr(_countries, "FOREIGN_OFFICIAL", "Foreign Official")
+_OFFICIAL_BILLS = getattr(_countries, "FOREIGN_OFFICIAL_BILLS", "Foreign Official Treasury Bills")
+_OFFICIAL_BONDS = getattr(_countries, "FOREIGN_OFFICIAL_BONDS", "Foreign Official T-Bonds & Notes")
+_OFFICIAL_FAMILY = (_OFFICIAL, _OFFICIAL_BILLS, _OFFICIAL_BONDS)
+_BELGIUM_LUXEMBOURG = getattr(_countries, "BELGIUM_LUXEMBOURG", "Belgium-Luxembourg")
+
+
+@dataclass
+class Question:
+    text: str
+    countries: list[str] = field(default_factory=list)
+    aggregate: str | None = None
+    months: list[str] = field(default_factory=list)
+    month_range: tuple[str, str] | None = None
+    latest: bool = False
+    intent: str | None = None
+    rank: int | None = None
+    top_n: int | None = None
+    direction: str | None = None
+    about_holdings: bool = False
+
+    def with_context(self, previous: "Question | None") -> "Question":
+        """Fill what a follow-up leaves out from the previous question.
+
+        "and in March?" keeps the previous subject and intent; "what about the UK?" keeps the
+        previous period and intent. A question that stands on its own comes back unchanged.
+        """
+        if previous is None or previous is self:
+            return _copy(self)
+        t = _normalize(self.text)
+        cue = bool(_FOLLOW_UP.search(t))
+        cur = self
+        if not _SPEECH.search(t):
+            # Read it again as a holdings question, without the fallback intent "value": in a
+            # thread "and total?" or "how did it change?" are holdings questions even with no
+            # holdings word, and "and the UK's holdings?" asks what the previous question asked.
+            # The time fields stay ours (the probe knows no available months).
+            probe = _parse(self.text, None, None, assume_about=previous.about_holdings, fallback=False)
+            cur = dataclasses.replace(
+                self, countries=probe.countries, aggregate=probe.aggregate, intent=probe.intent,
+                rank=probe.rank, top_n=probe.top_n, direction=probe.direction,
+            )
+        nontable = bool(_SPEECH.search(t)) or (
+            cur.intent is None and bool(_WHY.search(t) or _TOPIC.search(t) or _SPECULATE.search(_POLITE.sub(" ", t)))
+        )
+        has_subject = bool(cur.countries) or cur.aggregate is not None
+        has_time = bool(cur.months) or cur.month_range is not None or cur.latest
+        # Follow-ups either say so ("and ...", "what about ...", "it", "their") or are fragments
+        # that name only a subject or a time. A bare "How many Treasurys does Argentina hold?"
+        # is not one: it must not inherit the previous country.
+        follow = cue or (cur.intent is None and not nontable and (has_subject or has_time))
+        if not follow:
+            return _copy(self)
+
+        new = _copy(cur)
+        if not has_subject and cur.intent != "top":
+            new.countries = list(previous.countries)
+            new.aggregate = previous.aggregate
+        if not has_time:
+            new.months = list(previous.months)
+            new.month_range = previous.month_range
+            new.latest = previous.latest
+        elif cur.months and cur.month_range is None:
+            # "How much in March 2025? ... and in April?": a month without a year stays in the
+            # year the conversation is about.
+            year = _context_year(previous)
+            if year is not None:
+                months = _yearless_months(t, year)
+                if months is not None:
+                    new.months = months
+        if cur.intent is None and (nontable or previous.intent is None):
+            new.intent, new.rank, new.top_n = self.intent, self.rank, self.top_n
+        elif cur.intent is None and not nontable and previous.intent is not None:
+            new.intent = previous.intent
+            new.rank = cur.rank if cur.rank is not None else previous.rank
+            new.top_n = cur.top_n if cur.top_n is not None else previous.top_n
+            new.direction = cur.direction if cur.direction is not None else previous.direction
+            subject_swapped = has_subject and (
+                cur.countries != previous.countries or cur.aggregate != previous.aggregate
+            )
+            entities = len(new.countries) + (1 if new.aggregate else 0)
+            if new.intent == "top" and new.countries:
+                # "Top five? ... What about the UK?": where the UK stands.
+                new.intent, new.rank = "rank", None
+            elif new.intent == "rank" and subject_swapped and not (previous.countries or previous.aggregate):
+                new.rank = None  # "Who is second? ... and the UK?" asks the UK's place
+            elif new.intent == "compare" and entities < 2 and len(new.months) < 2:
+                new.intent = "value"
+            if new.intent == "series" and new.months and new.month_range is None:
+                new.intent = "value"
+            elif new.intent == "value" and new.month_range is not None and not new.months:
+                new.intent = "series"
+        new.about_holdings = cur.about_holdings or previous.about_holdings
+        return new
+
+
+def _copy(q: Question) -> Question:
+    return dataclasses.replace(q, countries=list(q.countries), months=list(q.months))
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_TRANSLATE = str.maketrans(
+    {
+        "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
+        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ", "\u2009": " ",
+    }
+)
+
+
+def _normalize(text: str) -> str:
+    t = text.translate(_TRANSLATE).lower()
+    t = re.sub(r"\bu\.\s?s\.(?:\s?a\.)?", "us ", t)  # "U.S." -> "us" so the dots don't end sentences
+    return re.sub(r"\s+", " ", t).strip()
+
+
+# countries.find_in_text only matches these in capitals ("china" could be porcelain), but a
+# chat question typed in lower case means the country.
+_CASE_FIX = {"china": "China", "uk": "UK", "hk": "HK", "prc": "PRC", "ksa": "KSA",
+             "turkey": "Turkey", "chile": "Chile", "oman": "Oman"}
+_CASE_FIX_RE = re.compile(r"(?<![\w.])(" + "|".join(_CASE_FIX) + r")(?!\w)", re.IGNORECASE)
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+}
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20,
+}
+_NUM = r"(?:\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")"
+_ORD = r"(?:\d{1,2}(?:st|nd|rd|th)|" + "|".join(_ORDINAL_WORDS) + r")"
+
+
+def _num(word: str) -> int | None:
+    word = word.strip().lower()
+    if word.isdigit():
+        return int(word)
+    if word in _NUMBER_WORDS:
+        return _NUMBER_WORDS[word]
+    if word in _ORDINAL_WORDS:
+        return _ORDINAL_WORDS[word]
+    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)", word)
+    return int(m.group(1)) if m else None
+
+
+# --------------------------------------------------------------------------- months
+
+_MONTH_WORDS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "febuary": 2, "feburary": 2, "march": 3,
+    "mar": 3, "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
+    "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10,
+    "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+_MONTH_ALT = "|".join(sorted(_MONTH_WORDS, key=len, reverse=True))
+_YEAR = r"(?:20[0-2]\d|2030)"
+_ANY_YEAR = r"(?:19|20)\d\d"  # accepted only where the text is unmistakably a date
+# A number followed by a unit is money or a share, never a year ("2025 billion").
+_NOT_MONEY = r"(?!\d)(?![.,]\d)(?!\s*(?:billion|bn|trillion|tn|million|mn|%|percent|per cent|bps?|basis|dollars|usd)\b)(?!%)"
+
+
+def _ym(year: int, month: int) -> YM:
+    return (year, month)
+
+
+def _shift(ym: YM, months: int) -> YM:
+    index = ym[0] * 12 + (ym[1] - 1) + months
+    return (index // 12, index % 12 + 1)
+
+
+def _fmt(ym: YM) -> str:
+    return f"{ym[0]:04d}-{ym[1]:02d}"
+
+
+def _parse_ym(value: object) -> YM | None:
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", value)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return (int(m.group(1)), int(m.group(2)))
+
+
+def _most_recent(month: int, ref: YM) -> YM:
+    return (ref[0] if month <= ref[1] else ref[0] - 1, month)
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    kind: str  # month | year | range | latest | rel
+    year: int | None = None
+    month: int | None = None
+    lo: YM | None = None
+    hi: YM | None = None
+    offset: int = 0  # rel: months relative to the anchor
+    rel: str = ""  # rel: "from" (a range from anchor+offset to anchor) or "point"
+    that_year: bool = False
+    ago: bool = False
+    text: str = ""
+
+
+# Words that may sit between a time connector and the time itself ("since the end of March").
+_QUALIFIERS = r"(?:the|late|early|mid|middle|end|start|beginning|close|of|in|at|around|about|month|year|-|,)"
+_TAIL_QUALIFIERS = re.compile(rf"(?:(?:\b|(?<=-)){_QUALIFIERS}(?:\b|(?=\s))[\s,-]*)+$")
+
+
+def _lead_word(t: str, pos: int) -> str:
+    window = t[max(0, pos - 40):pos]
+    window = _TAIL_QUALIFIERS.sub("", window.rstrip())
+    m = re.search(r"([a-z]+)[^a-z]*$", window)
+    return m.group(1) if m else ""
+
+
+def _gap(t: str, a: _Span, b: _Span) -> str:
+    gap = t[a.end:b.start]
+    gap = re.sub(rf"\b{_QUALIFIERS}\b", " ", gap.replace(",", " "))
+    gap = re.sub(r"\b(?:the|of|in|at|end|start|beginning)\b", " ", gap)
+    return re.sub(r"\s+", " ", gap).strip()
+
+
+_MAY_CONTEXT = {
+    "in", "since", "from", "to", "through", "thru", "until", "till", "of", "end", "late", "early",
+    "mid", "between", "and", "or", "by", "for", "during", "than", "vs", "versus", "about",
+    "at", "last", "this", "as", "on", "before", "after", "start", "beginning", "over", "over",
+    "around", "with", "till", "like", "versus",
+}
+_YEAR_CONTEXT = {
+    "in", "since", "from", "during", "of", "before", "after", "until", "till", "through", "thru",
+    "to", "between", "and", "or", "by", "for", "vs", "versus", "year", "end", "throughout",
+}
+
+_TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # 2/28/2025 (US order unless the first number cannot be a month)
+    ("mdy", re.compile(rf"(?<![\d/.])(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})/(?P<y>{_ANY_YEAR})(?!\d)")),
+    # 2025-02, 2025/02, 2025-02-28
+    ("iso", re.compile(rf"(?<![\w$.,/-])(?P<y>{_ANY_YEAR})[-/.](?P<m>0[1-9]|1[0-2])(?:[-/.]\d{{1,2}})?(?![\d%])(?![.,]\d)")),
+    # 02/2025, 2-2025
+    ("my", re.compile(rf"(?<![\w$.,/-])(?P<m>0?[1-9]|1[0-2])[/-](?P<y>{_ANY_YEAR})(?!\d)")),
+    # Q1 2025, 1Q25, Q1'25, 2025 Q1, first quarter (of 2025 | of this year)
+    ("quarter", re.compile(
+        rf"\b(?:q(?P<q1>[1-4])|(?P<q2>[1-4])q)(?:[\s-]*(?:of\s+)?(?P<y1>{_ANY_YEAR})(?!\d)|[-']?(?P<yy1>\d\d)(?!\d))?(?![a-z\d])"
+        rf"|\b(?P<y2>{_ANY_YEAR})[\s-]*q(?P<q3>[1-4])\b"
+        rf"|\b(?P<ord>first|second|third|fourth|final|1st|2nd|3rd|4th)[\s-]+quarter"
+        rf"(?:\s+(?:of\s+)?(?:(?P<y4>{_ANY_YEAR})(?!\d)|(?P<rel>this|last|the\s+previous|the\s+same)\s+year))?"
+    )),
+    # first half of 2025, H1 2025
+    ("half", re.compile(
+        rf"\b(?:(?P<h>first|second|1st|2nd)[\s-]+half|h(?P<hn>[12]))"
+        rf"(?:\s+(?:of\s+)?(?:(?P<y>{_ANY_YEAR})(?!\d)|(?P<rel>this|last)\s+year))?(?![a-z\d])"
+    )),
+    # end of 2024, end-2024, year-end 2024, 2024 year-end, start of the year, mid-2025, late 2024
+    ("edge", re.compile(
+        rf"\b(?:(?P<w>end|close|start|beginning|middle|mid|late|early)[\s-]+(?:of\s+)?(?:the\s+)?"
+        rf"(?:(?P<y>{_ANY_YEAR}){_NOT_MONEY}|(?P<rel>this\s+year|last\s+year|the\s+year|year|previous\s+year|prior\s+year|that\s+year))"
+        rf"|(?P<y2>{_ANY_YEAR})\s+year[\s-]*end\b"
+        rf"|year[\s-]*end(?:\s+(?P<y3>{_ANY_YEAR})(?!\d))?)\b"
+    )),
+    # year-over-year / from a year earlier / from the previous month
+    ("yoy", re.compile(
+        r"\b(?:year[\s-]+(?:over|on)[\s-]+year|yoy|y/y|on the year|12[\s-]month change|annual change)\b"
+        r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:a|one|the)\s+year\s+(?:earlier|before|prior|ago)\b"
+        r"|\b(?:a|one)\s+year\s+(?:earlier|before|prior)\b"
+        r"|\b(?:the\s+)?(?:same\s+(?:month|time)\s+(?:a\s+|last\s+)?year(?:\s+(?:earlier|before|ago))?)"
+    )),
+    ("mom", re.compile(
+        r"\b(?:month[\s-]+(?:over|on)[\s-]+month|mom|m/m|on the month)\b"
+        r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:the\s+)?(?:previous|prior|preceding)\s+month\b"
+        r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:a|one|the)\s+month\s+(?:earlier|before|prior|ago)\b"
+    )),
+    ("next", re.compile(
+        r"\b(?:the\s+)?(?:next|following|subsequent)\s+month\b|\b(?:a|one)\s+month\s+later\b"
+        r"|\b(?:the\s+)?(?:previous|prior|preceding)\s+month\b|\bthe\s+month\s+(?:before|after|earlier)\b"
+        r"|\b(?:a|one)\s+month\s+(?:earlier|before)\b"
+    )),
+    # past 12 months, last two years, over the past year, last year, last month, this year
+    ("past", re.compile(
+        rf"\b(?P<the>the\s+)?(?P<w>past|last|trailing|previous|prior)\s+"
+        rf"(?:(?P<n>{_NUM}|few|couple(?:\s+of)?)\s+)?(?P<u>months?|years?|quarters?|decade)\b"
+    )),
+    ("ytd", re.compile(r"\b(?:so far )?this year\b|\byear[\s-]+to[\s-]+date\b|\bytd\b|\bso far in (?:the year|this year)\b")),
+    ("yearbefore", re.compile(r"\bthe year before last\b")),
+    ("ago", re.compile(rf"\b(?P<n>{_NUM}|a|an)\s+(?P<u>months?|years?|quarters?)\s+ago\b")),
+    ("decade", re.compile(r"(?<![\w$.,])(?P<y>(?:19|20)\d0)'?s\b")),
+    # March, Mar., March 2025, March 28, 2025, Mar '25, Mar-25, March of that year
+    ("month", re.compile(
+        rf"(?<![a-z])(?P<mon>{_MONTH_ALT})(?![a-z])\.?"
+        rf"(?:-(?P<yy2>\d\d)(?![\d/-])"
+        rf"|(?:\s*(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?![\d%]))?"
+        rf"(?:\s*,?\s*(?:of\s+)?(?P<year>{_ANY_YEAR})(?!\d)|\s*'(?P<yy>\d\d)(?!\d))?"
+        rf"(?P<that>\s+(?:of\s+)?(?:that|the\s+same)\s+year)?)"
+    )),
+    # 2024-2025, 2024-25, 2024/25
+    ("years", re.compile(rf"(?<![\w$.,/])(?P<y1>{_YEAR})\s*[-/]\s*(?P<y2>{_YEAR}|\d\d)(?![\d.,])")),
+    ("year", re.compile(rf"(?<![\w$.,/-])(?<!\$ )(?P<y>{_ANY_YEAR}){_NOT_MONEY}")),
+    ("latest", re.compile(
+        r"\b(?:latest|newest|currently|current(?!\s+(?:series|table|tables|vintage|release|account|revised|historical))"
+        r"|today'?s?|most\s+recent(?:ly)?|this\s+month|right\s+now|as\s+of\s+now|at\s+present|presently|these\s+days"
+        r"|(?:to|until|through)\s+date|as\s+it\s+stands|now)\b"
+    )),
+]
+
+
+def _overlaps(spans: list[_Span], start: int, end: int) -> bool:
+    return any(start < s.end and s.start < end for s in spans)
+
+
+def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
+    s, e = m.start(), m.end()
+    g = m.groupdict()
+    if kind == "mdy":
+        a, b, y = int(g["a"]), int(g["b"]), int(g["y"])
+        month = a if 1 <= a <= 12 else (b if 1 <= b <= 12 and a <= 31 else None)
+        return _Span(s, e, "month", year=y, month=month) if month else None
+    if kind in ("iso", "my"):
+        return _Span(s, e, "month", year=int(g["y"]), month=int(g["m"]))
+    if kind == "quarter":
+        q = g.get("q1") or g.get("q2") or g.get("q3")
+        if g.get("ord"):
+            q = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "final": 4}[g["ord"]]
+        year = g.get("y1") or g.get("y2") or g.get("y4")
+        span = _Span(s, e, "month", month=int(q) * 3)
+        if year:
+            span.year = int(year)
+        elif g.get("yy1"):
+            span.year = 2000 + int(g["yy1"])
+        elif g.get("rel"):
+            rel = g["rel"]
+            if rel == "this":
+                span.year = ref[0]
+            elif rel.endswith("same"):
+                span.that_year = True
+            else:
+                span.year = ref[0] - 1
+        return span
+    if kind == "half":
+        h = 1 if (g.get("h") in ("first", "1st") or g.get("hn") == "1") else 2
+        if g.get("y"):
+            year = int(g["y"])
+        elif g.get("rel"):
+            year = ref[0] if g["rel"] == "this" else ref[0] - 1
+        else:  # the most recent half that has ended
+            end_month = 6 if h == 1 else 12
+            year = ref[0] if ref[1] >= end_month else ref[0] - 1
+        lo = (year, 1 if h == 1 else 7)
+        return _Span(s, e, "range", lo=lo, hi=(year, 6 if h == 1 else 12))
+    if kind == "edge":
+        word = g.get("w") or "end"
+        month = {"end": 12, "close": 12, "late": 12, "start": 1, "beginning": 1, "early": 1,
+                 "middle": 6, "mid": 6}[word]
+        year_text = g.get("y") or g.get("y2") or g.get("y3")
+        span = _Span(s, e, "month", month=month)
+        if year_text:
+            span.year = int(year_text)
+        else:
+            rel = re.sub(r"\s+", " ", g.get("rel") or "")
+            if rel.startswith(("last", "previous", "prior")):
+                span.year = ref[0] - 1
+            elif rel == "that year":
+                span.that_year = True
+            elif rel in ("this year",) or month != 12:
+                span.year = ref[0]
+            else:  # "end of the year"/"year-end": the latest year-end the tables can hold
+                span.year = ref[0] if ref[1] == 12 else ref[0] - 1
+        return span
+    if kind == "yoy":
+        return _Span(s, e, "rel", offset=-12, rel="from")
+    if kind == "mom":
+        return _Span(s, e, "rel", offset=-1, rel="from")
+    if kind == "next":
+        text = m.group(0)
+        forward = any(w in text for w in ("next", "following", "subsequent", "later", "after"))
+        return _Span(s, e, "rel", offset=1 if forward else -1, rel="point")
+    if kind == "past":
+        unit = g["u"]
+        n_text = g.get("n")
+        word = g["w"]
+        the = bool(g.get("the"))
+        if n_text is None:
+            if unit.startswith("month") and word == "last" and not the:
+                return _Span(s, e, "latest", text=m.group(0))
+            if unit.startswith("month") and word in ("previous", "prior"):
+                return None
+            if unit.startswith("year") and not the and word in ("last", "previous", "prior"):
+                return _Span(s, e, "year", year=ref[0] - 1)
+            if unit.startswith("year") and the and word in ("previous", "prior"):
+                return _Span(s, e, "year", year=ref[0] - 1)
+            if unit.startswith("quarter") and word == "last" and not the:
+                q_end = (ref[1] // 3) * 3  # the latest quarter-end month at or before ref
+                return _Span(s, e, "month", year=ref[0] if q_end else ref[0] - 1, month=q_end or 12)
+        if n_text is None:
+            n = 1
+        elif n_text == "few":
+            n = 3
+        elif n_text.startswith("couple"):
+            n = 2
+        else:
+            n = _num(n_text) or 1
+        per = {"m": 1, "y": 12, "q": 3, "d": 120}[unit[0]]
+        if unit[0] == "d":
+            n = 1
+        return _Span(s, e, "range", lo=_shift(ref, -n * per), hi=ref)
+    if kind == "ytd":
+        return _Span(s, e, "range", lo=(ref[0], 1), hi=ref)
+    if kind == "yearbefore":
+        return _Span(s, e, "year", year=ref[0] - 2)
+    if kind == "ago":
+        n = 1 if g["n"] in ("a", "an") else (_num(g["n"]) or 1)
+        per = {"m": 1, "y": 12, "q": 3}[g["u"][0]]
+        ym = _shift(ref, -n * per)
+        return _Span(s, e, "month", year=ym[0], month=ym[1], ago=True)
+    if kind == "decade":
+        y = int(g["y"])
+        return _Span(s, e, "range", lo=(y, 1), hi=(y + 9, 12))
+    if kind == "month":
+        word = g["mon"]
+        month = _MONTH_WORDS[word]
+        year = None
+        if g.get("year"):
+            year = int(g["year"])
+        elif g.get("yy"):
+            year = 2000 + int(g["yy"])
+        elif g.get("yy2"):
+            year = 2000 + int(g["yy2"])
+        if word == "may" and year is None and not g.get("day"):
+            # "China may sell": a verb unless something makes it a date.
+            before = t[:s].rstrip()
+            prev = re.search(r"([a-z]+|-)\W*$", before[-20:]) if before else None
+            prev_word = prev.group(1) if prev else ""
+            tail = t[e:].strip()
+            if prev_word not in _MAY_CONTEXT and not before.endswith("-") and not (not tail or tail[0] in "?.!,;)"):
+                return None
+            if not before and tail and tail[0] not in "?.!,;)":
+                return None
+        return _Span(s, e, "month", year=year, month=month, that_year=bool(g.get("that")))
+    if kind == "years":
+        y1 = int(g["y1"])
+        y2_text = g["y2"]
+        y2 = int(y2_text) if len(y2_text) == 4 else (y1 // 100) * 100 + int(y2_text)
+        if y2 <= y1:
+            return None
+        return _Span(s, e, "range", lo=(y1, 1), hi=(y2, 12))
+    if kind == "year":
+        y = int(g["y"])
+        if not 2000 <= y <= 2030:
+            prev = re.search(r"([a-z]+)\W*$", t[max(0, s - 20):s])
+            if not prev or prev.group(1) not in _YEAR_CONTEXT:
+                return None
+        return _Span(s, e, "year", year=y)
+    if kind == "latest":
+        if m.group(0) == "now" and not t[:s].strip(" \"'>*_") and t[e:e + 1] == ",":
+            return None  # "Now, how much did Japan hold in March?" is a filler, not a time
+        return _Span(s, e, "latest", text=m.group(0))
+    return None
+
+
+@dataclass
+class _Time:
+    months: list[YM]
+    ranges: list[tuple[YM, YM]]
+    latest: bool
+    rel_from: list[int]  # pending "from a year earlier": offsets to anchor a range on
+    agos: list[YM]  # point months that came from "N months ago"
+    explicit: bool  # a month, year or period was written (not just "now")
+
+
+def _resolve(span: _Span, ref: YM) -> YM:
+    if span.year is not None:
+        return (span.year, span.month or 12)
+    return _most_recent(span.month or ref[1], ref)
+
+
+def _parse_time(t: str, ref: YM) -> _Time:
+    spans: list[_Span] = []
+    for kind, pattern in _TIME_PATTERNS:
+        for m in pattern.finditer(t):
+            if m.end() == m.start() or _overlaps(spans, m.start(), m.end()):
+                continue
+            span = _make_span(kind, m, t, ref)
+            if span is not None:
+                spans.append(span)
+    spans.sort(key=lambda s: s.start)
+
+    # "that year" / "the same year": the last year written before it.
+    last_year: int | None = None
+    for span in spans:
+        if span.kind == "month" and span.that_year and span.year is None and last_year is not None:
+            span.year = last_year
+        if span.kind in ("month", "year") and not span.ago:
+            last_year = span.year if span.year is not None else _resolve(span, ref)[0]
+
+    # Lists of months share a trailing year: "March and June 2025", "end-May vs end-February 2025".
+    for i in range(len(spans) - 2, -1, -1):
+        a, b = spans[i], spans[i + 1]
+        if a.kind == "month" and b.kind == "month" and a.year is None and b.year is not None:
+            if _gap(t, a, b) in ("and", "or", "vs", "vs.", "versus", "", "-", "to", "through", "thru",
+                                 "until", "till", "compared with", "compared to", "against", "&"):
+                a.year = b.year - (1 if a.month > b.month else 0)
+    for i in range(1, len(spans)):
+        a, b = spans[i - 1], spans[i]
+        if a.kind == "month" and b.kind == "month" and b.year is None and a.year is not None and not a.ago:
+            if _gap(t, a, b) in ("and", "or", "vs", "vs.", "versus", "", "-", "to", "through", "thru",
+                                 "until", "till", "compared with", "compared to", "against", "&"):
+                b.year = a.year + (1 if b.month < a.month else 0)
+
+    # "In 2025, how did it change between March and June?": one bare year and months without
+    # one -> the months are in that year, and the year is only their context.
+    years = [s for s in spans if s.kind == "year"]
+    yearless = [s for s in spans if s.kind == "month" and s.year is None and not s.ago]
+    dated = [s for s in spans if s.kind == "month" and s.year is not None and not s.ago]
+    if len(years) == 1 and yearless and not dated:
+        for span in yearless:
+            span.year = years[0].year
+        spans.remove(years[0])
+
+    months: list[YM] = []
+    ranges: list[tuple[YM, YM]] = []
+    agos: list[YM] = []
+    rel_from: list[int] = []
+    latest = False
+    explicit = False
+    range_gaps = {"to", "through", "thru", "until", "till", "-", "up to", "through to", "and up to"}
+    i = 0
+    while i < len(spans):
+        a = spans[i]
+        b = spans[i + 1] if i + 1 < len(spans) else None
+        if a.kind in ("month", "year") and b is not None and b.kind in ("month", "year", "latest"):
+            gap = _gap(t, a, b)
+            lead = _lead_word(t, a.start)
+            is_range = gap in range_gaps or (gap == "and" and lead == "between")
+            if b.kind == "latest" and gap == "" and b.text.startswith(("to ", "until ", "through ")):
+                is_range = True
+            if b.kind == "latest" and gap in ("and", "") and lead not in ("between", "from"):
+                is_range = is_range and gap == ""
+            if is_range:
+                if b.kind == "latest":
+                    lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
+                    hi = max(lo, ref)
+                else:
+                    if a.kind == "month" and b.kind == "month":
+                        if b.year is None and a.year is None:
+                            hi = _resolve(b, ref)
+                            lo = (hi[0] - (1 if a.month > hi[1] else 0), a.month)
+                        else:
+                            lo, hi = _resolve(a, ref), _resolve(b, ref)
+                    else:
+                        lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
+                        hi = (b.year, 12) if b.kind == "year" else _resolve(b, ref)
+                if lo > hi:
+                    lo, hi = hi, lo
+                ranges.append((lo, hi))
+                explicit = True
+                i += 2
+                continue
+        if a.kind in ("month", "year"):
+            explicit = True
+            lead = _lead_word(t, a.start)
+            if lead in ("since", "after") or re.match(r"\s*(?:on(?:ward)?s?|and (?:since|after))\b", t[a.end:]):
+                lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
+                ranges.append((lo, max(lo, ref)))  # "since 2027": keep the year, the tables end earlier
+            elif a.kind == "year":
+                ranges.append(((a.year, 1), (a.year, 12)))
+            else:
+                ym = _resolve(a, ref)
+                if a.ago:
+                    agos.append(ym)
+                months.append(ym)
+        elif a.kind == "range":
+            explicit = True
+            ranges.append((a.lo, a.hi))
+        elif a.kind == "latest":
+            latest = True
+        elif a.kind == "rel":
+            if a.rel == "from":
+                rel_from.append(a.offset)
+            else:  # "the next month": relative to the last month named, else the latest
+                anchor = months[-1] if months else ref
+                months.append(_shift(anchor, a.offset))
+                explicit = True
+        i += 1
+    return _Time(months, ranges, latest, rel_from, agos, explicit)
+
+
+def _context_year(q: Question) -> int | None:
+    if q.months:
+        ym = _parse_ym(q.months[-1])
+    elif q.month_range:
+        ym = _parse_ym(q.month_range[1])
+    else:
+        ym = None
+    return ym[0] if ym else None
+
+
+def _yearless_months(t: str, year: int) -> list[str] | None:
+    """The months of `t` read in `year`, or None when `t` writes any year or period itself."""
+    probe = _parse_time(t, (year, 12))
+    if probe.ranges or probe.rel_from or probe.agos or probe.latest:
+        return None
+    if re.search(rf"{_ANY_YEAR}|'\d\d\b|\bq[1-4]\b|\b[1-4]q\b|\byear|\bmonths?\b", t):
+        return None
+    out: list[str] = []
+    for ym in probe.months:
+        if _fmt(ym) not in out:
+            out.append(_fmt(ym))
+    return out or None
+
+
+# --------------------------------------------------------------------------- cue words
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+_HOLD_STRONG = _rx(
+    r"\b(?:holdings?|hold(?:s|ing)?|held|holders?|own(?:s|ed|ing|ership|ers?)?|foreign[\s-]owned|creditors?"
+    r"|stake|stockpiles?|pile|stash|usts?|exposure|sitting on|sits on|hoard\w*)\b"
+)
+_HOLD_WEAK = _rx(
+    r"\b(?:treasur(?:y|ys|ies|ie)|t-?bills?|t-?bonds?|t-?notes?|bonds?|bills|notes|debt|securities|tic|gov(?:ernmen)?t paper)\b"
+)
+_TREASURY_WORD = _rx(r"\b(?:treasur\w*|usts?|t-?bills?|t-?bonds?|t-?notes?|bonds?|debt|securities|notes|bills)\b")
+_MARKET = _rx(r"\b(?:yields?|rates?|prices?|auctions?|coupons?|spreads?|curve|issuance|ceiling|deficit|inflation)\b")
+_OTHER_ASSET = _rx(r"\b(?:gold|stocks?|equit(?:y|ies)|oil|bitcoin|crypto|real estate|shares)\b")
+_FIGURE = _rx(
+    r"\bhow (?:much|many|big|large|far)\b|\b(?:amount|figures?|numbers?|level|value|total|billions?|trillions?|bn|tn)\b|\$"
+)
+_STRONG_ASK = _rx(r"\bhow (?:much|many|big|large|far)\b|\bwhat (?:was|were|is|are|'s) the (?:figure|number|amount|level|value|total)\b")
+_SPEECH = _rx(
+    r"\b(?:say|says|said|saying|told|comment\w*|remark\w*|statement|interview|speech|announc\w*|claim\w*"
+    r"|argu\w*|warn\w*|think|thinks|thought|believe\w*|opinion|according to|means?|meant|meaning"
+    r"|refer(?:s|red|ring)? to|stands? for|defin\w*|counts? as|counted as|threat\w*|call(?:s|ed)? (?:it|them))\b"
+)
+_WHY = _rx(r"\b(?:why|how come|explain\w*|reasons?|causes?|caused|because|drivers?|driven|what'?s behind|what is behind|misleading)\b")
+_SPECULATE = _rx(
+    r"\b(?:will|would|could|might|should|plans?|planning|intends?|going to|likely|expects?|expected"
+    r"|forecast\w*|predict\w*|consider\w*|risk|possible|possibly|potentially)\b"
+)
+_POLITE = _rx(r"\b(?:could|would|can|will) you\b|\bwould like\b|\bi'?d like\b")
+_TOPIC = _rx(
+    r"\b(?:card|leverage|bargaining|chip|tariffs?|trade (?:war|talks|deal|negotiations?)|negotiat\w*"
+    r"|weapon\w*|retaliat\w*|sanction\w*|geopolitic\w*|election|trump|kato|bessent|yellen|akazawa"
+    r"|liberation day|policy|diplomac\w*|custod\w*)\b"
+)
+
+_RISE = _rx(
+    r"\b(?:ris(?:e|es|en|ing)|rose|increas\w*|gain(?:s|ed|ing)?|grow(?:s|ing|n)?|grew|growth|climb\w*|jump\w*"
+    r"|add(?:s|ed|ing)?|boost\w*|rais(?:e|ed|es|ing)|bought|buy(?:s|ing|ers?)?|purchas\w*|accumulat\w*"
+    r"|(?:go|goes|went|gone|going|move[sd]?|moving|tick(?:ed|s)?|gone|edge[sd]?)\s+up|up\s+(?:by|from)"
+    r"|higher|rebound\w*|recover\w*|inflows?|snap(?:ped)? up|load(?:ed|ing)? up|expand\w*)\b"
+)
+_FALL = _rx(
+    r"\b(?:fall(?:s|en|ing)?|fell|drop\w*|declin\w*|decreas\w*|shr[ai]nk\w*|shrunk|slid(?:e|es|ing)?|slump\w*"
+    r"|plung\w*|tumbl\w*|sank|sink\w*|cut(?:s|ting)?|reduc\w*|sold|sell(?:s|ing|ers?)?|sell-?offs?"
+    r"|dump\w*|offload\w*|unload\w*|trim\w*|shed(?:s|ding)?|pare[ds]?|paring|slash\w*|liquidat\w*|divest\w*"
+    r"|lost|los(?:e|es|ing)|(?:go|goes|went|gone|going|move[sd]?|moving|tick(?:ed|s)?|edge[sd]?)\s+down"
+    r"|down\s+(?:by|from)|lower|outflows?|retreat\w*|ditch\w*|pull(?:ed|ing)? back)\b"
+)
+_BOTH_WAYS = _rx(r"\b(?:up or down|down or up|ris\w* or fall\w*|fall\w* or ris\w*|rose or fell|fell or rose|buy\w* or sell\w*|sell\w* or buy\w*|bought or sold|sold or bought|increas\w* or decreas\w*|gain\w* or los\w*)\b")
+_CHANGE = _rx(
+    r"\b(?:chang\w*|by how much|mov(?:e|es|ed|ing)|shift\w*|swing|swung|difference|delta|what happened"
+    r"|how did .{1,40}\bdo|what did .{1,60}\bdo|how (?:did|has|have) .{1,40}\b(?:fare|evolve)\w*|net\b)"
+)
+_COMPARE = _rx(
+    r"\b(?:vs\.?|versus|compar\w*|or|than|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of"
+    r"|behind|relative to|against|difference between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
+)
+_HEAD_TO_HEAD = _rx(r"\b(?:vs\.?|versus|compar\w*|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
+_OVERTAKE = _rx(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
+_WHICH_COUNTRY = _rx(r"\b(?:which|what) (?:country|countries|nation|nations)\b")
+_EXPLICIT_COMPARE = _rx(r"\b(?:vs\.?|versus|compar\w*|against)\b")
+_SERIES = _rx(
+    r"\b(?:history|historical(?:ly)?|trend\w*|over time|time series|series|monthly|each month|every month"
+    r"|month[\s-]by[\s-]month|chart|graph|plot|evolution|evolv\w*|trajectory|track\w*|path)\b"
+)
+_MAX_STRONG = _rx(
+    r"\b(?:peak(?:ed|s|ing)?|record(?![\s-]+lows?)|all[\s-]time[\s-]+(?:high|peak)|top(?:ped|s)? out|high[\s-]water"
+    r"|maximum|max|high point|zenith)\b"
+)
+_MIN_STRONG = _rx(r"\b(?:record[\s-]+lows?|all[\s-]time[\s-]+low|trough|bottom(?:ed|s)?(?: out)?|minimum|min|low point|nadir)\b")
+_EVER = _rx(r"\b(?:ever|all[\s-]time|on record)\b")
+_SUPER_HIGH = _rx(r"\b(?:highest|most|largest|biggest|greatest|peak|high)\b")
+_SUPER_LOW = _rx(r"\b(?:lowest|least|smallest|fewest|low)\b")
+_HIGHEST = _rx(r"\bhighest\b")
+_LOWEST = _rx(r"\b(?:lowest|smallest|least|fewest)\b")
+
+_TOP_N = [
+    _rx(rf"\btop[\s-]*(?P<n>{_NUM})\b(?![\s-]*(?:years?|yr|months?|percent|%|billion|bn|trillion))"),
+    _rx(rf"\b(?P<n>{_NUM})\s+(?:biggest|largest|top|leading|major|main|greatest|heaviest|largest|most important)\b"),
+]
+_TOP_LIST = _rx(
+    r"\b(?:top|biggest|largest|leading|major|main|key|greatest|heaviest)\s+(?:[a-z.]+\s+){0,2}?"
+    r"(?:holders|owners|creditors|investors|countries|nations|buyers|sellers|economies)\b"
+    r"|\b(?:league table|leaderboard)\b|\bwho (?:are|were) the (?:top|biggest|largest|major|main|leading)\b"
+    r"|\bwhich (?:countries|nations)\b|\brank(?:ing|ings)?\s+(?:of\s+)?(?:the\s+)?(?:foreign\s+)?(?:holders|countries)\b"
+    r"|\brank the\b|\blist (?:of |all )?(?:the )?(?:foreign )?(?:holders|countries)\b"
+)
+_RANK_ORDINAL = [
+    _rx(rf"\b(?P<o>{_ORD})[\s-]+(?:largest|biggest|greatest|highest|top|leading|most|place|position|spot|ranked|holder|creditor|foreign holder|largest foreign)\b"),
+    _rx(rf"(?:\bno\.\s*|\bno\s+(?=\d)|\bnumber\s+|#\s*)(?P<o>{_NUM})\b(?!\s*(?:billion|bn|trillion|%|percent))"),
+    _rx(rf"\b(?:rank(?:s|ed)?|placed?|sits?|came|comes|is|was|remains?|stays?|still|now|slipped to|fell to|rose to|moved to|climbed to|dropped to)\s+(?:at\s+|in\s+)?(?:the\s+)?(?P<o>{_ORD})"
+        r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"),
+    _rx(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),
+]
+_RANK_ONE = _rx(
+    r"\b(?:largest|biggest|greatest|top|leading|no\.?\s*1|number one|#\s*1)\s+(?:single\s+)?(?:foreign\s+)?"
+    r"(?:holder|owner|creditor|investor|country|nation|buyer|seller)(?!s)\b"
+    r"|\b(?:holds?|held|owns?|owned|has|had|have|sits? on) the most\b|\bthe most (?:treasur\w*|us debt|debt|bonds|usts?|us government debt|us treasur\w*)\b"
+    r"|\bthe (?:largest|biggest|greatest|highest) (?:holdings?|stake|pile|stockpile|share|amount)\b"
+    r"|\b(?:is|was|still|remains?|stays?)\s+(?:the\s+)?(?:single\s+)?(?:largest|biggest|top|no\.?\s*1|number one)\b"
+    r"|\bat the top\b|\bfirst place\b|\bon top\b"
+)
+_RANK_WORD = _rx(r"\b(?:rank(?:s|ed|ing|ings)?|position|place|standing|spot|pecking order)\b")
+_CHANGE_SUPERLATIVE = _rx(
+    r"\b(?:largest|biggest|greatest|sharpest|steepest|heaviest|most)\s+(?:monthly\s+|annual\s+|net\s+)?"
+    r"(?:increase|rise|gain|jump|drop|decline|fall|decrease|cut|reduction|selling|buying|purchases?|sales?|outflows?|inflows?|seller|buyer|change|move|swing)\b"
+    r"|\b(?:sold|bought|sell|buy|added|cut|shed|dumped|reduced|increased|trimmed|offloaded|purchased|raised|lost|gained) the most\b"
+)
+
+_GRAND_STRONG = _rx(
+    r"\bgrand total\b|\btotal (?:of )?foreign\b|\ball foreign\b|\bforeign (?:holdings|holders) in total\b"
+    r"|\btotal holdings of foreign\b|\bforeigners as a whole\b|\ball (?:foreign )?countries combined\b"
+)
+_GRAND_WEAK = _rx(
+    r"\bforeign(?:ers|[\s-]held|[\s-]owned)?\b|\boverseas (?:holdings|holders|investors|owners)\b|\boverall\b"
+    r"|\bin total\b|\btotal\b|\bcombined\b|\baltogether\b|\ball countries\b|\bthe rest of the world\b"
+)
+_OFFICIAL_RE = _rx(
+    r"\bforeign official\b|\bofficial (?:sector|holders?|holdings|institutions?|accounts?|investors?|buyers?|demand|foreign)\b"
+    r"|\bforeign central banks?\b|\bcentral banks\b|\bforeign governments\b|\bsovereign (?:holders|investors)\b"
+    r"|\bofficial (?:t-?bills?|bills|t-?bonds|bonds|notes)\b"
+)
+_CENTRAL_BANK = _rx(r"\bcentral bank\b")
+_BILLS = _rx(r"\b(?:t-?bills?|treasury bills|bills|short[\s-]term)\b")
+_BONDS = _rx(r"\b(?:t-?bonds|bonds (?:and|&) notes|notes (?:and|&) bonds|notes|long[\s-]term|coupon (?:securities|issues))\b")
+
+_FOLLOW_UP = _rx(
+    r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
+    r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"
+)
+
+
+# --------------------------------------------------------------------------- subjects
+
+def _drop_plain_s(m: re.Match[str]) -> str:
+    word = m.group(0)
+    if _countries.canonical(word) is None and _countries.canonical(word[:-1]) is not None:
+        return word[:-1] + "'s"
+    return word
+
+
+def _find_subjects(raw: str, t: str) -> tuple[list[str], list[str]]:
+    fixed = _CASE_FIX_RE.sub(lambda m: _CASE_FIX[m.group(1).lower()], raw.translate(_TRANSLATE))
+    # "japans holdings": a possessive typed without its apostrophe.
+    fixed = re.sub(r"\b[A-Za-z]{3,}s\b", _drop_plain_s, fixed)
+    found = _countries.find_in_text(fixed)
+    # countries.py reads "Belgium and Luxembourg" as the old combined series; in a chat question
+    # it is two countries unless written as one name.
+    if _BELGIUM_LUXEMBOURG in found and re.search(r"\bbelgium\s*(?:and|&)\s*luxemb", t):
+        i = found.index(_BELGIUM_LUXEMBOURG)
+        pair = [n for n in ("Belgium", "Luxembourg") if n not in found]
+        found = found[:i] + pair + found[i + 1:]
+    names = [n for n in found if not _countries.is_aggregate(n)]
+    aggregates = [n for n in found if _countries.is_aggregate(n)]
+    return names, aggregates
+
+
+def _official_split(t: str) -> str:
+    bills, bonds = _BILLS.search(t), _BONDS.search(t)
+    if bills and (not bonds or bills.start() <= bonds.start()):
+        return _OFFICIAL_BILLS
+    if bonds:
+        return _OFFICIAL_BONDS
+    return _OFFICIAL
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _may_verb(t: str) -> bool:
+    """ "China may sell": "may" as a verb (the month parser ignores it), a speculation."""
+    for m in re.finditer(r"\bmay\s+(?!\d|'|of\b|and\b|or\b|to\b|vs\b|versus\b|through\b|until\b)[a-z]", t):
+        prev = re.search(r"([a-z]+|-)\W*$", t[max(0, m.start() - 20):m.start()])
+        if not prev or prev.group(1) not in _MAY_CONTEXT:
+            return True
+    return False
+
+
+def _reference(available_months: list[str] | None, today: datetime.date | None) -> YM:
+    parsed = [ym for ym in (_parse_ym(m) for m in (available_months or [])) if ym]
+    if parsed:
+        return max(parsed)
+    day = today if isinstance(today, datetime.date) else datetime.date.today()
+    return (day.year, day.month)
+
+
+def _first_int(patterns: list[re.Pattern[str]], t: str, lo: int, hi: int) -> int | None:
+    for pattern in patterns:
+        for m in pattern.finditer(t):
+            n = _num(m.group("n") if "n" in m.groupdict() else m.group("o"))
+            if n is not None and lo <= n <= hi:
+                return n
+    return None
+
+
+def parse_question(
+    text: str, available_months: list[str] | None = None, today: datetime.date | None = None
+) -> Question:
+    """Read a chat question; never raises on any string.
+
+    `available_months` ("YYYY-MM", any order) fixes the latest month the tables hold; without
+    it, `today` (default: the system date) stands in for it.
+    """
+    return _parse(text, available_months, today)
+
+
+def _parse(
+    text: str,
+    available_months: list[str] | None,
+    today: datetime.date | None,
+    assume_about: bool = False,
+    fallback: bool = True,
+) -> Question:
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    raw = text
+    t = _normalize(text)
+    ref = _reference(available_months, today)
+
+    names, found_aggregates = _find_subjects(raw, t)
+    time = _parse_time(t, ref)
+
+    # ---- what kind of question
+    rise, fall = bool(_RISE.search(t)), bool(_FALL.search(t))
+    if _BOTH_WAYS.search(t):
+        rise = fall = True
+    direction = "rise" if rise and not fall else "fall" if fall and not rise else None
+    change_word = rise or fall or bool(_CHANGE.search(t)) or bool(time.rel_from)
+
+    top_n = _first_int(_TOP_N, t, 1, 50)
+    rank = _first_int(_RANK_ORDINAL, t, 1, 50)
+    t_no_recent = re.sub(r"\bmost recent(?:ly)?\b", " ", t)
+    rank_one = bool(_RANK_ONE.search(t_no_recent))
+    change_super = bool(_CHANGE_SUPERLATIVE.search(t_no_recent))
+    if rank is None and (rank_one or change_super):
+        rank = 1
+    top_list = top_n is not None or bool(_TOP_LIST.search(t))
+    rank_word = bool(_RANK_WORD.search(t))
+
+    # ---- aggregate
+    aggregate: str | None = None
+    aggregate_weak = False
+    official_found = [a for a in found_aggregates if a in _OFFICIAL_FAMILY]
+    if _OFFICIAL_RE.search(t) or official_found or (_CENTRAL_BANK.search(t) and not names):
+        aggregate = _official_split(t)
+        if aggregate == _OFFICIAL and official_found and official_found[0] != _OFFICIAL:
+            aggregate = official_found[0]
+    elif found_aggregates:
+        aggregate = found_aggregates[0]
+    elif _GRAND_STRONG.search(t):
+        aggregate = _GRAND_TOTAL
+    elif not names and _GRAND_WEAK.search(t):
+        aggregate, aggregate_weak = _GRAND_TOTAL, True
+
+    # ---- about holdings at all
+    strong_hold = bool(_HOLD_STRONG.search(t))
+    weak_hold = bool(_HOLD_WEAK.search(t))
+    market = bool(_MARKET.search(t))
+    other_asset = bool(_OTHER_ASSET.search(t)) and not _TREASURY_WORD.search(t)
+    subject = bool(names) or (aggregate is not None and not aggregate_weak)
+    figure = bool(_FIGURE.search(t))
+    topic = bool(_TOPIC.search(t))
+    plain = not (topic or market or other_asset)  # nothing says it is about tariffs, yields, gold
+    about = (
+        (strong_hold and not other_asset)
+        or (weak_hold and not market and not other_asset)
+        or (aggregate is not None and not aggregate_weak)
+        or (subject and figure and (time.explicit or time.latest or not topic) and not market and not other_asset)
+        or (subject and (top_list or rank is not None or rank_word) and not topic)
+        or (subject and (rise or fall) and not topic and not market)
+        or (plain and len(names) >= 2 and bool(_HEAD_TO_HEAD.search(t)))
+        or (plain and bool(_WHICH_COUNTRY.search(t)) and (change_super or bool(_OVERTAKE.search(t))))
+        or (plain and aggregate_weak and figure and (time.explicit or time.latest))
+    )
+    about = about or assume_about
+    if not about and aggregate_weak:
+        aggregate = None
+
+    # ---- intent
+    entities = len(names) + (1 if aggregate else 0)
+    points = len(time.months)
+    strong_ask = bool(_STRONG_ASK.search(t)) or top_n is not None
+    strong_cue = strong_ask or time.explicit or (rank is not None and not rank_one)
+    t_spec = _POLITE.sub(" ", t)
+    speech = bool(_SPEECH.search(t))
+    doubt = bool(_WHY.search(t)) or bool(_SPECULATE.search(t_spec)) or _may_verb(t)
+    any_cue = strong_cue or change_word or top_list or rank is not None or time.latest or figure
+
+    intent: str | None = None
+    if not about:
+        intent = None
+    elif speech and not strong_ask:
+        intent = None
+    elif doubt and not strong_cue:
+        intent = None
+    elif topic and not any_cue:
+        intent = None
+    else:
+        ever = bool(_EVER.search(t))
+        max_strong = bool(_MAX_STRONG.search(t)) or (ever and bool(_SUPER_HIGH.search(t)))
+        min_strong = bool(_MIN_STRONG.search(t)) or (ever and bool(_SUPER_LOW.search(t)))
+        compare_cue = bool(_COMPARE.search(t))
+        if top_list and not names:
+            intent = "top"
+        elif top_list and names and (top_n is not None or rank_word or "among" in t or " in the top" in t):
+            intent = "rank"
+        elif compare_cue and entities >= 2:
+            intent = "compare"
+        elif (_EXPLICIT_COMPARE.search(t) or re.search(r"\bthan\b", t)) and (
+            points + len(time.ranges) >= 2 or ((points or time.ranges) and time.latest)
+        ):
+            intent = "compare"  # one series at two times: "more in March than in February?"
+        elif min_strong and (subject or not names):
+            intent = "min"
+        elif max_strong and (subject or not names):
+            intent = "max"
+        elif entities == 1 and names and _OVERTAKE.search(t):
+            intent = "rank"  # "which country overtook China?"
+        elif change_word and not (rank_one and not change_super and not (rise or fall)):
+            intent = "change"
+        elif rank is not None or rank_word:
+            if not names and (rank in (None, 1)) and (rank_one or _HIGHEST.search(t)):
+                intent, rank = "top", 1
+            elif not names and rank is None:
+                intent = "top"
+            else:
+                intent = "rank"
+        elif _HIGHEST.search(t) or _LOWEST.search(t):
+            if subject:
+                intent = "max" if _HIGHEST.search(t) else "min"
+            elif _HIGHEST.search(t):
+                intent, rank = "top", 1
+            else:
+                intent = "min"
+        elif top_list:
+            intent = "top"
+        elif _SERIES.search(t) and (time.ranges or not points):
+            intent = "series"
+        elif time.ranges and not points:
+            intent = "series"
+        elif len(names) >= 2:
+            intent = "compare"
+        elif fallback and (subject or figure or strong_hold):
+            intent = "value"
+
+    if intent in ("top", "rank") and aggregate_weak:
+        aggregate = None  # "the biggest foreign holders" names the population, not the total
+
+    # ---- periods that need the intent: "from a year earlier", "N months ago" in a change
+    month_range: tuple[YM, YM] | None = None
+    ranges = list(time.ranges)
+    months = list(time.months)
+    if time.rel_from:
+        anchor = months[-1] if months else ref
+        for offset in time.rel_from:
+            ranges.append((_shift(anchor, offset), anchor))
+    if intent in ("change", "compare") and time.agos and not ranges:
+        for ym in time.agos:
+            ranges.append((ym, ref))
+            months.remove(ym)
+    if ranges:
+        month_range = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+
+    seen: list[str] = []
+    for ym in months:
+        s = _fmt(ym)
+        if s not in seen:
+            seen.append(s)
+
+    return Question(
+        text=raw,
+        countries=names,
+        aggregate=aggregate,
+        months=seen,
+        month_range=(_fmt(month_range[0]), _fmt(month_range[1])) if month_range else None,
+        latest=time.latest,
+        intent=intent,
+        rank=rank if intent is not None or rank is not None else None,
+        top_n=top_n,
+        direction=direction,
+        about_holdings=about,
+    )
