@@ -121,6 +121,19 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_digest(args) -> int:
+    from retrieval.digest import compose_digest, render_markdown
+
+    digest = compose_digest(_kb(), since=args.since)
+    text = render_markdown(digest)
+    if not args.markdown:
+        import re
+
+        text = re.sub(r"\*\*(.+?)\*\*", r"\1", text).replace("`", "")
+    print(text)
+    return 0
+
+
 def ensure_sample_ingested(kb) -> None:
     """`make run` on a fresh machine: the sample corpus goes in once, then is left alone."""
     if kb.list_documents():
@@ -147,8 +160,39 @@ def cmd_chat(args) -> int:
 
 
 def cmd_bot(args) -> int:
-    print("The Discord bot is not built yet; opening the terminal chat instead.", file=sys.stderr)
-    return cmd_chat(args)
+    from bot.discord_bot import run_bot
+
+    return run_bot()
+
+
+def cmd_feedback(args) -> int:
+    from bot.feedback import FeedbackStore
+    from bot.settings import BotSettings
+
+    entries = FeedbackStore(BotSettings().feedback_path).entries()
+    if args.json:
+        print(json.dumps(entries, indent=2, ensure_ascii=False))
+        return 0
+    if not entries:
+        print("No feedback yet: votes on the bot's answers (👍/👎) are listed here.")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("time", "vote", "user", "question", "answer", "sources", box=None)
+    for e in entries:
+        table.add_row(e.get("time", ""), "👍" if e.get("vote") == "up" else "👎", e.get("user_id", ""),
+                      e.get("question", ""), (e.get("answer", "") or "")[:80], str(len(e.get("sources", []))))
+    Console(width=200).print(table)
+    up = sum(1 for e in entries if e.get("vote") == "up")
+    print(f"{len(entries)} votes: {up} up, {len(entries) - up} down")
+    return 0
+
+
+def _yesterday() -> str:
+    from datetime import datetime, timedelta, timezone
+
+    return (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("digest", parents=[common], help="print the digest: new articles and the latest table")
+    p.add_argument("--since", default=_yesterday(), help="ISO date or time; articles ingested after it are new (default: 24 h ago)")
+    p.add_argument("--markdown", action="store_true", help="keep Markdown emphasis")
+    p.set_defaults(func=cmd_digest)
+
     p = sub.add_parser("chat", parents=[common], help="the terminal chat")
     p.set_defaults(func=cmd_chat)
 
@@ -199,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bot", parents=[common], help="run the Discord bot (needs DISCORD_TOKEN)")
     p.set_defaults(func=cmd_bot)
+
+    p = sub.add_parser("feedback", parents=[common], help="list the 👍/👎 votes on the bot's answers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_feedback)
     return parser
 
 

@@ -55,6 +55,7 @@ def table_documents(table: HoldingsTable) -> tuple[dict, list[str], list[dict], 
         "content_hash": table.content_hash,
         "first_month": table.months[0],
         "last_month": table.months[-1],
+        "series_count": len(table.series),
     }
     by_month: dict[str, dict[str, float]] = defaultdict(dict)
     for cell in table.cells:

@@ -98,6 +98,7 @@ class HoldingsBook:
         self._generation = -1
         self._checked_at = 0.0
         self._releases: list[_Release] = []  # newest first
+        self._series_names: list[str] = []
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -118,7 +119,9 @@ class HoldingsBook:
                         "release_estimated": bool(doc.get("release_estimated")), "ref": doc.get("ref", ""),
                         "url": doc.get("url", ""),
                     },
-                    order=(doc.get("release", ""), doc.get("last_month", ""), doc.get("ingested_at", "")),
+                    # Same release date: the fuller table wins (a sample or team extract lists fewer rows).
+                    order=(doc.get("release", ""), doc.get("last_month", ""), doc.get("series_count", 0),
+                           doc.get("ingested_at", "")),
                 )
             for meta in self.kb.iter_chunk_metas({"table_doc": "month"}):
                 release = releases.get(meta.get("doc_id"))
@@ -126,6 +129,8 @@ class HoldingsBook:
                     continue  # an orphan of an interrupted ingest
                 release.months[meta["month"]] = json.loads(meta["cells"])
             self._releases = sorted(releases.values(), key=lambda r: r.order, reverse=True)
+            # Kept per generation: resolve() runs once per value(), and a long series() asks hundreds of times.
+            self._series_names = sorted({s for r in self._releases for cells in r.months.values() for s in cells})
             self._generation = generation
 
     # -- what the tables hold -----------------------------------------------------------------
@@ -143,7 +148,7 @@ class HoldingsBook:
 
     def series_names(self) -> list[str]:
         self.refresh()
-        return sorted({s for r in self._releases for cells in r.months.values() for s in cells})
+        return list(self._series_names)
 
     def countries(self) -> list[str]:
         return [s for s in self.series_names() if not countries.is_aggregate(s)]
@@ -186,6 +191,7 @@ class HoldingsBook:
 
     def ranking(self, month: str | None = None) -> list[Figure]:
         """Every country in one month, largest first, from the newest release holding that month."""
+        self.refresh()  # with a month given, latest_month() (which refreshes) is not called
         month = month or self.latest_month()
         for release in self._releases:
             cells = release.months.get(month)
