@@ -64,6 +64,7 @@ class CountryView:
     previous: str  # the month before
     change: object | None  # Change from the month before, None when the tables lack it
     history: list = field(default_factory=list)  # Figures, oldest first, ending at the month
+    note: str = ""  # what a reader could otherwise get wrong about this figure
 
 
 @dataclass
@@ -111,7 +112,8 @@ def _validate(args) -> tuple[str, str | None]:
 
 
 def look_up_country(book, name: str, month: str | None = None) -> CountryView:
-    from retrieval.holdings import previous_month
+    from retrieval import countries
+    from retrieval.holdings import month_label, previous_month
 
     figure = book.value(name, month)  # raises NotFound with names or the months covered
     try:
@@ -125,13 +127,20 @@ def look_up_country(book, name: str, month: str | None = None) -> CountryView:
     except NotFound:
         change = None  # the first month the tables hold
     history = book.series(figure.series, _months_back(figure.month, HISTORY_MONTHS - 1), figure.month)
-    return CountryView(figure, rank, before, change, history)
+    note = ""
+    latest = book.latest_month()
+    if month is None and figure.month < latest:
+        # "Latest" for a country Treasury stopped listing is not the latest month of the tables.
+        note = (f"{figure.series} is not listed after {month_label(figure.month)}; "
+                f"the tables run to {month_label(latest)}.")
+    elif figure.series == countries.ALL_OTHER:
+        note = "All Other is everything outside the countries its table lists, so it differs between tables."
+    return CountryView(figure, rank, before, change, history, note)
 
 
 def look_up_series(book, name: str, start: str | None, end: str | None) -> SeriesView:
     figures = book.series(name, start, end)
-    highest = max(figures, key=lambda f: (f.value, -int(f.month.replace("-", ""))))
-    lowest = min(figures, key=lambda f: (f.value, int(f.month.replace("-", ""))))
+    highest, lowest = book.extremes(name, start, end)
     return SeriesView(figures[0].series, figures, highest, lowest)
 
 
@@ -203,6 +212,7 @@ def view_json(view) -> dict:
             "rank": None if view.rank is None else {"rank": view.rank[0], "of": view.rank[1]},
             "change": change_json(view.change),
             "history": [figure_json(f) for f in view.history],
+            "note": view.note or None,
         }
     if isinstance(view, SeriesView):
         return {
@@ -238,9 +248,14 @@ def _signed(value: float) -> str:
     return f"{value:+,.1f}"
 
 
+def _percent(value: float) -> str:
+    # Two decimals for tiny moves, so a change of +3.9 on 9,348.7 does not read "+0.0%".
+    return f"{value:+.1f}%" if abs(value) >= 0.1 or value == 0 else f"{value:+.2f}%"
+
+
 def _change_text(change) -> str:
     percent = change.percent
-    return _signed(change.absolute) + ("" if percent is None else f" ({percent:+.1f}%)")
+    return _signed(change.absolute) + ("" if percent is None else f" ({_percent(percent)})")
 
 
 def _where(citation) -> str:
@@ -274,13 +289,13 @@ def _earlier_text(figure) -> str:
     return "; ".join(parts)
 
 
-def _history_table(figures, title: str):
+def _history_table(figures):
     from rich.table import Table
 
     from retrieval.holdings import format_billions, month_label
 
     revised = any(f.earlier for f in figures)
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False, show_edge=False)
+    table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("Month")
     table.add_column("Billions", justify="right")
     table.add_column("Change", justify="right")
@@ -297,6 +312,17 @@ def _history_table(figures, title: str):
     return table
 
 
+def _print_table(console, table) -> None:
+    if console.is_terminal:
+        console.print(table)
+        return
+    # Piped: the same aligned text without the padding rich leaves after the last column.
+    with console.capture() as captured:
+        console.print(table)
+    for text in captured.get().splitlines():
+        console.out(text.rstrip(), highlight=False)
+
+
 def render_text(view, console) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -310,24 +336,27 @@ def render_text(view, console) -> None:
         figure = view.figure
         line(f"{figure.series}: ${format_billions(figure.value)} billion at the end of {month_label(figure.month)}",
              "bold")
-        details = Table(box=None, show_header=False, pad_edge=False, show_edge=False)
-        details.add_column(style="dim")
-        details.add_column(overflow="fold")
+        # Label and text on one line each, never hard-wrapped: piped output stays greppable.
+        details = []
         if view.rank:
-            details.add_row("Rank", f"{ordinal(view.rank[0])} of {view.rank[1]} countries listed")
+            details.append(("Rank", f"{ordinal(view.rank[0])} of {view.rank[1]} countries listed"))
         if view.change:
-            details.add_row("Change", f"{_change_text(view.change)} from {month_label(view.previous)}")
+            details.append(("Change", f"{_change_text(view.change)} from {month_label(view.previous)}"))
         else:
-            details.add_row("Change", f"the tables hold no figure for {month_label(view.previous)}")
-        details.add_row("Source", f"{figure.citation.describe()} - {_where(figure.citation)}")
+            details.append(("Change", f"the tables hold no figure for {month_label(view.previous)}"))
+        details.append(("Source", f"{figure.citation.describe()} - {_where(figure.citation)}"))
         if figure.earlier:
-            details.add_row("Earlier", _earlier_text(figure))
-        console.print(details)
+            details.append(("Earlier", _earlier_text(figure)))
+        if view.note:
+            details.append(("Note", view.note))
+        for label, text in details:
+            line(f"{label:<8} {text}")
         if len(view.history) > 1:
-            console.print()
-            console.print(_history_table(view.history, f"Last {len(view.history)} months (billions of dollars)"))
+            line("")
+            line(f"Last {len(view.history)} months (billions of dollars)", "bold")
+            _print_table(console, _history_table(view.history))
             sources = _sources(view.history)
-            if len(sources) > 1 or view.history[-1].citation.doc_id != figure.citation.doc_id:
+            if len(sources) > 1:  # one source is the one named above
                 for text in ["Sources:", *sources]:
                     line(text, "dim")
         return
@@ -335,7 +364,7 @@ def render_text(view, console) -> None:
     if isinstance(view, SeriesView):
         first, last = month_label(view.figures[0].month), month_label(view.figures[-1].month)
         line(f"{view.series}, holdings at end of month, {first} to {last} (billions of dollars)", "bold")
-        console.print(_history_table(view.figures, ""))
+        _print_table(console, _history_table(view.figures))
         line(f"Highest: {format_billions(view.highest.value)} in {month_label(view.highest.month)}")
         line(f"Lowest:  {format_billions(view.lowest.value)} in {month_label(view.lowest.month)}")
         for text in ["Sources:", *_sources(view.figures)]:
@@ -357,7 +386,7 @@ def render_text(view, console) -> None:
         if view.total:
             row.append(f"{figure.value / view.total.value * 100:.1f}%" if view.total.value else "")
         table.add_row(*row)
-    console.print(table)
+    _print_table(console, table)
     if view.total:
         line(f"Grand Total: {format_billions(view.total.value)}")
     line(f"Source: {view.figures[0].citation.describe()} - {_where(view.figures[0].citation)}", "dim")
