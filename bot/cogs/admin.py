@@ -1,0 +1,102 @@
+"""Admin: /ingest url, /ingest feed, /forget. Manage Server only: Discord hides the commands from
+others (default_permissions) and the bot checks again, since a server admin can override
+command permissions per role or channel."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_bot import NO_MENTIONS
+from bot.render import CONTENT_LIMIT, neutralise, truncate
+from retrieval.errors import DeskError
+
+log = logging.getLogger("desk.bot")
+
+PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside Discord's edit rate limit
+MANAGE = discord.Permissions(manage_guild=True)
+
+
+def _require_manager(interaction: discord.Interaction) -> None:
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    if not interaction.permissions.manage_guild:
+        raise app_commands.MissingPermissions(["manage_guild"])
+
+
+class Admin(commands.Cog):
+    ingest = app_commands.Group(name="ingest", description="Add sources to the knowledge base (Manage Server)",
+                                default_permissions=MANAGE, guild_only=True)
+
+    def __init__(self, bot):
+        self.bot = bot
+
+    async def _run_ingest(self, interaction: discord.Interaction, url: str, feed: bool) -> None:
+        _require_manager(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        url = url.strip()
+        if not url.lower().startswith(("http://", "https://")):
+            raise DeskError("Give an http(s) URL.")
+        from ingest.pipeline import Ingester
+
+        latest = {"text": f"Fetching {url}…"}
+        ingester = Ingester(self.bot.kb, progress=lambda msg: latest.__setitem__("text", f"Ingesting {msg}"))
+        job = asyncio.create_task(asyncio.to_thread(ingester.ingest, [url], feed))
+        shown = None
+        while not job.done():
+            if latest["text"] != shown:
+                shown = latest["text"]
+                await interaction.edit_original_response(content=truncate(neutralise(shown), CONTENT_LIMIT),
+                                                         allowed_mentions=NO_MENTIONS)
+            await asyncio.wait([job], timeout=PROGRESS_EVERY)
+        report = job.result()
+        lines = [f"{'Feed' if feed else 'URL'} {url}: {report.summary()}"]
+        lines += [f"• failed: {error}" for error in report.errors[:5]]
+        if report.doc_ids:
+            lines.append("Documents: " + ", ".join(f"`{d}`" for d in report.doc_ids[:10]))
+        log.info("ingest by %s of %s: %s", interaction.user.id, url, report.summary())
+        await interaction.edit_original_response(content=truncate(neutralise("\n".join(lines)), CONTENT_LIMIT),
+                                                 allowed_mentions=NO_MENTIONS)
+        interaction.extras["answered"] = True
+
+    @ingest.command(name="url", description="Ingest one article or table from a URL")
+    @app_commands.describe(url="http(s) address of the page or table")
+    async def ingest_url(self, interaction: discord.Interaction, url: str) -> None:
+        await self._run_ingest(interaction, url, feed=False)
+
+    @ingest.command(name="feed", description="Ingest every entry of an RSS/Atom feed")
+    @app_commands.describe(url="http(s) address of the feed")
+    async def ingest_feed(self, interaction: discord.Interaction, url: str) -> None:
+        await self._run_ingest(interaction, url, feed=True)
+
+    @app_commands.command(name="forget", description="Remove a document from the knowledge base (Manage Server)")
+    @app_commands.describe(id="The document id, as /sources shows it")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def forget(self, interaction: discord.Interaction, id: str) -> None:
+        _require_manager(interaction)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if not await asyncio.to_thread(self.bot.kb.forget, id):
+            raise DeskError(f"No document with id {id!r}; /sources lists them.")
+        log.info("forget by %s of %s", interaction.user.id, id)
+        await interaction.edit_original_response(content=truncate(f"Forgot `{neutralise(id)}`.", CONTENT_LIMIT),
+                                                 allowed_mentions=NO_MENTIONS)
+        interaction.extras["answered"] = True
+
+    @forget.autocomplete("id")
+    async def forget_autocomplete(self, interaction: discord.Interaction, current: str):
+        try:
+            docs = await asyncio.to_thread(self.bot.kb.list_documents)
+        except DeskError:
+            return []
+        typed = (current or "").lower()
+        hits = [d for d in docs if len(d["id"]) <= 100 and (typed in d["id"].lower() or typed in d.get("title", "").lower())]
+        return [app_commands.Choice(name=truncate(d.get("title") or d["id"], 100), value=d["id"]) for d in hits[:25]]
+
+
+async def setup(bot) -> None:
+    await bot.add_cog(Admin(bot))
