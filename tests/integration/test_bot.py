@@ -64,7 +64,7 @@ async def test_logs_in_with_least_intents_and_syncs_every_command(desk):
     assert fake.intents & Intents.PRIVILEGED == 0  # no message content, members or presences
     assert fake.intents & Intents.GUILD_MESSAGES and fake.intents & Intents.DIRECT_MESSAGES
     commands = {c["name"]: c for c in fake.global_commands}
-    assert set(commands) == {"ask", "holdings", "top", "compare", "chart", "sources", "ingest", "forget"}
+    assert set(commands) == {"ask", "holdings", "top", "compare", "chart", "sources", "ingest", "forget", "digest"}
     assert [o["name"] for o in commands["ingest"]["options"]] == ["url", "feed"]
     for admin in ("ingest", "forget"):
         assert int(commands[admin]["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
