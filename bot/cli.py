@@ -43,7 +43,7 @@ def cmd_ingest(args) -> int:
 
             report.merge(fetch_tic(ingester))
     for error in report.errors:
-        console.print(f"[red]failed[/red] {error}", markup=True, highlight=False)
+        print(f"failed {error}", file=sys.stderr)  # one unwrapped line each, easy to grep
     print(f"Ingested into {kb.describe()}: {report.summary()}")
     return 1 if report.failed else 0
 
