@@ -23,18 +23,22 @@ def _kb():
 
 def cmd_ingest(args) -> int:
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ingest.pipeline import Ingester
+    from ingest.pipeline import Ingester, count_inputs
 
-    console = Console(stderr=True)
-    kb = _kb()
-    inputs = list(args.inputs)
-    if args.feed:
-        inputs += args.feed
-    if not inputs and not args.tic:
+    if not args.inputs and not args.feed and not args.tic:
         raise DeskError("nothing to ingest: give files, folders, URLs, --feed URL or --tic")
-    with console.status("ingesting…") as status:
-        ingester = Ingester(kb, progress=lambda msg: status.update(f"ingesting {msg}"))
+    kb = _kb()
+    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("", total=count_inputs(args.inputs) or None)
+
+        def advance(item: str) -> None:
+            progress.update(task, advance=1, description=item[-60:])
+
+        ingester = Ingester(kb, progress=advance)
         report = ingester.ingest(list(args.inputs), holdings=args.holdings)
         if args.feed:
             report.merge(ingester.ingest(args.feed, feed=True))
@@ -197,8 +201,9 @@ def _yesterday() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="where the embedded store and state live (DESK_DATA_DIR)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    # SUPPRESS: a subcommand must not reset what was given before it (`desk --data-dir X sources`).
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="where the embedded store and state live (DESK_DATA_DIR)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
 
     parser = argparse.ArgumentParser(prog="desk", description="Holdings Desk: answers about foreign holdings of U.S. Treasurys, with citations.", parents=[common])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -257,9 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.data_dir:
+    if getattr(args, "data_dir", None):
         os.environ["DESK_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
     except DeskError as exc:

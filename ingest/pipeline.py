@@ -76,12 +76,25 @@ def chunk_document(doc: SourceDocument, splitter=None) -> tuple[list[str], list[
     return texts, metas
 
 
+def count_inputs(inputs: list[str]) -> int:
+    """How many files and URLs an ingest will visit, for a progress bar."""
+    total = 0
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            total += sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+                         and p.suffix.lower() in ARTICLE_SUFFIXES | TABLE_SUFFIXES)
+        else:
+            total += 1
+    return total
+
+
 class Ingester:
     def __init__(self, kb: KnowledgeBase, settings: IngestSettings | None = None,
                  progress: Callable[[str], None] | None = None):
         self.kb = kb
         self.settings = settings or IngestSettings()
-        self.progress = progress or (lambda _msg: None)
+        self.progress = progress or (lambda _item: None)  # called once per file or URL, as it starts
         self._splitter = None
 
     # -- documents ----------------------------------------------------------------------------
@@ -121,7 +134,6 @@ class Ingester:
                     self._ingest_path(Path(item), report, feed=feed, holdings=holdings)
             except DeskError as exc:
                 report.fail(exc)
-                self.progress(f"failed: {exc}")
         report.seconds = time.perf_counter() - started
         return report
 
@@ -143,7 +155,6 @@ class Ingester:
             self._ingest_file(path, rel, report, feed, holdings)
         except DeskError as exc:
             report.fail(exc)
-            self.progress(f"failed: {exc}")
         except OSError as exc:
             report.fail(InputError(str(path), f"cannot be read ({exc.strerror or exc})"))
 
