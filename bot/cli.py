@@ -52,22 +52,31 @@ def cmd_ingest(args) -> int:
     return 1 if report.failed else 0
 
 
-def cmd_sources(args) -> int:
-    docs = _kb().list_documents()
-    if args.json:
-        print(json.dumps(docs, indent=2, ensure_ascii=False))
-        return 0
-    if not docs:
-        print("The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.")
-        return 0
+def print_records(records: list[dict], as_json: bool, empty: str, headers: tuple[str, ...], row) -> bool:
+    """Records as JSON or as an aligned table; False when there were none to show."""
+    if as_json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return bool(records)
+    if not records:
+        print(empty)
+        return False
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("id", "title", "source", "date", "kind", "chunks", box=None)
-    for doc in docs:
-        table.add_row(doc["id"], doc.get("title", ""), doc.get("source", ""), doc.get("published", "") or doc.get("published_raw", ""),
-                      doc.get("kind", ""), str(doc.get("chunks", 0)))
+    table = Table(*headers, box=None)
+    for record in records:
+        table.add_row(*row(record))
     Console(width=200).print(table)
+    return True
+
+
+def cmd_sources(args) -> int:
+    print_records(
+        _kb().list_documents(), args.json, "The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.",
+        ("id", "title", "source", "date", "kind", "chunks"),
+        lambda d: (d["id"], d.get("title", ""), d.get("source", ""), d.get("published", "") or d.get("published_raw", ""),
+                   d.get("kind", ""), str(d.get("chunks", 0))),
+    )
     return 0
 
 
@@ -174,20 +183,14 @@ def cmd_feedback(args) -> int:
     from bot.settings import BotSettings
 
     entries = FeedbackStore(BotSettings().feedback_path).entries()
-    if args.json:
-        print(json.dumps(entries, indent=2, ensure_ascii=False))
+    shown = print_records(
+        entries, args.json, "No feedback yet: votes on the bot's answers (👍/👎) are listed here.",
+        ("time", "vote", "user", "question", "answer", "sources"),
+        lambda e: (e.get("time", ""), "👍" if e.get("vote") == "up" else "👎", e.get("user_id", ""),
+                   e.get("question", ""), (e.get("answer", "") or "")[:80], str(len(e.get("sources", [])))),
+    )
+    if args.json or not shown:
         return 0
-    if not entries:
-        print("No feedback yet: votes on the bot's answers (👍/👎) are listed here.")
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("time", "vote", "user", "question", "answer", "sources", box=None)
-    for e in entries:
-        table.add_row(e.get("time", ""), "👍" if e.get("vote") == "up" else "👎", e.get("user_id", ""),
-                      e.get("question", ""), (e.get("answer", "") or "")[:80], str(len(e.get("sources", []))))
-    Console(width=200).print(table)
     up = sum(1 for e in entries if e.get("vote") == "up")
     print(f"{len(entries)} votes: {up} up, {len(entries) - up} down")
     return 0
