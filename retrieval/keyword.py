@@ -20,9 +20,21 @@ STOPWORDS = frozenset(
 )
 
 
+# "U.S." would otherwise fall apart into "u" and "s"; "10yr" should meet "10-year".
+_US = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
+_UNIT_GLUE = re.compile(r"\b(\d+)(yr|yrs|y|bn|pct|m|mo)\b")
+# Closed compounds written three ways ("selloff", "sell-off", "sell off") meet as two words.
+_COMPOUNDS = re.compile(r"\b(sell|buy|pull|roll|pay|take|run)(?:off|back|over|out)?-?(off|back|over|out)\b")
+ABBREVIATIONS = {"yr": "year", "yrs": "year", "y": "year", "bn": "billion", "pct": "percent", "mo": "month",
+                 "m": "month", "govt": "government", "usts": "ust", "treasuries": "treasury", "treasurys": "treasury"}
+
+
 def tokenize(text: str) -> list[str]:
     tokens = []
-    for token in TOKEN.findall(text.lower()):
+    text = _UNIT_GLUE.sub(r"\1 \2", _US.sub("us ", text.lower()))
+    text = _COMPOUNDS.sub(r"\1 \2", text)
+    for token in TOKEN.findall(text):
+        token = ABBREVIATIONS.get(token, token)
         token = token.replace(",", "")  # "1,125.9" and "1125.9" are the same figure
         if token in STOPWORDS:
             continue
@@ -32,11 +44,21 @@ def tokenize(text: str) -> list[str]:
 
 def _stem(token: str) -> str:
     """A light plural/verb-ending fold: 'holdings'->'holding', 'tariffs'->'tariff'."""
-    if token[0].isdigit() or len(token) <= 4:
+    if token[0].isdigit() or len(token) <= 3:
         return token
-    for suffix in ("ies", "es", "s"):
-        if token.endswith(suffix) and not token.endswith("ss"):
-            return token[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    if token.endswith("ies") and len(token) > 5 and not token.endswith("eries"):
+        return token[:-3] + "y"  # "economies" -> "economy", but "series" stays
+    if token.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return token[:-2]  # "taxes" -> "tax"
+    if token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]  # "tables" -> "table"; "versus", "basis" stay
+    for suffix in ("ing", "ed"):
+        # "threatening"/"threatened" -> "threaten", "stopped" -> "stop"; short words ("during") stay
+        if token.endswith(suffix) and len(token) - len(suffix) >= 4:
+            stem = token[: -len(suffix)]
+            if stem[-1] == stem[-2] and stem[-1] not in "lsz":
+                stem = stem[:-1]
+            return stem
     return token
 
 

@@ -34,6 +34,18 @@ Decisions on ambiguous phrasings (tests/unit/test_question.py pins each of them)
   happen, or news topics (tariffs, leverage) get intent None unless they also ask for a figure
   ("how much", a month, "top 5"...). `about_holdings` can still be True: "What did Japan's
   finance minister say about using Treasurys as a card?" is about holdings, intent None.
+- `about_holdings` needs a holdings word (holdings, holders, owns, USTs, Treasurys, debt...)
+  that is not about yields, rates or gold; or a country/aggregate with a figure word ("how
+  much", "$", "billion"), a ranking or a rise/fall; or two countries head to head ("Japan vs
+  China in March"). A bare "Japan 2025-02" is not enough. Intent "value" with no country and
+  no aggregate ("How many Treasurys does Argentina hold?") means a holder the tables do not
+  name: the answer engine should say so, not answer for a total.
+- Follow-ups (`with_context`): a question inherits only when it reads as one ("and ...",
+  "what about ...", "it", "their", or a fragment naming only a subject or a time). It takes
+  the previous subject when it names none (except `top`), the previous period when it names
+  none, and the previous intent when it has none of its own; a yearless month stays in the
+  year under discussion ("March 2025? ... and in April?" -> 2025-04). "Top five? ... What
+  about the UK?" becomes `rank` for the UK.
 """
 
 from __future__ import annotations
@@ -48,9 +60,9 @@ from retrieval import countries as _countries
 __all__ = ["Question", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
+_MAX_CHARS = 4000
 
 _GRAND_TOTAL = getattr(_countries, "GRAND_TOTAL", "Grand Total")
-_ALL_OTHER = getattr(_countries, "ALL_OTHER", "All Other")
 _OFFICIAL = getattr(_countries, "FOREIGN_OFFICIAL", "Foreign Official")
 _OFFICIAL_BILLS = getattr(_countries, "FOREIGN_OFFICIAL_BILLS", "Foreign Official Treasury Bills")
 _OFFICIAL_BONDS = getattr(_countries, "FOREIGN_OFFICIAL_BONDS", "Foreign Official T-Bonds & Notes")
@@ -215,10 +227,6 @@ _ANY_YEAR = r"(?:19|20)\d\d"  # accepted only where the text is unmistakably a d
 _NOT_MONEY = r"(?!\d)(?![.,]\d)(?!\s*(?:billion|bn|trillion|tn|million|mn|%|percent|per cent|bps?|basis|dollars|usd)\b)(?!%)"
 
 
-def _ym(year: int, month: int) -> YM:
-    return (year, month)
-
-
 def _shift(ym: YM, months: int) -> YM:
     index = ym[0] * 12 + (ym[1] - 1) + months
     return (index // 12, index % 12 + 1)
@@ -265,7 +273,7 @@ _TAIL_QUALIFIERS = re.compile(rf"(?:(?:\b|(?<=-)){_QUALIFIERS}(?:\b|(?=\s))[\s,-
 def _lead_word(t: str, pos: int) -> str:
     window = t[max(0, pos - 40):pos]
     window = _TAIL_QUALIFIERS.sub("", window.rstrip())
-    m = re.search(r"([a-z]+)[^a-z]*$", window)
+    m = re.search(r"([a-z]+)[\s,.'\"()-]*$", window)  # a word right before, not across "2008"
     return m.group(1) if m else ""
 
 
@@ -279,8 +287,8 @@ def _gap(t: str, a: _Span, b: _Span) -> str:
 _MAY_CONTEXT = {
     "in", "since", "from", "to", "through", "thru", "until", "till", "of", "end", "late", "early",
     "mid", "between", "and", "or", "by", "for", "during", "than", "vs", "versus", "about",
-    "at", "last", "this", "as", "on", "before", "after", "start", "beginning", "over", "over",
-    "around", "with", "till", "like", "versus",
+    "at", "last", "this", "as", "on", "before", "after", "start", "beginning", "over",
+    "around", "with", "like",
 }
 _YEAR_CONTEXT = {
     "in", "since", "from", "during", "of", "before", "after", "until", "till", "through", "thru",
@@ -480,14 +488,12 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
         elif g.get("yy2"):
             year = 2000 + int(g["yy2"])
         if word == "may" and year is None and not g.get("day"):
-            # "China may sell": a verb unless something makes it a date.
-            before = t[:s].rstrip()
-            prev = re.search(r"([a-z]+|-)\W*$", before[-20:]) if before else None
-            prev_word = prev.group(1) if prev else ""
-            tail = t[e:].strip()
-            if prev_word not in _MAY_CONTEXT and not before.endswith("-") and not (not tail or tail[0] in "?.!,;)"):
-                return None
-            if not before and tail and tail[0] not in "?.!,;)":
+            # "China may sell" is the verb; the month needs a lead-in ("in May", "mid-May") or
+            # to end the clause ("and May?").
+            prev = re.search(r"([a-z]+)[^a-z]*$", t[max(0, s - 20):s])
+            lead_in = t[:s].endswith("-") or (prev is not None and prev.group(1) in _MAY_CONTEXT)
+            tail = t[e:].lstrip()
+            if not (lead_in or not tail or tail[0] in "?.!,;)"):
                 return None
         return _Span(s, e, "month", year=year, month=month, that_year=bool(g.get("that")))
     if kind == "years":
@@ -586,9 +592,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
             lead = _lead_word(t, a.start)
             is_range = gap in range_gaps or (gap == "and" and lead == "between")
             if b.kind == "latest" and gap == "" and b.text.startswith(("to ", "until ", "through ")):
-                is_range = True
-            if b.kind == "latest" and gap in ("and", "") and lead not in ("between", "from"):
-                is_range = is_range and gap == ""
+                is_range = True  # "from January to date"
             if is_range:
                 if b.kind == "latest":
                     lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
@@ -681,13 +685,17 @@ _OTHER_ASSET = _rx(r"\b(?:gold|stocks?|equit(?:y|ies)|oil|bitcoin|crypto|real es
 _FIGURE = _rx(
     r"\bhow (?:much|many|big|large|far)\b|\b(?:amount|figures?|numbers?|level|value|total|billions?|trillions?|bn|tn)\b|\$"
 )
+_VALUE_ASK = _rx(r"\bhow (?:much|many)\b[^?.;]{0,50}?\b(?:hold|held|own|owned|have|had)\b|\bwhat did\b[^?.;]{0,40}?\bhold\b")
 _STRONG_ASK = _rx(r"\bhow (?:much|many|big|large|far)\b|\bwhat (?:was|were|is|are|'s) the (?:figure|number|amount|level|value|total)\b")
 _SPEECH = _rx(
     r"\b(?:say|says|said|saying|told|comment\w*|remark\w*|statement|interview|speech|announc\w*|claim\w*"
     r"|argu\w*|warn\w*|think|thinks|thought|believe\w*|opinion|according to|means?|meant|meaning"
     r"|refer(?:s|red|ring)? to|stands? for|defin\w*|counts? as|counted as|threat\w*|call(?:s|ed)? (?:it|them))\b"
 )
-_WHY = _rx(r"\b(?:why|how come|explain\w*|reasons?|causes?|caused|because|drivers?|driven|what'?s behind|what is behind|misleading)\b")
+_WHY = _rx(
+    r"\b(?:why|how come|explain\w*|reasons?|causes?|caused|because|drivers?|driven|what'?s behind|what is behind"
+    r"|misleading|affect\w*|impact\w*|influenc\w*|whose)\b"
+)
 _SPECULATE = _rx(
     r"\b(?:will|would|could|might|should|plans?|planning|intends?|going to|likely|expects?|expected"
     r"|forecast\w*|predict\w*|consider\w*|risk|possible|possibly|potentially)\b"
@@ -721,7 +729,10 @@ _COMPARE = _rx(
     r"\b(?:vs\.?|versus|compar\w*|or|than|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of"
     r"|behind|relative to|against|difference between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
 )
-_HEAD_TO_HEAD = _rx(r"\b(?:vs\.?|versus|compar\w*|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
+_HEAD_TO_HEAD = _rx(
+    r"\b(?:vs\.?|versus|compar\w*|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind"
+    r"|(?:bigger|larger|smaller) than)\b"
+)
 _OVERTAKE = _rx(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
 _WHICH_COUNTRY = _rx(r"\b(?:which|what) (?:country|countries|nation|nations)\b")
 _EXPLICIT_COMPARE = _rx(r"\b(?:vs\.?|versus|compar\w*|against)\b")
@@ -833,7 +844,7 @@ def _official_split(t: str) -> str:
 # --------------------------------------------------------------------------- parsing
 
 def _may_verb(t: str) -> bool:
-    """ "China may sell": "may" as a verb (the month parser ignores it), a speculation."""
+    """True for "may" the verb ("China may sell"), which the month parser skips: a speculation."""
     for m in re.finditer(r"\bmay\s+(?!\d|'|of\b|and\b|or\b|to\b|vs\b|versus\b|through\b|until\b)[a-z]", t):
         prev = re.search(r"([a-z]+|-)\W*$", t[max(0, m.start() - 20):m.start()])
         if not prev or prev.group(1) not in _MAY_CONTEXT:
@@ -879,10 +890,13 @@ def _parse(
     if not isinstance(text, str):
         text = "" if text is None else str(text)
     raw = text
-    t = _normalize(text)
+    # Discord caps a message at 4,000 characters; past that, only the start is read, which
+    # bounds the time the country matcher can take on pathological input.
+    head = text[:_MAX_CHARS]
+    t = _normalize(head)
     ref = _reference(available_months, today)
 
-    names, found_aggregates = _find_subjects(raw, t)
+    names, found_aggregates = _find_subjects(head, t)
     time = _parse_time(t, ref)
 
     # ---- what kind of question
@@ -949,6 +963,9 @@ def _parse(
     t_spec = _POLITE.sub(" ", t)
     speech = bool(_SPEECH.search(t))
     doubt = bool(_WHY.search(t)) or bool(_SPECULATE.search(t_spec)) or _may_verb(t)
+    # "How much did Canada hold in January, and why does it swing so much?": the figure asked
+    # for is a level; a generic change word in another clause does not make it a change.
+    value_ask = bool(_VALUE_ASK.search(t))
     any_cue = strong_cue or change_word or top_list or rank is not None or time.latest or figure
 
     intent: str | None = None
@@ -981,7 +998,7 @@ def _parse(
             intent = "max"
         elif entities == 1 and names and _OVERTAKE.search(t):
             intent = "rank"  # "which country overtook China?"
-        elif change_word and not (rank_one and not change_super and not (rise or fall)):
+        elif change_word and (rise or fall or change_super or not (rank_one or value_ask)):
             intent = "change"
         elif rank is not None or rank_word:
             if not names and (rank in (None, 1)) and (rank_one or _HIGHEST.search(t)):
@@ -1040,7 +1057,7 @@ def _parse(
         month_range=(_fmt(month_range[0]), _fmt(month_range[1])) if month_range else None,
         latest=time.latest,
         intent=intent,
-        rank=rank if intent is not None or rank is not None else None,
+        rank=rank,
         top_n=top_n,
         direction=direction,
         about_holdings=about,

@@ -60,6 +60,9 @@ class Retriever:
         self._texts: list[str] = []
         self._metas: list[dict] = []
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
+        self._masks: dict[tuple, np.ndarray] = {}
+        self.newest_day = 0  # YYYYMMDD of the newest stored article
+        self._prefixes: tuple[int, set[str]] | None = None
 
     def refresh(self, max_age: float = 0.5) -> None:
         """Rebuild the keyword index when the store changed (checked at most every max_age s)."""
@@ -81,11 +84,16 @@ class Retriever:
             self._index = BM25Index(ids, texts)
             self._raw = {i: (t, m) for i, t, m in zip(ids, texts, metas)}
             self._metas = metas
+            # What "now" means to the knowledge base: the newest article it holds.
+            self.newest_day = max((int(m.get("published_day") or 0) for m in metas if m.get("kind") == "article"),
+                                  default=0)
             self.committed = committed
             self._generation = generation
 
     def search(self, query: str, k: int = 6, flt: SearchFilter | None = None,
-               vector: list[float] | None = None) -> list[Hit]:
+               vector: list[float] | None = None, per_doc: int = 1) -> list[Hit]:
+        """The k best chunks; `per_doc` > 1 keeps that many chunks of each document (the answer
+        sentence is not always in the chunk that matched best)."""
         self.refresh()
         flt = flt or SearchFilter()
         if vector is None:
@@ -96,9 +104,7 @@ class Retriever:
             hit.ranks["dense"] = rank
             hit.score += 1.0 / (RRF_K + rank)
             fused[hit.id] = hit
-        allowed = None
-        if flt.kinds or flt.since_day or flt.until_day:
-            allowed = np.fromiter((flt.allows(m) for m in self._metas), dtype=bool, count=len(self._metas))
+        allowed = self._mask(flt)
         for rank, (index, _) in enumerate(self._index.top(query, CANDIDATES, allowed), start=1):
             chunk_id = self._index.ids[index]
             hit = fused.get(chunk_id)
@@ -108,11 +114,51 @@ class Retriever:
             hit.ranks["keyword"] = rank
             hit.score += 1.0 / (RRF_K + rank)
         ranked = sorted(fused.values(), key=lambda h: (h.score, h.meta.get("published_day", 0)), reverse=True)
-        return collapse(ranked)[:k]
+        return collapse(ranked, per_doc)[:k]
+
+    def keyword_search(self, query: str, k: int = 6, flt: SearchFilter | None = None, per_doc: int = 1) -> list[Hit]:
+        """The BM25 ranking alone: no embedding, so it costs about a millisecond."""
+        self.refresh()
+        flt = flt or SearchFilter()
+        allowed = self._mask(flt)
+        hits = []
+        for rank, (index, score) in enumerate(self._index.top(query, CANDIDATES, allowed), start=1):
+            chunk_id = self._index.ids[index]
+            text, meta = self._raw[chunk_id]
+            hit = Hit(id=chunk_id, text=_strip_index_prefix(text, meta), meta=meta, score=1.0 / (RRF_K + rank))
+            hit.ranks["keyword"] = rank
+            hits.append(hit)
+        return collapse(hits, per_doc)[:k]
+
+    def _mask(self, flt: SearchFilter) -> np.ndarray | None:
+        if not (flt.kinds or flt.since_day or flt.until_day):
+            return None
+        key = (flt.kinds, flt.since_day, flt.until_day, self._generation)
+        mask = self._masks.get(key)
+        if mask is None:  # built once per filter and store generation: 20k metadata checks cost ~5 ms
+            mask = np.fromiter((flt.allows(m) for m in self._metas), dtype=bool, count=len(self._metas))
+            self._masks = {k: v for k, v in self._masks.items() if k[3] == self._generation}
+            self._masks[key] = mask
+        return mask
 
     def idf(self, term: str) -> float:
         self.refresh()
         return self._index.idf(term)
+
+    def known(self, term: str) -> bool:
+        """Whether any stored chunk uses the (tokenized) term."""
+        self.refresh()
+        return term in self._index.postings
+
+    def known_stem(self, term: str, length: int = 4) -> bool:
+        """Whether a stored word starts like this one ("norwegian" ~ "norway"): a loose check
+        for names written in another form than the corpus uses."""
+        self.refresh()
+        if len(term) <= length:
+            return self.known(term)
+        if self._prefixes is None or self._prefixes[0] != self._generation:
+            self._prefixes = (self._generation, {t[:length] for t in self._index.postings if len(t) > length})
+        return term[:length] in self._prefixes[1]
 
     def _is_committed(self, hit: Hit) -> bool:
         return self.committed.get(hit.doc_id) == hit.meta.get("content_hash")
@@ -134,11 +180,15 @@ def _story_key(meta: dict) -> str:
     return " ".join(title.split()[:8]) or meta.get("doc_id", "")
 
 
-def collapse(ranked: list[Hit]) -> list[Hit]:
-    """Best chunk per document; of several copies of one story, the newest stands for all."""
+def collapse(ranked: list[Hit], per_doc: int = 1) -> list[Hit]:
+    """Best chunk(s) per document; of several copies of one story, the newest stands for all."""
     best_per_doc: dict[str, Hit] = {}
+    extra: dict[str, list[Hit]] = {}
     for hit in ranked:
-        best_per_doc.setdefault(hit.doc_id, hit)
+        if hit.doc_id not in best_per_doc:
+            best_per_doc[hit.doc_id] = hit
+        elif len(extra.setdefault(hit.doc_id, [])) < per_doc - 1:
+            extra[hit.doc_id].append(hit)
     by_story: dict[str, Hit] = {}
     order: list[str] = []
     for hit in best_per_doc.values():
@@ -150,4 +200,12 @@ def collapse(ranked: list[Hit]) -> list[Hit]:
         elif hit.meta.get("published_day", 0) > kept.meta.get("published_day", 0):
             hit.score = max(hit.score, kept.score)
             by_story[key] = hit
-    return sorted((by_story[key] for key in order), key=lambda h: h.score, reverse=True)
+    kept = sorted((by_story[key] for key in order), key=lambda h: h.score, reverse=True)
+    if per_doc <= 1:
+        return kept
+    # Each document's further chunks follow its best one.
+    out = []
+    for hit in kept:
+        out.append(hit)
+        out.extend(extra.get(hit.doc_id, []))
+    return out
