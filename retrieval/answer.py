@@ -682,10 +682,10 @@ class AnswerEngine:
         for hit, sentence in chosen:
             if budget < 80:
                 break
+            if _repeats(sentence, parts):
+                continue  # checked before numbering, so no source is cited that the text does not use
             marker = sources.article(hit, sentence)
             line = _trim(sentence, budget - len(marker) - 1) + f" {marker}"
-            if any(_same(line, p) for p in parts):
-                continue
             parts.append(line)
             budget -= len(line) + 1
         composed = Answer(text=" ".join(parts), citations=sources.citations, route=route,
@@ -901,8 +901,15 @@ def _month_word(word: str) -> bool:
                                                                         "october", "november", "december")
 
 
-def _same(a: str, b: str) -> bool:
-    return re.sub(r"\[\d+\]", "", a).strip()[:60] == re.sub(r"\[\d+\]", "", b).strip()[:60]
+REPEAT_SHARE = 0.5  # a sentence whose words are mostly in an earlier one adds little
+
+
+def _repeats(sentence: str, parts: list[str]) -> bool:
+    words = set(tokenize(sentence))
+    if not words:
+        return True
+    return any(len(words & set(tokenize(re.sub(r"\[\d+\]", "", part)))) / len(words) >= REPEAT_SHARE
+               for part in parts)
 
 
 def _ordinal(n: int) -> str:
