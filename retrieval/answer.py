@@ -877,7 +877,27 @@ def _choose(candidates: list[tuple[float, int, Hit, str]], need: _Need, hits: li
             break
         if all(sentence != s for _, s in chosen):
             chosen.append((hit, sentence))
-    return chosen
+    return _with_continuations(chosen)
+
+
+SHORT_SENTENCE = 80  # "The swings are not new." introduces what follows; it does not say it
+
+
+def _with_continuations(chosen: list[tuple[Hit, str]]) -> list[tuple[Hit, str]]:
+    """A short lead-in chosen alone is followed by the next sentence of its passage."""
+    if len(chosen) != 1:
+        return chosen
+    out: list[tuple[Hit, str]] = []
+    for hit, sentence in chosen:
+        out.append((hit, sentence))
+        if len(sentence) >= SHORT_SENTENCE:
+            continue
+        following = [x for x in split_sentences(hit.text) if not INSTRUCTIONS.search(x)]
+        if sentence in following and following.index(sentence) + 1 < len(following):
+            nxt = following[following.index(sentence) + 1]
+            if all(nxt != s for _, s in chosen):
+                out.append((hit, nxt))
+    return out
 
 
 def _renumber(answer: Answer, sources: _Sources) -> str:
