@@ -111,6 +111,10 @@ class DeskBot(commands.Bot):
 
     # -- start-up --------------------------------------------------------------------------------
 
+    async def start(self, token: str, *, reconnect: bool = True) -> None:
+        redact_in_logs(token)
+        await super().start(token, reconnect=reconnect)
+
     async def setup_hook(self) -> None:
         if self.kb is None:
             from retrieval.store import KnowledgeBase
@@ -238,6 +242,35 @@ class DeskBot(commands.Bot):
         if interaction.type == discord.InteractionType.autocomplete:
             return  # an autocomplete cannot show a message
         await self.reply_error(interaction, text)
+
+
+_REDACTED: set[str] = set()
+
+
+def redact_in_logs(secret: str) -> None:
+    """From now on every log record has `secret` replaced, in its message and its traceback.
+
+    A record factory rather than a handler filter: it covers every logger and every handler,
+    including ones added later, and a library error that quotes the token is caught too."""
+    if not secret or secret in _REDACTED:
+        return
+    if not _REDACTED:
+        make_record = logging.getLogRecordFactory()
+
+        def redacting_factory(*args, **kwargs):
+            record = make_record(*args, **kwargs)
+            message = record.getMessage()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            for value in _REDACTED:
+                message = message.replace(value, "[token]")
+                if record.exc_text:
+                    record.exc_text = record.exc_text.replace(value, "[token]")
+            record.msg, record.args = message, None
+            return record
+
+        logging.setLogRecordFactory(redacting_factory)
+    _REDACTED.add(secret)
 
 
 async def start_bot(bot: DeskBot, token: str) -> None:

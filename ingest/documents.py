@@ -101,7 +101,9 @@ def canonical_url(url: str) -> str:
     """One id per page: lower-case host, no fragment, no tracking parameters, no trailing slash."""
     parts = urlparse(url.strip())
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(("utm_", "fbclid", "gclid"))])
-    path = parts.path.rstrip("/") or "/"
+    # strip(): a path of blanks ("http://h/ ?") gave "http://h/ ", which canonicalised again to
+    # "http://h/": one page, two ids (found by tests/reliability/test_fuzz.py).
+    path = parts.path.strip().rstrip("/") or "/"
     return urlunparse((parts.scheme.lower(), parts.netloc.lower(), path, "", query, ""))
 
 

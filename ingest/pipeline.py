@@ -126,6 +126,8 @@ class Ingester:
         """Files, folders, URLs and feeds; `feed` reads URLs and files as RSS/Atom."""
         started = time.perf_counter()
         report = IngestReport()
+        # A previous ingest killed right after a commit point left its clean-up undone: do it now.
+        self.kb.finish_interrupted_writes()
         for item in inputs:
             try:
                 if item.lower().startswith(("http://", "https://")):

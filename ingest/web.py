@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -11,6 +12,9 @@ from ingest.documents import SourceDocument, canonical_url, decode_text, documen
 from retrieval.errors import InputError
 
 MAX_REDIRECTS = 5
+# httpx's timeout bounds each read, not the whole body: a server dripping a byte a second
+# never trips it. The whole transfer gets this many times the timeout.
+TRANSFER_TIMEOUTS = 4
 USER_AGENT = "holdings-desk/0.1 (+ingest)"
 
 
@@ -31,10 +35,13 @@ def fetch(url: str, timeout: float, max_bytes: int) -> Fetched:
                 if response.status_code >= 400:
                     raise InputError(url, f"the server answered HTTP {response.status_code}")
                 body = bytearray()
+                deadline = time.monotonic() + timeout * TRANSFER_TIMEOUTS
                 for part in response.iter_bytes():
                     body += part
                     if len(body) > max_bytes:
                         raise InputError(url, f"the response is over the {max_bytes / 1e6:.0f} MB limit")
+                    if time.monotonic() > deadline:
+                        raise InputError(url, f"the response did not finish within {timeout * TRANSFER_TIMEOUTS:g} s")
                 return Fetched(str(response.url), response.headers.get("content-type", ""), bytes(body))
     except httpx.TooManyRedirects:
         raise InputError(url, f"redirected more than {MAX_REDIRECTS} times") from None

@@ -6,6 +6,9 @@ Two collections, both named with the layout version so a later layout can migrat
 - documents: one record per ingested document (its metadata, content hash and chunk count).
   Writing this record is the commit point of an ingest: chunks of any other version of the
   document are orphans and are deleted right after, and readers ignore them meanwhile.
+  The record is written with `commit_pending` true and the flag is cleared once the old chunks
+  are gone and the generation bumped, so a process killed in between leaves a mark that the next
+  ingest finds (`finish_interrupted_writes`) and completes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ LAYOUT_VERSION = 1
 CHUNKS = f"desk_v{LAYOUT_VERSION}_chunks"
 DOCUMENTS = f"desk_v{LAYOUT_VERSION}_documents"
 META_ID = "__meta__"  # the documents collection's record holding the write generation
+PENDING = "commit_pending"  # on a document record between its commit and the clean-up after it
 MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one add
 PAGE = 5000
 
@@ -152,7 +156,10 @@ class KnowledgeBase:
         return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
 
     def _bump_generation(self) -> None:
-        value = self.generation() + 1
+        # Readers only compare generations for equality. A plain "+1" lost updates when two
+        # processes wrote at once (both read g, both wrote g+1, and a reader that had cached g+1
+        # after the first write never saw the second): a value taken from the clock differs.
+        value = max(self.generation() + 1, time.time_ns() // 1000)
         self._run(
             lambda: self.documents_collection().upsert(
                 ids=[META_ID], embeddings=[[0.0]], documents=["meta"], metadatas=[{"generation": value, "kind": "meta"}]
@@ -203,14 +210,41 @@ class KnowledgeBase:
                 documents=texts[start:end],
                 metadatas=full_metas[start:end],
             )
-        record = {**_clean(meta), "chunks": len(texts), "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        record: dict[str, Any] = {**_clean(meta), "chunks": len(texts),
+                                  "ingested_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), PENDING: True}
+        previous = self.get_document(doc_id)
+        for key in previous or {}:
+            # Chroma's upsert merges metadata: a field the new version no longer has (a date
+            # removed from the header, say) would survive from the old one. None deletes it.
+            if key not in record and key != "id":
+                record[key] = None
         self._run(
             self.documents_collection().upsert,
             ids=[doc_id], embeddings=[[1.0]], documents=[meta.get("title") or doc_id], metadatas=[record],
         )
+        self._finish_commit(doc_id, content_hash)
+        return len(texts)
+
+    def _finish_commit(self, doc_id: str, content_hash: str) -> None:
+        """After the commit point: drop the older chunks, tell readers, clear the pending mark."""
         self._delete_chunks(doc_id, keep_hash=content_hash)
         self._bump_generation()
-        return len(texts)
+        self._run(self.documents_collection().update, ids=[doc_id], metadatas=[{PENDING: False}])
+
+    def finish_interrupted_writes(self) -> int:
+        """Complete the clean-up of writes whose process died after their commit point.
+
+        Without this, a document killed between its record and the deletion of its older chunks
+        kept those orphans for ever: the re-run found the document unchanged and wrote nothing.
+        Safe beside a concurrent writer: the clean-up is idempotent and keeps the committed hash.
+        """
+        got = self._run(lambda: self.documents_collection().get(where={PENDING: True}, include=["metadatas"]))
+        for doc_id, meta in zip(got["ids"], got["metadatas"]):
+            if not meta.get("content_hash"):
+                continue  # cannot tell the committed chunks from the others: leave them be
+            log.info("finishing the interrupted write of %s", doc_id)
+            self._finish_commit(doc_id, meta.get("content_hash", ""))
+        return len(got["ids"])
 
     def _delete_chunks(self, doc_id: str, keep_hash: str | None = None) -> None:
         where: dict[str, Any] = {"doc_id": doc_id}

@@ -28,6 +28,18 @@ def _require_manager(interaction: discord.Interaction) -> None:
         raise app_commands.MissingPermissions(["manage_guild"])
 
 
+def manager_only():
+    """The same rule as a command check. Checks run before discord.py converts the options, so a
+    member (or a DM) is refused even when an option cannot be converted there: /digest subscribe
+    sent from a DM used to fail converting its channel and answer "Something went wrong"."""
+
+    def predicate(interaction: discord.Interaction) -> bool:
+        _require_manager(interaction)
+        return True
+
+    return app_commands.check(predicate)
+
+
 class Admin(commands.Cog):
     ingest = app_commands.Group(name="ingest", description="Add sources to the knowledge base (Manage Server)",
                                 default_permissions=MANAGE, guild_only=True)
@@ -64,11 +76,13 @@ class Admin(commands.Cog):
         interaction.extras["answered"] = True
 
     @ingest.command(name="url", description="Ingest one article or table from a URL")
+    @manager_only()
     @app_commands.describe(url="http(s) address of the page or table")
     async def ingest_url(self, interaction: discord.Interaction, url: str) -> None:
         await self._run_ingest(interaction, url, feed=False)
 
     @ingest.command(name="feed", description="Ingest every entry of an RSS/Atom feed")
+    @manager_only()
     @app_commands.describe(url="http(s) address of the feed")
     async def ingest_feed(self, interaction: discord.Interaction, url: str) -> None:
         await self._run_ingest(interaction, url, feed=True)
@@ -77,6 +91,7 @@ class Admin(commands.Cog):
     @app_commands.describe(id="The document id, as /sources shows it")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
+    @manager_only()
     async def forget(self, interaction: discord.Interaction, id: str) -> None:
         _require_manager(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)

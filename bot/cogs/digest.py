@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.cogs.admin import MANAGE, _require_manager
+from bot.cogs.admin import MANAGE, _require_manager, manager_only
 from bot.digest_render import digest_embed, top_holders_png
 from bot.discord_bot import NO_MENTIONS
 from bot.schedule import SubscriptionStore
@@ -47,6 +47,7 @@ class Digest(commands.Cog):
     @app_commands.describe(channel="where to post", time="HH:MM, 24-hour", timezone="e.g. Europe/London (default UTC)")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
+    @manager_only()
     async def subscribe(self, interaction: discord.Interaction, channel: discord.TextChannel, time: str,
                         timezone: str = "UTC") -> None:
         _require_manager(interaction)
@@ -58,6 +59,7 @@ class Digest(commands.Cog):
     @digest.command(name="unsubscribe", description="Stop the daily digest in a channel")
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
+    @manager_only()
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         _require_manager(interaction)
         await interaction.response.defer(ephemeral=True)
