@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench clean
+.PHONY: install run test eval bench soak clean
 
 # torch goes in first, pinned: the CPU build lies on this disk, any other spelling pulls CUDA.
 $(STAMP): pyproject.toml
@@ -28,8 +28,15 @@ EVAL_CORPUS := data/sample $(wildcard $(SHARED)/holdings/slt_table5.txt $(SHARED
 eval: install
 	$(VENV)/bin/desk eval tests/eval/questions.jsonl --data-dir var/eval --ingest $(EVAL_CORPUS)
 
+# The long benchmarks (not run by CI); results are written up in docs/BENCHMARKS.md.
+# torch is pinned again on the same line so that pip can never swap it for another build.
 bench: install
+	$(PY) -m pip install --quiet torch==2.13.0 -e '.[bench]'
 	$(PY) benchmarks/run_all.py
+
+# The 20-trial SIGKILL soak of docs/RELIABILITY.md (about 7 minutes; CI runs a 3-trial version).
+soak: install
+	RELIABILITY_SOAK=1 $(PY) -m pytest -q tests/reliability -m soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info
