@@ -1,100 +1,172 @@
-"""Warm question latency by route at a given store size (default 20k chunks).
+"""Question latency p50/p95/p99 by kind (table, article, mixed) at 1k / 10k / 100k chunks, with
+embedded Chroma and a `chroma run` server, warm (in process, model loaded, indexes built) and
+cold (a new `desk ask` process per question); peak RSS of `desk ask` at each size.
 
-The store holds the sample corpus and Treasury's tables (really embedded) plus filler
-article chunks up to the target size. Filler text is synthetic and its vectors are random
-unit vectors: query cost depends on how many vectors and terms there are, not on what they
-mean, and embedding 20k+ chunks for real would take minutes on two cores.
-Targets: table p95 < 50 ms, article p95 < 200 ms. Exits non-zero when one is missed.
+The questions are the project's own question set (tests/eval/questions.jsonl): its table, article
+and "both" (mixed) items. The stores are benchmarks/stores.py's (real corpus + filler).
+Targets (issue 8): warm p95 table < 50 ms and article < 200 ms at 100k chunks; p95 growth from
+1k to 100k chunks < 3x. Cold latency and RSS are reported without a target.
+
+Environment: BENCH_SIZES (default 1000,10000,100000), BENCH_MODES (embedded,server),
+BENCH_ROUNDS (3 passes over each kind's questions, warm), BENCH_COLD_RUNS (2 per kind; half that at 100k),
+BENCH_WHATIF=1 (default) re-measures warm article questions with torch.set_num_threads(1),
+BENCH_PROFILE=1 (default) writes pyinstrument profiles of the largest size to benchmarks/.cache/.
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from benchmarks.common import DESK, REPO, Results, cache_dir, loadavg, percentile, run_measured  # noqa: E402
+from benchmarks.stores import ChromaRun, ensure_store, store_summary  # noqa: E402
 
-from benchmarks.corpus import articles  # noqa: E402
-
-CHUNKS = int(os.environ.get("BENCH_CHUNKS", "20000"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-TABLE_QUESTIONS = ["Who holds the most Treasurys?", "How much did Japan hold in February 2025?",
-                   "Top five holders in March 2026", "How did China's holdings change since January 2025?",
-                   "Does the UK hold more than China?"]
-ARTICLE_QUESTIONS = ["What did Japan's finance minister say about using Treasurys as a card?",
-                     "Why do Belgium and Luxembourg show such large holdings?",
-                     "When was the 90-day tariff pause announced?",
-                     "Why do news figures differ from Treasury's current tables?"]
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+MODES = os.environ.get("BENCH_MODES", "embedded,server").split(",")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "2"))
+PER_KIND = int(os.environ.get("BENCH_PER_KIND", "10"))
+PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
+WHATIF = os.environ.get("BENCH_WHATIF", "1") == "1"
+KINDS = {"table": "table", "article": "article", "both": "mixed"}
+TARGETS = {"table": 50.0, "article": 200.0}
+BIG = 100_000
 
 
-def fill(kb, target: int) -> None:
-    rng = np.random.default_rng(11)
-    have = kb.count_chunks()
-    docs = articles(max(0, (target - have) // 3 + 1), seed=3, paragraphs=3)
-    batch = 0
-    for i, a in enumerate(docs):
-        if have >= target:
-            break
-        paragraphs = a["text"].split("\n\n")
-        vectors = rng.normal(size=(len(paragraphs), 384)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        meta = {"title": a["title"], "source": a["source"], "url": a["url"], "published": a["published"],
-                "published_day": int(a["published"].replace("-", "")), "kind": "article", "ref": a["url"],
-                "content_hash": f"filler{i:08d}"}
-        kb.write_document(a["url"], meta, paragraphs, [{"start": 0}] * len(paragraphs), vectors.tolist())
-        have += len(paragraphs)
-        batch += 1
+def questions() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {name: [] for name in KINDS.values()}
+    for line in (REPO / "tests" / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            name = KINDS.get(item["kind"])
+            if name and len(out[name]) < PER_KIND:
+                out[name].append(item["question"])
+    return out
 
 
-def main() -> int:
-    from ingest.pipeline import Ingester
+def profile(engine, qs: list[str], path: Path, what: str) -> None:
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    for q in qs:
+        engine.ask(q)
+    profiler.stop()
+    path.write_text(profiler.output_text(unicode=False, color=False, show_all=False), encoding="utf-8")
+    print(f"  profile of {what}: {path}", flush=True)
+
+
+def warm(res: Results, size: int, mode: str, folder: Path, url: str, embedder, qs, summary: dict) -> None:
     from retrieval.answer import AnswerEngine
     from retrieval.settings import RetrievalSettings
     from retrieval.store import KnowledgeBase
 
-    data_dir = Path(os.environ.get("BENCH_DATA_DIR") or tempfile.mkdtemp(prefix="desk-bench-q-"))
-    kb = KnowledgeBase(RetrievalSettings(data_dir=data_dir, chroma_url=os.environ.get("DESK_CHROMA_URL", "")))
-    if not kb.list_documents():
-        shared = REPO.parent / "shared" / "data"
-        inputs = [str(REPO / "data" / "sample")] + [str(p) for p in (
-            shared / "holdings" / "slt_table5.txt", shared / "holdings" / "mfhhis01.txt",
-            shared / "articles") if p.exists()]
-        Ingester(kb).ingest(inputs)
-    fill(kb, CHUNKS)
+    kb = KnowledgeBase(RetrievalSettings(data_dir=folder, chroma_url=url, _env_file=None), embedder=embedder)
     engine = AnswerEngine(kb)
-    for q in TABLE_QUESTIONS + ARTICLE_QUESTIONS:  # warm: model loaded, indexes built
-        engine.ask(q)
-    results = {}
-    for name, questions in (("table", TABLE_QUESTIONS), ("article", ARTICLE_QUESTIONS)):
+    tag = f"{size // 1000}k {mode}"
+    if PROFILE and size == max(SIZES) and mode == "embedded":
+        profile(engine, qs["article"][:1], cache_dir() / f"profile-first-question-{size}.txt",
+                "the first question (index build)")
+        engine = AnswerEngine(kb)
+    started = time.perf_counter()
+    engine.ask(qs["article"][0])
+    res.add(f"first article question in a new engine, {tag}", (time.perf_counter() - started) * 1000, "ms",
+            note="builds the BM25 index and table cache")
+    for kind_qs in qs.values():  # warm: every question once
+        for q in kind_qs:
+            engine.ask(q)
+    for kind, kind_qs in qs.items():
         times = []
         for _ in range(ROUNDS):
-            for q in questions:
+            for q in kind_qs:
                 started = time.perf_counter()
                 engine.ask(q)
                 times.append((time.perf_counter() - started) * 1000)
-        results[name] = times
-    print(f"store: {kb.describe()}, {kb.count_chunks()} chunks")
-    ok = True
-    for name, target in (("table", 50), ("article", 200)):
-        t = results[name]
-        p50, p95, p99 = (percentile(t, q) for q in (50, 95, 99))
-        met = p95 < target
-        ok &= met
-        print(f"{name:8} n={len(t):3}  p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms  "
-              f"mean {statistics.mean(t):6.1f}  (target p95 < {target} ms) {'ok' if met else 'MISSED'}")
-    return 0 if ok else 1
+        p50, p95, p99 = (percentile(times, q) for q in (50, 95, 99))
+        summary[(size, mode, kind)] = p95
+        target = TARGETS.get(kind)
+        judged = target is not None and size >= BIG
+        res.add(f"warm {kind:7} p50 / p99, {tag} (n={len(times)})", f"{p50:.1f} / {p99:.1f}", "ms")
+        res.add(f"warm {kind:7} p95, {tag}", p95, "ms", f"< {target:g} ms at 100k" if judged else "",
+                (p95 < target) if judged else None)
+    if mode == "embedded" and WHATIF:
+        # What-if, not the project as it is: torch's intra-op threads cut to 1 (see BENCHMARKS.md).
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        times = []
+        for _ in range(ROUNDS):
+            for q in qs["article"]:
+                started = time.perf_counter()
+                engine.ask(q)
+                times.append((time.perf_counter() - started) * 1000)
+        torch.set_num_threads(threads)
+        res.add(f"what-if: warm article p50 / p95 with torch.set_num_threads(1), {tag}",
+                f"{percentile(times, 50):.1f} / {percentile(times, 95):.1f}", "ms")
+    if PROFILE and size == max(SIZES) and mode == "embedded":
+        profile(engine, qs["article"] * 2, cache_dir() / f"profile-warm-article-{size}.txt",
+                "warm article questions")
+        profile(engine, qs["table"] * 2, cache_dir() / f"profile-warm-table-{size}.txt", "warm table questions")
+    del engine, kb
+    gc.collect()
+
+
+def cold(res: Results, size: int, mode: str, folder: Path, url: str, qs) -> None:
+    env = {**os.environ, "DESK_DATA_DIR": str(folder), "DESK_CHROMA_URL": url, "DESK_LLM": ""}
+    tag = f"{size // 1000}k {mode}"
+    peak = 0.0
+    for kind, kind_qs in qs.items():
+        times = []
+        for r in range(COLD_RUNS if size < BIG else max(1, COLD_RUNS // 2)):
+            q = kind_qs[r % len(kind_qs)]
+            wall, rss, code, out, err = run_measured([DESK, "ask", q], env=env)
+            if code != 0:
+                res.note(f"desk ask failed ({code}) at {tag}: {err.strip()[-300:]}")
+            times.append(wall * 1000)
+            peak = max(peak, rss)
+        res.add(f"cold {kind:7} `desk ask` median, {tag} (n={len(times)})", percentile(times, 50) / 1000, "s")
+    res.add(f"peak RSS of `desk ask`, {tag}", peak, "MiB")
+
+
+def main() -> int:
+    from retrieval.embedder import Embedder
+
+    res = Results("questions")
+    res.note(f"load average at start: {loadavg()}")
+    embedder = Embedder()
+    embedder.embed_query("warm up")
+    qs = questions()
+    summary: dict = {}
+    for size in SIZES:
+        folder = ensure_store(size, embedder)
+        print(f"== {size} chunks: {store_summary(folder)}; load {loadavg()}", flush=True)
+        for mode in MODES:
+            if mode == "server":
+                with ChromaRun(folder / "chroma") as server:
+                    warm(res, size, mode, folder, server.url, embedder, qs, summary)
+                    cold(res, size, mode, folder, server.url, qs)
+                    res.add(f"chroma run RSS after the runs, {size // 1000}k", server.rss_mb(), "MiB")
+            else:
+                warm(res, size, mode, folder, "", embedder, qs, summary)
+                cold(res, size, mode, folder, "", qs)
+    small, big = min(SIZES), max(SIZES)
+    if small != big:
+        for mode in MODES:
+            for kind in qs:
+                a, b = summary.get((small, mode, kind)), summary.get((big, mode, kind))
+                if a and b:
+                    judged = big >= BIG
+                    res.add(f"warm {kind} p95 growth {small // 1000}k -> {big // 1000}k, {mode}", b / a, "x",
+                            "< 3x" if judged else "", (b / a < 3) if judged else None)
+    res.note(f"load average at end: {loadavg()}")
+    return res.finish()
 
 
 if __name__ == "__main__":
