@@ -144,6 +144,11 @@ class DeskBot(commands.Bot):
 
     def _warm_up(self) -> None:
         try:
+            import torch
+
+            # Questions are answered in parallel workers: on two cores, one torch thread each
+            # beats several workers' thread pairs fighting over them (docs/BENCHMARKS.md).
+            torch.set_num_threads(1)
             self.kb.embedder.embed_query("warm up")
         except Exception:
             log.warning("could not warm up the embedding model", exc_info=True)

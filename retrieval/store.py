@@ -287,8 +287,6 @@ class KnowledgeBase:
 
     def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         chunks = self.chunks()
-        if self._run(chunks.count) == 0:
-            return []
         got = self._run(
             chunks.query,
             query_embeddings=[vector],
@@ -296,6 +294,8 @@ class KnowledgeBase:
             where=where,
             include=["documents", "metadatas", "distances"],
         )
+        if not got["ids"] or not got["ids"][0]:
+            return []  # an empty collection answers with no lists at all
         return [
             Hit(id=i, text=t, meta=m, similarity=1.0 - d)
             for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
