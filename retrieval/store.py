@@ -53,6 +53,10 @@ def _is_connection_error(exc: BaseException) -> bool:
     return any(word in text for word in ("connect", "timeout", "timed out", "refused", "unavailable", "remoteprotocol", "readerror"))
 
 
+def _is_stale_embedded_index(exc: BaseException) -> bool:
+    return type(exc).__name__ == "InternalError" and "Error finding id" in str(exc)
+
+
 class KnowledgeBase:
     def __init__(self, settings: RetrievalSettings | None = None, embedder=None):
         self.settings = settings or RetrievalSettings()
@@ -108,7 +112,15 @@ class KnowledgeBase:
                 )
             return self._collections[name]
 
-    def _run(self, action, *args, **kwargs):
+    def _reopen_embedded(self) -> None:
+        from chromadb.api.client import SharedSystemClient
+
+        with self._lock:
+            self._client = None
+            self._collections.clear()
+            SharedSystemClient.clear_system_cache()
+
+    def _run(self, action, *args, _retried: bool = False, **kwargs):
         """Run one Chroma call; a server that went away becomes KnowledgeBaseUnavailable.
 
         The client is dropped so the next call reconnects: recovery needs no restart.
@@ -118,6 +130,11 @@ class KnowledgeBase:
         except DeskError:
             raise
         except Exception as exc:
+            if not self.settings.chroma_url and _is_stale_embedded_index(exc) and not _retried:
+                # Another process wrote to the embedded store: this process's cached index no
+                # longer matches it. Reopen from disk once (docs/RELIABILITY.md).
+                self._reopen_embedded()
+                return self._run(action, *args, _retried=True, **kwargs)
             if self.settings.chroma_url and _is_connection_error(exc):
                 with self._lock:
                     self._client = None
@@ -286,14 +303,10 @@ class KnowledgeBase:
         return self._run(lambda: self.chunks().count())
 
     def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        chunks = self.chunks()
-        got = self._run(
-            chunks.query,
-            query_embeddings=[vector],
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        # A lambda, not a bound method: a retry after reopening must use the new collection.
+        got = self._run(lambda: self.chunks().query(
+            query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"],
+        ))
         if not got["ids"] or not got["ids"][0]:
             return []  # an empty collection answers with no lists at all
         return [

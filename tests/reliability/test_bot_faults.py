@@ -370,9 +370,6 @@ async def test_bot_answers_while_another_process_ingests_into_the_chroma_server(
     assert "The lemur memo on Sweden" in sources  # the new document became answerable without a restart
 
 
-@pytest.mark.xfail(strict=False, reason="embedded Chroma is not safe across processes: the bot's process keeps a "
-                   "stale index and its queries fail with 'Error finding id' while another process writes "
-                   "(docs/RELIABILITY.md); run a Chroma server when ingesting beside a running bot")
 async def test_bot_answers_while_another_process_ingests_into_embedded_chroma(desk, kb, ingest_runner, tmp_path):
     count, sources = await _answer_during_ingest(desk, kb, ingest_runner, tmp_path)
     assert count >= 3
