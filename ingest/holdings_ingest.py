@@ -101,7 +101,7 @@ def ingest_table(kb, data: bytes, ref: str, layout: str | None, report) -> None:
     report.count("added", doc_id, written)
 
 
-def fetch_tic(ingester) -> "IngestReport":
-    """Treasury's current Table 5 and historical series, from DESK_TIC_BASE_URL."""
+def fetch_tic(ingester):
+    """Treasury's current Table 5 and historical series, from DESK_TIC_BASE_URL; an IngestReport."""
     base = ingester.settings.tic_base_url.rstrip("/") + "/"
     return ingester.ingest([base + name for name in TIC_FILES], holdings=True)
