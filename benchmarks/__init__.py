@@ -1,0 +1,1 @@
+"""Benchmarks for docs/BENCHMARKS.md; `make bench` runs them."""

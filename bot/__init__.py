@@ -1,0 +1,1 @@
+"""The Discord bot, the terminal chat and the `desk` command line: the front ends."""

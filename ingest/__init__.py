@@ -1,0 +1,1 @@
+"""Sources -> documents -> chunks -> embeddings -> the knowledge base."""

@@ -1,0 +1,1 @@
+"""The knowledge base (Chroma), search, exact holdings lookups and answering with citations."""

@@ -1,0 +1,1 @@
+"""Tests: unit/, integration/ (real Chroma, fake Discord, fake LLM), reliability/, eval/."""

@@ -1,0 +1,1 @@
+"""The reliability suite of docs/RELIABILITY.md: crashes, faults, bad input, hostile text."""
