@@ -27,7 +27,6 @@ import json
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.render import truncate
 from retrieval.digest import Digest
-from retrieval.holdings import format_billions, month_label
+from retrieval.holdings import format_billions, month_label, shift_month
 
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
@@ -52,9 +52,7 @@ def top_holders_png(book, month: str, months: int = 12, top: int = 5) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from retrieval.answer import _shift
-
-    start = _shift(month, -(months - 1))
+    start = shift_month(month, -(months - 1))
     figure = Figure(figsize=(7, 3.6), dpi=100)
     axes = figure.add_subplot()
     for holder in book.top(top, month):

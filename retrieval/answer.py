@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from retrieval import countries
 from retrieval.errors import NotFound
-from retrieval.holdings import Change, Figure, HoldingsBook, format_billions, month_label, previous_month
+from retrieval.holdings import Change, Figure, HoldingsBook, format_billions, month_label, previous_month, shift_month
 from retrieval.keyword import tokenize
 from retrieval.question import Question, parse_question
 from retrieval.search import Retriever, SearchFilter
@@ -398,7 +398,7 @@ class AnswerEngine:
             start, end = q.month_range or (None, None)
             if not start:
                 end = self.book.latest_month(self.book.resolve(subject))
-                start = _shift(end, -11)
+                start = shift_month(end, -11)
             figures = self.book.series(subject, start, end)
             if len(figures) > 13:
                 step = max(1, len(figures) // 12)
@@ -935,12 +935,6 @@ def _repeats(sentence: str, parts: list[str]) -> bool:
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _shift(month: str, delta: int) -> str:
-    year, number = map(int, month.split("-"))
-    index = year * 12 + number - 1 + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _ms(since: float) -> float:

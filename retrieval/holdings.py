@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from retrieval import countries
@@ -31,9 +30,15 @@ def format_billions(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def previous_month(month: str) -> str:
+def shift_month(month: str, delta: int) -> str:
+    """"YYYY-MM" moved by `delta` months."""
     year, number = map(int, month.split("-"))
-    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+    index = year * 12 + number - 1 + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def previous_month(month: str) -> str:
+    return shift_month(month, -1)
 
 
 @dataclass(frozen=True)

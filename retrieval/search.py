@@ -57,7 +57,6 @@ class Retriever:
         self._generation = -1
         self._checked_at = 0.0
         self._index: BM25Index | None = None
-        self._texts: list[str] = []
         self._metas: list[dict] = []
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
         self._masks: dict[tuple, np.ndarray] = {}
@@ -79,10 +78,10 @@ class Retriever:
             for chunk_id, text, meta in self.kb.iter_chunks():
                 if committed.get(meta.get("doc_id")) == meta.get("content_hash"):
                     ids.append(chunk_id)
-                    texts.append(_index_text(text, meta))
+                    texts.append(text)
                     metas.append(meta)
-            self._index = BM25Index(ids, texts)
-            self._raw = {i: (t, m) for i, t, m in zip(ids, texts, metas)}
+            self._index = BM25Index(ids, [_index_text(t, m) for t, m in zip(texts, metas)])
+            self._raw = {i: (t, m) for i, t, m in zip(ids, texts, metas)}  # the chunk as stored, for hits
             self._metas = metas
             # What "now" means to the knowledge base: the newest article it holds.
             self.newest_day = max((int(m.get("published_day") or 0) for m in metas if m.get("kind") == "article"),
@@ -110,7 +109,7 @@ class Retriever:
             hit = fused.get(chunk_id)
             if hit is None:
                 text, meta = self._raw[chunk_id]
-                hit = fused[chunk_id] = Hit(id=chunk_id, text=_strip_index_prefix(text, meta), meta=meta)
+                hit = fused[chunk_id] = Hit(id=chunk_id, text=text, meta=meta)
             hit.ranks["keyword"] = rank
             hit.score += 1.0 / (RRF_K + rank)
         ranked = sorted(fused.values(), key=lambda h: (h.score, h.meta.get("published_day", 0)), reverse=True)
@@ -125,7 +124,7 @@ class Retriever:
         for rank, (index, score) in enumerate(self._index.top(query, CANDIDATES, allowed), start=1):
             chunk_id = self._index.ids[index]
             text, meta = self._raw[chunk_id]
-            hit = Hit(id=chunk_id, text=_strip_index_prefix(text, meta), meta=meta, score=1.0 / (RRF_K + rank))
+            hit = Hit(id=chunk_id, text=text, meta=meta, score=1.0 / (RRF_K + rank))
             hit.ranks["keyword"] = rank
             hits.append(hit)
         return collapse(hits, per_doc)[:k]
@@ -182,10 +181,6 @@ def _index_text(text: str, meta: dict) -> str:
     title = meta.get("title") or ""
     return f"{title}\n{text}" if title else text
 
-
-def _strip_index_prefix(text: str, meta: dict) -> str:
-    title = meta.get("title") or ""
-    return text[len(title) + 1:] if title and text.startswith(title + "\n") else text
 
 
 def _story_key(meta: dict) -> str:

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.cogs.admin import MANAGE, _require_manager, manager_only
+from bot.cogs.admin import _require_manager, manager_only
 from bot.digest_render import digest_embed, top_holders_png
 from bot.discord_bot import NO_MENTIONS
 from bot.schedule import SubscriptionStore

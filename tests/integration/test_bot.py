@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import statistics
 import time
 
@@ -20,12 +19,12 @@ import pytest
 from bot.discord_bot import PRIVILEGED_HELP, UNAVAILABLE, UNEXPECTED, DeskBot, start_bot
 from bot.render import DESCRIPTION_LIMIT, embed_size
 from bot.settings import BotSettings
-from retrieval.answer import Answer, AnswerEngine, Citation
+from retrieval.answer import Answer, Citation
 from retrieval.errors import DeskError
 from tests.conftest import SAMPLE_DIR
 from tests.fakediscord import ADMIN_PERMISSIONS, EVERYONE_PERMISSIONS, FakeDiscord, Intents
 
-from tests.integration.conftest import EVERYONE_ARTICLE, TOKEN  # noqa: F401
+from tests.integration.conftest import TOKEN
 EPHEMERAL = 64
 
 def only_embed(request) -> dict:

@@ -341,8 +341,8 @@ async def _answer_during_ingest(desk, kb, ingest_runner, tmp_path, chroma_url=""
     _, followup = await ask(fake, "Who holds the most Treasurys?")
     assert "Japan" in description(followup)
 
-    pid = await asyncio.to_thread(ingest_runner.start, data_dir=str(kb.settings.data_dir), inputs=[str(new)],
-                                  chroma_url=chroma_url, pause=0.4)
+    await asyncio.to_thread(ingest_runner.start, data_dir=str(kb.settings.data_dir), inputs=[str(new)],
+                            chroma_url=chroma_url, pause=0.4)
     done = asyncio.ensure_future(asyncio.to_thread(ingest_runner.expect, "done", 300))
     replies, questions = [], ["Who holds the most Treasurys?", "What does the lemur memo say about Sweden?",
                               "What does the egret memo say about Brazil?", "How much does Japan hold?"]
