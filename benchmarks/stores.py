@@ -30,9 +30,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -40,6 +37,7 @@ import numpy as np
 
 from benchmarks.common import REPO, cache_dir, real_corpus
 from benchmarks.corpus import GENERATOR_VERSION, iter_articles
+from tests.conftest import ChromaServer
 
 REAL_VECTORS = int(os.environ.get("BENCH_REAL_VECTORS", "2000"))
 FILLER_PARAGRAPHS = 10  # chunks per filler article (one paragraph is one 600-1,000 character chunk)
@@ -214,39 +212,13 @@ def store_summary(folder: Path) -> str:
     return (folder / "READY").read_text().strip().replace("\n", "; ")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ChromaRun:
-    """`chroma run` over a store's folder on a loopback port (the same files the embedded client uses)."""
-
-    def __init__(self, path: Path):
-        self.path, self.port = path, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log = path.parent / f"chroma-run-{path.parent.name}.log"
+class ChromaRun(ChromaServer):
+    """`chroma run` over a store's folder on a loopback port (the same files the embedded client
+    uses): the tests' server, as a context manager, with its memory."""
 
     def __enter__(self) -> "ChromaRun":
-        import httpx
-
-        chroma = Path(sys.executable).parent / "chroma"
-        self.process = subprocess.Popen([str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1",
-                                         "--port", str(self.port)], stdout=open(self.log, "w"),
-                                        stderr=subprocess.STDOUT, cwd=REPO)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.process.returncode}; see {self.log}")
-            time.sleep(0.2)
-        raise RuntimeError("chroma run did not answer its heartbeat in 120 s")
+        self.start(timeout=120)  # a 100k-chunk store takes a while to open
+        return self
 
     def rss_mb(self) -> float:
         try:
@@ -257,10 +229,4 @@ class ChromaRun:
             return float("nan")
 
     def __exit__(self, *exc) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.stop()
