@@ -120,6 +120,30 @@ def test_reingest_unchanged_embeds_nothing_and_changed_replaces_chunks(kb, tmp_p
     assert kb.orphan_chunk_count() == 0
 
 
+def test_small_documents_share_one_encode_call_and_each_is_stored_whole(kb, tmp_path, embedder, monkeypatch):
+    countries = ["Japan", "China", "Belgium", "Canada", "Norway", "India", "Brazil", "Ireland"]
+    for i, country in enumerate(countries):
+        write(tmp_path / "in" / f"{i}.txt", f"title: {country} brief\n\n{country} changed its Treasury holdings in March.")
+    calls = []
+    real = embedder.embed_documents
+    monkeypatch.setattr(embedder, "embed_documents", lambda texts: calls.append(len(texts)) or real(texts))
+    report = Ingester(kb).ingest([str(tmp_path / "in")])
+    assert (report.added, report.failed) == (8, 0)
+    assert calls == [8]  # one batch across the eight documents, not eight calls of one
+    assert {d["title"] for d in kb.list_documents()} == {f"{c} brief" for c in countries}
+    assert kb.orphan_chunk_count() == 0
+
+
+def test_two_versions_of_one_document_in_a_batch_end_as_the_second(kb, tmp_path):
+    first = {"id": "r1", "title": "Draft", "text": "India sold some Treasurys."}
+    second = {"id": "r1", "title": "Final", "text": "India sold Treasurys for a third month."}
+    write(tmp_path / "a.jsonl", json.dumps(first) + "\n" + json.dumps(second))
+    report = Ingester(kb).ingest([str(tmp_path / "a.jsonl")])
+    assert (report.added, report.updated, report.failed) == (1, 1, 0)
+    assert [d["title"] for d in kb.list_documents()] == ["Final"]
+    assert [text for _, text, _ in kb.iter_chunks()] == ["India sold Treasurys for a third month."]
+
+
 def test_forget_removes_document_and_chunks(kb, tmp_path):
     write(tmp_path / "in" / "a.txt", "title: A\n\nJapan holds the most.")
     write(tmp_path / "in" / "b.txt", "title: B\n\nChina holds less.")

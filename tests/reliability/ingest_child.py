@@ -43,14 +43,14 @@ def run_job(job: dict) -> None:
     ingester = Ingester(kb)
     pause = float(job.get("pause", 0))
     if pause:
-        original = ingester.store_document
+        original = ingester.write_document
 
-        def slow_store(doc, report):
-            original(doc, report)
-            say(event="stored", pid=os.getpid(), doc_id=doc.doc_id)
+        def slow_write(item, vectors):
+            original(item, vectors)
+            say(event="stored", pid=os.getpid(), doc_id=item.doc.doc_id)
             time.sleep(pause)
 
-        ingester.store_document = slow_store
+        ingester.write_document = slow_write
     report = ingester.ingest(list(job["inputs"]))
     say(event="done", pid=os.getpid(), seconds=time.monotonic() - started, added=report.added,
         updated=report.updated, unchanged=report.unchanged, failed=report.failed, errors=report.errors)
