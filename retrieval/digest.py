@@ -58,7 +58,7 @@ def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_
     new_docs = [d for d in new_docs if d["id"] in first_chunks]
     if new_docs:
         # Most relevant to the desk's subject first, then newest.
-        index = BM25Index([d["id"] for d in new_docs], [f"{d.get('title', '')} {first_chunks[d['id']]}" for d in new_docs])
+        index = BM25Index.from_texts([d["id"] for d in new_docs], [f"{d.get('title', '')} {first_chunks[d['id']]}" for d in new_docs])
         scores = index.scores(TOPIC)
         order = sorted(range(len(new_docs)), key=lambda i: (-round(float(scores[i]), 3), new_docs[i].get("published", "")),
                        reverse=False)

@@ -7,15 +7,16 @@ document per story: near-duplicates collapse to the newest.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from retrieval.keyword import BM25Index
+from retrieval.keyword import BM25Index, Row, release_freed_memory
 from retrieval.store import Hit, KnowledgeBase
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 40
@@ -57,14 +58,12 @@ class Retriever:
         self._generation = -1
         self._checked_at = 0.0
         self._index: BM25Index | None = None
-        self._metas: list[dict] = []
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
-        self._masks: dict[tuple, np.ndarray] = {}
         self.newest_day = 0  # YYYYMMDD of the newest stored article
         self._prefixes: tuple[int, set[str]] | None = None
 
     def refresh(self, max_age: float = 0.5) -> None:
-        """Rebuild the keyword index when the store changed (checked at most every max_age s)."""
+        """Bring the keyword index up to date when the store changed (checked at most every max_age s)."""
         now = time.monotonic()
         if now - self._checked_at < max_age and self._index is not None:
             return
@@ -74,20 +73,44 @@ class Retriever:
             if generation == self._generation and self._index is not None:
                 return
             committed = {d["id"]: d.get("content_hash", "") for d in self.kb.list_documents()}
-            ids, texts, metas = [], [], []
-            for chunk_id, text, meta in self.kb.iter_chunks():
-                if committed.get(meta.get("doc_id")) == meta.get("content_hash"):
-                    ids.append(chunk_id)
-                    texts.append(text)
-                    metas.append(meta)
-            self._index = BM25Index(ids, [_index_text(t, m) for t, m in zip(texts, metas)])
-            self._raw = {i: (t, m) for i, t, m in zip(ids, texts, metas)}  # the chunk as stored, for hits
-            self._metas = metas
+            index = self._index or self._saved_index() or BM25Index()
+            changed = [d for d, h in committed.items() if index.docs.get(d) != h]
+            gone = [d for d in index.docs if committed.get(d) != index.docs[d]]
+            if changed or gone:
+                if len(changed) > len(committed) // 2:
+                    index, changed = BM25Index(), list(committed)
+                    chunks = self.kb.iter_chunks()  # one pass beats many filtered reads
+                else:
+                    chunks = (c for start in range(0, len(changed), 200)
+                              for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start:start + 200]}}))
+                rows = [Row(chunk_id, _index_text(text, meta), meta["doc_id"], str(meta.get("kind", "")),
+                            int(meta.get("published_day") or 0))
+                        for chunk_id, text, meta in chunks if committed.get(meta.get("doc_id")) == meta.get("content_hash")]
+                index = index.updated(gone, rows, {d: committed[d] for d in changed})
+                self._save(index)
+                if len(rows) > 1000:
+                    release_freed_memory()
+            self._index = index
             # What "now" means to the knowledge base: the newest article it holds.
-            self.newest_day = max((int(m.get("published_day") or 0) for m in metas if m.get("kind") == "article"),
-                                  default=0)
+            self.newest_day = index.newest_day("article")
             self.committed = committed
             self._generation = generation
+
+    def _index_path(self):
+        return self.kb.settings.data_dir / "keyword-index.npz"
+
+    def _index_key(self) -> str:
+        # The chunk collection's own id: a store rebuilt from scratch never matches an old file.
+        return f"{self.kb.describe()}|{self.kb.chunks().id}"
+
+    def _saved_index(self) -> BM25Index | None:
+        return BM25Index.load(self._index_path(), self._index_key())
+
+    def _save(self, index: BM25Index) -> None:
+        try:
+            index.save(self._index_path(), self._index_key())
+        except OSError as exc:  # a read-only data directory only costs the next process a rebuild
+            log.warning("could not save the keyword index to %s: %s", self._index_path(), exc)
 
     def search(self, query: str, k: int = 6, flt: SearchFilter | None = None,
                vector: list[float] | None = None, per_doc: int = 1) -> list[Hit]:
@@ -103,13 +126,8 @@ class Retriever:
             hit.ranks["dense"] = rank
             hit.score += 1.0 / (RRF_K + rank)
             fused[hit.id] = hit
-        allowed = self._mask(flt)
-        for rank, (index, _) in enumerate(self._index.top(query, CANDIDATES, allowed), start=1):
-            chunk_id = self._index.ids[index]
-            hit = fused.get(chunk_id)
-            if hit is None:
-                text, meta = self._raw[chunk_id]
-                hit = fused[chunk_id] = Hit(id=chunk_id, text=text, meta=meta)
+        for rank, hit in enumerate(self._keyword_hits(query, flt, known=fused), start=1):
+            hit = fused.setdefault(hit.id, hit)
             hit.ranks["keyword"] = rank
             hit.score += 1.0 / (RRF_K + rank)
         ranked = sorted(fused.values(), key=lambda h: (h.score, h.meta.get("published_day", 0)), reverse=True)
@@ -118,27 +136,28 @@ class Retriever:
     def keyword_search(self, query: str, k: int = 6, flt: SearchFilter | None = None, per_doc: int = 1) -> list[Hit]:
         """The BM25 ranking alone: no embedding, so it costs about a millisecond."""
         self.refresh()
-        flt = flt or SearchFilter()
-        allowed = self._mask(flt)
-        hits = []
-        for rank, (index, score) in enumerate(self._index.top(query, CANDIDATES, allowed), start=1):
-            chunk_id = self._index.ids[index]
-            text, meta = self._raw[chunk_id]
-            hit = Hit(id=chunk_id, text=text, meta=meta, score=1.0 / (RRF_K + rank))
+        hits = self._keyword_hits(query, flt or SearchFilter())
+        for rank, hit in enumerate(hits, start=1):
+            hit.score = 1.0 / (RRF_K + rank)
             hit.ranks["keyword"] = rank
-            hits.append(hit)
         return collapse(hits, per_doc)[:k]
 
-    def _mask(self, flt: SearchFilter) -> np.ndarray | None:
-        if not (flt.kinds or flt.since_day or flt.until_day):
-            return None
-        key = (flt.kinds, flt.since_day, flt.until_day, self._generation)
-        mask = self._masks.get(key)
-        if mask is None:  # built once per filter and store generation: 20k metadata checks cost ~5 ms
-            mask = np.fromiter((flt.allows(m) for m in self._metas), dtype=bool, count=len(self._metas))
-            self._masks = {k: v for k, v in self._masks.items() if k[3] == self._generation}
-            self._masks[key] = mask
-        return mask
+    def _keyword_hits(self, query: str, flt: SearchFilter, known: dict[str, Hit] | None = None) -> list[Hit]:
+        """BM25's best chunks in rank order; the index holds no texts, so those not already in
+        `known` are read from Chroma in one call."""
+        index = self._index
+        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, index.mask(flt.kinds, flt.since_day, flt.until_day))]
+        known = known or {}
+        missing = [chunk_id for chunk_id in ranked if chunk_id not in known]
+        fetched = self.kb.get_chunks(missing) if missing else {}
+        hits = []
+        for chunk_id in ranked:
+            if chunk_id in known:
+                hits.append(known[chunk_id])
+            elif chunk_id in fetched:  # gone only if forgotten since the index was read
+                text, meta = fetched[chunk_id]
+                hits.append(Hit(id=chunk_id, text=text, meta=meta))
+        return hits
 
     def _dense(self, vector: list[float], flt: SearchFilter) -> list[Hit]:
         """Chroma's nearest chunks that pass the filter.
@@ -160,7 +179,7 @@ class Retriever:
     def known(self, term: str) -> bool:
         """Whether any stored chunk uses the (tokenized) term."""
         self.refresh()
-        return term in self._index.postings
+        return self._index.known(term)
 
     def known_stem(self, term: str, length: int = 4) -> bool:
         """Whether a stored word starts like this one ("norwegian" ~ "norway"): a loose check
@@ -169,7 +188,7 @@ class Retriever:
         if len(term) <= length:
             return self.known(term)
         if self._prefixes is None or self._prefixes[0] != self._generation:
-            self._prefixes = (self._generation, {t[:length] for t in self._index.postings if len(t) > length})
+            self._prefixes = (self._generation, {t[:length] for t in self._index.terms() if len(t) > length})
         return term[:length] in self._prefixes[1]
 
     def _is_committed(self, hit: Hit) -> bool:

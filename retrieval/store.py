@@ -295,6 +295,11 @@ class KnowledgeBase:
             if len(got["ids"]) < PAGE:
                 break
 
+    def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        """Text and metadata of these chunks; an id no longer stored is left out."""
+        got = self._run(lambda: self.chunks().get(ids=ids, include=["metadatas", "documents"]))
+        return {i: (text, meta) for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+
     def iter_chunk_metas(self, where: dict[str, Any] | None = None) -> Iterator[dict]:
         for _, _, meta in self.iter_chunks(where, with_text=False):
             yield meta
