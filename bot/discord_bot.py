@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +107,8 @@ class DeskBot(commands.Bot):
         # What each answer message said, so a vote records it exactly (after a restart the embed is read back).
         self.answer_records: OrderedDict[int, dict] = OrderedDict()
         # Answers get their own workers: a burst of questions must not starve autocomplete and lookups.
-        self.answer_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="desk-answer")
+        # One per core: answering is CPU-bound, and more workers only take the GIL from the event loop.
+        self.answer_pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="desk-answer")
         self.tree.on_error = self.on_tree_error
 
     # -- start-up --------------------------------------------------------------------------------
@@ -150,8 +152,11 @@ class DeskBot(commands.Bot):
             # beats several workers' thread pairs fighting over them (docs/BENCHMARKS.md).
             torch.set_num_threads(1)
             self.kb.embedder.embed_query("warm up")
+            # The keyword index and the holdings tables too, so the first asker does not wait for them.
+            self.engine.retriever.refresh()
+            self.engine.book.refresh()
         except Exception:
-            log.warning("could not warm up the embedding model", exc_info=True)
+            log.warning("could not warm up the answer engine", exc_info=True)
 
     async def on_ready(self) -> None:
         log.info("logged in as %s (%s) in %d guild(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
