@@ -57,10 +57,19 @@ async def main() -> None:
     loop.add_signal_handler(signal.SIGUSR1, dump)
     loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
     probe_task = asyncio.create_task(probe())
+    profiler = None
+    if os.environ.get("BENCH_BOT_PROFILE"):  # where the event loop's time goes (its thread only)
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001, async_mode="disabled")
+        profiler.start()
     try:
         await bot.start("bench-token")
     finally:
         probe_task.cancel()
+        if profiler is not None:
+            profiler.stop()
+            Path(os.environ["BENCH_BOT_PROFILE"]).write_text(profiler.output_text(unicode=False, color=False))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,10 @@ class DeskBot(commands.Bot):
 
     async def start(self, token: str, *, reconnect: bool = True) -> None:
         redact_in_logs(token)
+        # Answer workers run CPU-bound Python. By default the event loop waits up to 5 ms for the
+        # GIL after each network read, so a burst of questions starved the acknowledgements
+        # Discord needs within 3 s (docs/BENCHMARKS.md); a shorter interval hands it back sooner.
+        sys.setswitchinterval(0.0005)
         await super().start(token, reconnect=reconnect)
 
     async def setup_hook(self) -> None:

@@ -293,6 +293,9 @@ class FakeDiscord:
 
         # Plumbing
         self._interactions_by_token: dict[str, FakeInteraction] = {}
+        # Requests by the interaction token in their path: a burst of 200 waiters each scanning
+        # every request ever made cost the fake seconds per request (quadratic).
+        self._requests_by_token: dict[str, list[RecordedRequest]] = {}
         self._faults: list[_Fault] = []
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future]] = []
         self._runner: Optional[web.AppRunner] = None
@@ -752,7 +755,7 @@ class FakeDiscord:
         def check() -> Optional[RecordedRequest]:
             hits = [
                 r
-                for r in self.requests
+                for r in self._requests_by_token.get(interaction.token, ())
                 if r.status is not None and (r.ok or not ok_only) and self._kind_matches(r, interaction, kind)
             ]
             return hits[index] if len(hits) > index else None
@@ -1787,6 +1790,9 @@ class FakeDiscord:
             time=time.monotonic(),
         )
         self.requests.append(rec)
+        parts = path.strip("/").split("/")
+        if len(parts) >= 3 and parts[0] in ("interactions", "webhooks"):
+            self._requests_by_token.setdefault(parts[2], []).append(rec)
         headers: dict[str, str] = {}
         fault = self._take_fault(request.method, path)
         if fault is not None:

@@ -43,14 +43,16 @@ def run_job(job: dict) -> None:
     ingester = Ingester(kb)
     pause = float(job.get("pause", 0))
     if pause:
-        original = ingester.write_document
+        original = ingester.write_documents
 
-        def slow_write(item, vectors):
-            original(item, vectors)
-            say(event="stored", pid=os.getpid(), doc_id=item.doc.doc_id)
-            time.sleep(pause)
+        def slow_write(writes):
+            written = original(writes)
+            for write in writes:
+                say(event="stored", pid=os.getpid(), doc_id=write.doc_id)
+                time.sleep(pause)  # the ingest stays busy as long as when it wrote one document at a time
+            return written
 
-        ingester.write_document = slow_write
+        ingester.write_documents = slow_write
     report = ingester.ingest(list(job["inputs"]))
     say(event="done", pid=os.getpid(), seconds=time.monotonic() - started, added=report.added,
         updated=report.updated, unchanged=report.unchanged, failed=report.failed, errors=report.errors)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import pipeline
 from ingest.pipeline import Ingester
 from retrieval.answer import AnswerEngine
 from retrieval.settings import RetrievalSettings
@@ -171,7 +172,10 @@ class Crash(BaseException):
     """Not an Exception: nothing in the ingest may catch it, as nothing catches SIGKILL."""
 
 
-def test_a_crash_at_every_chroma_write_then_rerun_is_whole(tmp_path, embedder, monkeypatch):
+@pytest.mark.parametrize("batch_chunks, writes_expected", [(128, 5), (1, 10)], ids=["one-batch", "per-document"])
+def test_a_crash_at_every_chroma_write_then_rerun_is_whole(tmp_path, embedder, monkeypatch, batch_chunks, writes_expected):
+    """An update and a new document: written together (five writes) or one at a time (ten)."""
+    monkeypatch.setattr(pipeline, "EMBED_BATCH_CHUNKS", batch_chunks)
     corpus_v1 = write_corpus(tmp_path / "v1", 2)
     corpus_v2 = write_corpus(tmp_path / "v2", 3, version=2, changed={0})  # one update, one unchanged, one new
     template = tmp_path / "template"
@@ -196,7 +200,7 @@ def test_a_crash_at_every_chroma_write_then_rerun_is_whole(tmp_path, embedder, m
     clean = open_kb(tmp_path / "clean", embedder)
     Ingester(clean).ingest([str(corpus_v2)])
     total, expected = writes["count"], snapshot(clean)
-    assert total >= 8 and expected["pending"] == []
+    assert total == writes_expected and expected["pending"] == []
 
     for n in range(1, total + 1):
         data_dir = tmp_path / f"crash-{n}"

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from ingest import pipeline
 from ingest.pipeline import Ingester
 from retrieval.errors import KnowledgeBaseUnavailable
 from retrieval.settings import RetrievalSettings
@@ -68,18 +69,19 @@ def test_server_killed_during_an_ingest_then_back_the_rerun_completes_the_store(
         kb = server_kb_for(server, tmp_path, embedder)
         kb.ping()
         # The server dies right after the fourth document is committed: mid-ingest on any machine.
+        monkeypatch.setattr(pipeline, "EMBED_BATCH_CHUNKS", 1)  # each document written on its own
         written = {"count": 0}
-        write_document = kb.write_document
+        write_documents = kb.write_documents
 
-        def write_then_kill_the_server(*args, **kwargs):
-            result = write_document(*args, **kwargs)
-            written["count"] += 1
+        def write_then_kill_the_server(writes):
+            result = write_documents(writes)
+            written["count"] += len(writes)
             if written["count"] == 4:
                 server.process.send_signal(signal.SIGKILL)
                 server.process.wait()
             return result
 
-        monkeypatch.setattr(kb, "write_document", write_then_kill_the_server)
+        monkeypatch.setattr(kb, "write_documents", write_then_kill_the_server)
         report = Ingester(kb).ingest([str(corpus)])
         assert report.added == 4 and report.failed == 8, report.summary()
         assert all("The knowledge base is unavailable" in e for e in report.errors), report.errors
