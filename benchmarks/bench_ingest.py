@@ -27,20 +27,17 @@ DOCS = int(os.environ.get("BENCH_DOCS", "500"))
 TABLES = int(os.environ.get("BENCH_TABLES", "5"))
 CLI_RUNS = int(os.environ.get("BENCH_CLI_RUNS", "5"))
 
+# `desk` itself, with time stamps: console_main's steps, and its exit (os._exit for read-only commands).
 WRAPPER = """
 import sys, time
 t0 = time.time()
-sys.argv = ["desk"] + sys.argv[1:]
-from bot.cli import main
+argv = sys.argv[1:]
+from bot.cli import exit_after, main
 t1 = time.time()
-try:
-    code = main()
-except SystemExit as exc:
-    code = exc.code
+code = main(argv)
 t2 = time.time()
 sys.stderr.write(f"BENCHTIMES {t0} {t1} {t2}\\n")
-sys.stderr.flush()
-sys.exit(code or 0)
+exit_after(argv, code)
 """
 
 

@@ -285,7 +285,10 @@ READ_ONLY = {"sources", "holdings", "ask", "digest", "feedback"}
 def console_main() -> None:
     """The `desk` console script."""
     argv = sys.argv[1:]
-    code = main(argv)
+    exit_after(argv, main(argv))
+
+
+def exit_after(argv: list[str], code: int) -> None:
     if set(argv) & READ_ONLY and not set(argv) & {"ingest", "forget", "eval", "run", "bot", "chat"}:
         sys.stdout.flush()
         sys.stderr.flush()

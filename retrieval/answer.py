@@ -40,6 +40,8 @@ UNSEEN_SHARE = 0.3
 GENERIC_WORDS = set(tokenize("hold holds held holding holdings holder holders treasury treasurys treasuries "
                              "securities us u.s. ust usts many much say said says data tic table tables report "
                              "reports release releases"))
+# Ways of naming a holder's figure: "the UK number" is what a story calls "the UK figure".
+FIGURE_WORDS = frozenset(tokenize("number figure amount total sum tally"))
 # Function words and chat fillers beyond the BM25 stop list: they say nothing about the topic.
 FILLER_WORDS = set(tokenize(
     "during under around across through until while within without above below again once just very really "
@@ -90,6 +92,9 @@ ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which mo
 ASKS_NUMBER = re.compile(r"\b(?:how (?:much|many|long|far|big|large|high)|what (?:\w+ )?(?:rate|percentage|share|level|"
                          r"tariff|duty|levy|figure|amount|size|number)|by how much)\b", re.I)
 ASKS_WHO = re.compile(r"^\W*who\b|\bwho (?:was|is|were|are)\b", re.I)
+# "Did Kato threaten to sell?": a yes-or-no question, best answered by a sentence that says which.
+ASKS_YES_NO = re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)
+POLARITY = re.compile(r"\b(?:not|no|never|neither|nor|none|denied|denies|ruled out)\b|n't\b", re.I)
 ASKS_WHY = re.compile(r"\b(?:why|what(?:'s| is| was)? behind|what explains|how come|reason)\b", re.I)
 CAUSAL = re.compile(r"\b(?:because|as a result|reflect\w*|due to|driven by|explanation\w*|reasons?|"
                     r"not \w+ by|comes? from|came from|is home to|inflated|belong\w*|owing to|thanks to)\b", re.I)
@@ -592,7 +597,8 @@ class AnswerEngine:
             if token and token not in GENERIC_WORDS and token not in TABLE_WORDS:
                 asked = token
         kind = ("why" if ASKS_WHY.search(q.text) else "when" if ASKS_WHEN.search(q.text)
-                else "who" if ASKS_WHO.search(q.text) else "number" if ASKS_NUMBER.search(q.text) else None)
+                else "who" if ASKS_WHO.search(q.text) else "number" if ASKS_NUMBER.search(q.text)
+                else "yes/no" if ASKS_YES_NO.search(q.text) else None)
         weights = self._weights(words)
         country_tokens = {}
         for name in q.countries:
@@ -801,6 +807,8 @@ class _Need:
     def tokens(self, text: str, named: set[str] | None = None) -> set[str]:
         """The text's words, with the question's way of naming a country wherever the text names it."""
         found = set(_words(text))
+        if found & FIGURE_WORDS:
+            found |= FIGURE_WORDS
         if self.country_tokens:
             named = _named(text) if named is None else named
             found |= {t for t, name in self.country_tokens.items() if name in named}
@@ -877,6 +885,12 @@ def _choose(candidates: list[tuple[float, int, Hit, str]], need: _Need, hits: li
             break
         if all(sentence != s for _, s in chosen):
             chosen.append((hit, sentence))
+    if need.kind == "yes/no" and not any(POLARITY.search(s) for _, s in chosen):
+        # The best document's own "he had not meant to..." answers the question; the best
+        # sentence may only circle it ("stopped well short of threatening a sale").
+        stated = [(hit, s) for _, _, hit, s in candidates if hit.doc_id == best_hit.doc_id and POLARITY.search(s)]
+        if stated:
+            chosen.append(stated[0])
     return _with_continuations(chosen)
 
 

@@ -56,6 +56,23 @@ def test_choose_adds_the_reason_for_a_why_question():
                       "They are reversed the next month."]
 
 
+def test_choose_adds_the_sentence_that_says_yes_or_no():
+    best = "He stopped well short of threatening a sale of the bonds Japan holds, in a long television interview."
+    stated = "Later he said he had not meant to hint at a sale."
+    hit = Hit(id="d|1|0", text=f"{best} It was Friday. {stated}", meta={"doc_id": "d"})
+    need = _Need({"threaten": 6.0, "sale": 5.0}, [], [], None, "yes/no")
+    candidates = [(1.2, 0, hit, best), (0.7, 2, hit, stated)]
+    assert [s for _, s in _choose(candidates, need, [hit])] == [best, stated]
+    need.kind = None  # any other question keeps only the sentences that score near the best
+    assert [s for _, s in _choose(candidates, need, [hit])] == [best]
+
+
+def test_a_question_s_number_is_a_story_s_figure():
+    need = _Need({"uk": 6.0, "number": 6.0}, [], [], None, None)
+    assert {"uk", "number"} <= need.tokens("The UK figure rose by $29.0 billion.")
+    assert "number" not in need.tokens("The UK rose in the ranking.")
+
+
 def test_trim_cuts_at_a_word():
     assert _trim("short", 10) == "short"
     assert _trim("one two three four", 12) == "one two…"
