@@ -88,9 +88,9 @@ class Retriever:
                         for chunk_id, text, meta in chunks if committed.get(meta.get("doc_id")) == meta.get("content_hash")]
                 index = index.updated(gone, rows, {d: committed[d] for d in changed})
                 self._save(index)
-                if len(rows) > 1000:
-                    release_freed_memory()
             self._index = index
+            # Reading the documents and chunks leaves freed pages the allocator keeps: ~140 MiB at 100k.
+            release_freed_memory()
             # What "now" means to the knowledge base: the newest article it holds.
             self.newest_day = index.newest_day("article")
             self.committed = committed
