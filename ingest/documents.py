@@ -99,12 +99,17 @@ def _valid(year: int, month: int, day: int) -> bool:
 
 def canonical_url(url: str) -> str:
     """One id per page: lower-case host, no fragment, no tracking parameters, no trailing slash."""
-    parts = urlparse(url.strip())
+    parts = urlparse(url.strip(CONTROL_OR_SPACE))
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(("utm_", "fbclid", "gclid"))])
-    # strip(): a path of blanks ("http://h/ ?") gave "http://h/ ", which canonicalised again to
-    # "http://h/": one page, two ids (found by tests/reliability/test_fuzz.py).
-    path = parts.path.strip().rstrip("/") or "/"
+    # Blanks and control characters at either end of the path go, as urlparse drops them at the
+    # ends of a URL: "http://h/ ?" or "\x1b/" gave ids that canonicalised again to others ("http://h/",
+    # "/"): one page, two ids (found by tests/reliability/test_fuzz.py).
+    path = TRAILING_BLANKS_OR_SLASHES.sub("", parts.path.lstrip(CONTROL_OR_SPACE)) or "/"
     return urlunparse((parts.scheme.lower(), parts.netloc.lower(), path, "", query, ""))
+
+
+CONTROL_OR_SPACE = "".join(map(chr, range(0x21)))
+TRAILING_BLANKS_OR_SLASHES = re.compile(r"[\x00-\x20/]+$")
 
 
 def decode_text(data: bytes, ref: str) -> str:
