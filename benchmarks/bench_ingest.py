@@ -34,7 +34,10 @@ t0 = time.time()
 argv = sys.argv[1:]
 from bot.cli import exit_after, main
 t1 = time.time()
-code = main(argv)
+try:
+    code = main(argv)
+except SystemExit as exc:  # argparse's --help
+    code = exc.code or 0
 t2 = time.time()
 sys.stderr.write(f"BENCHTIMES {t0} {t1} {t2}\\n")
 exit_after(argv, code)
@@ -96,6 +99,11 @@ def main() -> int:
     bare = time.perf_counter() - started
 
     kb = KnowledgeBase(RetrievalSettings(data_dir=work / "data", chroma_url="", _env_file=None), embedder=embedder)
+    # Opening Chroma (importing chromadb, creating the store) is paid once, not per chunk: it is
+    # reported on its own and kept out of the throughput.
+    started = time.perf_counter()
+    kb.ping()
+    opened = time.perf_counter() - started
     started = time.perf_counter()
     report = Ingester(kb).ingest([str(corpus)])
     first = time.perf_counter() - started
@@ -112,6 +120,7 @@ def main() -> int:
     res.note(f"{DOCS} documents, {len(inputs)} chunks, mean {sum(map(len, inputs)) / len(inputs):.0f} characters")
     res.add("bare model.encode (before / after the ingest)",
             f"{len(inputs) / bare:.1f} / {len(inputs) / bare2:.1f}", "ch/s")
+    res.add("opening a new embedded store (import chromadb, create collections)", opened, "s")
     res.add("first ingest", len(inputs) / first, "ch/s", note=f"{first:.1f} s")
     ratio = bare_best / first
     res.add("ingest / bare encode throughput (bare: the faster run)", ratio, "x", ">= 0.85", ratio >= 0.85)

@@ -4,7 +4,8 @@ It is DeskBot unchanged (knowledge base and answer engine opened by its own setu
 DESK_DATA_DIR / DESK_CHROMA_URL), plus an event-loop lag probe: a task that sleeps 10 ms and
 records how late it wakes. SIGUSR1 writes the lag figures since the last SIGUSR1 to STATS_PATH
 (JSON) and starts a new window; SIGTERM closes the bot. Running the bot apart from the fake
-Discord keeps the fake's own work out of the bot's loop lag and RSS.
+Discord keeps the fake's own work out of the bot's loop lag and RSS. With BENCH_BOT_PROFILE=PATH,
+a pyinstrument profile of the event-loop thread is written to PATH when the bot closes.
 """
 
 from __future__ import annotations

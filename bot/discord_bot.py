@@ -9,6 +9,7 @@ thread so the gateway heartbeat never stalls; nothing the bot sends may ping any
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -160,6 +161,9 @@ class DeskBot(commands.Bot):
             # The keyword index and the holdings tables too, so the first asker does not wait for them.
             self.engine.retriever.refresh()
             self.engine.book.refresh()
+            # What start-up built lives as long as the bot: keep the collector from re-scanning it
+            # in the middle of a burst of questions.
+            gc.freeze()
         except Exception:
             log.warning("could not warm up the answer engine", exc_info=True)
 

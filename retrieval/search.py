@@ -100,8 +100,9 @@ class Retriever:
         return self.kb.settings.data_dir / "keyword-index.npz"
 
     def _index_key(self) -> str:
-        # The chunk collection's own id: a store rebuilt from scratch never matches an old file.
-        return f"{self.kb.describe()}|{self.kb.chunks().id}"
+        # The chunk collection's own id: a store rebuilt from scratch never matches an old file,
+        # and one store read embedded or through `chroma run` shares its index.
+        return str(self.kb.chunks().id)
 
     def _saved_index(self) -> BM25Index | None:
         return BM25Index.load(self._index_path(), self._index_key())
