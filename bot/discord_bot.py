@@ -110,6 +110,7 @@ class DeskBot(commands.Bot):
         self.answer_records: OrderedDict[int, dict] = OrderedDict()
         # Answers get their own workers: a burst of questions must not starve autocomplete and lookups.
         # One per core: answering is CPU-bound, and more workers only take the GIL from the event loop.
+        self._arrived: deque[tuple[float, discord.Interaction]] = deque()  # recent ones, for _acknowledgements_sent
         self.answer_pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="desk-answer")
         self.tree.on_error = self.on_tree_error
 
@@ -181,8 +182,26 @@ class DeskBot(commands.Bot):
     # -- shared helpers for the cogs -------------------------------------------------------------
 
     async def answer(self, question: str, previous=None):
+        await self._acknowledgements_sent()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.answer_pool, self.engine.ask, question, previous)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self._arrived.append((time.monotonic(), interaction))
+
+    async def _acknowledgements_sent(self, longest: float = 0.5) -> None:
+        """Acknowledge first, answer second: while interactions that arrived in the last 3 s
+        (Discord's deadline) still await their first response, answers wait (at most `longest`
+        seconds), so a burst's defers do not compete with answering for the GIL."""
+        waited = 0.0
+        while waited < longest:
+            now = time.monotonic()
+            while self._arrived and now - self._arrived[0][0] > 3.0:
+                self._arrived.popleft()
+            if all(i.response.is_done() for _, i in self._arrived):
+                return
+            await asyncio.sleep(0.005)
+            waited += 0.005
 
     def remember(self, key: int | None, value, store: OrderedDict | None = None) -> None:
         store = self.contexts if store is None else store
