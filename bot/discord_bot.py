@@ -108,9 +108,9 @@ class DeskBot(commands.Bot):
         self.contexts: OrderedDict[int, object] = OrderedDict()
         # What each answer message said, so a vote records it exactly (after a restart the embed is read back).
         self.answer_records: OrderedDict[int, dict] = OrderedDict()
+        self._arrived: deque[tuple[float, discord.Interaction]] = deque()  # recent ones, for _acknowledgements_sent
         # Answers get their own workers: a burst of questions must not starve autocomplete and lookups.
         # One per core: answering is CPU-bound, and more workers only take the GIL from the event loop.
-        self._arrived: deque[tuple[float, discord.Interaction]] = deque()  # recent ones, for _acknowledgements_sent
         self.answer_pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="desk-answer")
         self.tree.on_error = self.on_tree_error
 
@@ -187,17 +187,22 @@ class DeskBot(commands.Bot):
         return await loop.run_in_executor(self.answer_pool, self.engine.ask, question, previous)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self._forget_old_arrivals()
         self._arrived.append((time.monotonic(), interaction))
 
+    def _forget_old_arrivals(self) -> None:
+        # After Discord's 3 s deadline an interaction can no longer be acknowledged anyway.
+        now = time.monotonic()
+        while self._arrived and now - self._arrived[0][0] > 3.0:
+            self._arrived.popleft()
+
     async def _acknowledgements_sent(self, longest: float = 0.5) -> None:
-        """Acknowledge first, answer second: while interactions that arrived in the last 3 s
-        (Discord's deadline) still await their first response, answers wait (at most `longest`
-        seconds), so a burst's defers do not compete with answering for the GIL."""
+        """Acknowledge first, answer second: while recent interactions still await their first
+        response, answers wait (at most `longest` seconds), so a burst's defers do not compete
+        with answering for the GIL."""
         waited = 0.0
         while waited < longest:
-            now = time.monotonic()
-            while self._arrived and now - self._arrived[0][0] > 3.0:
-                self._arrived.popleft()
+            self._forget_old_arrivals()
             if all(i.response.is_done() for _, i in self._arrived):
                 return
             await asyncio.sleep(0.005)
