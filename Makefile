@@ -34,9 +34,10 @@ bench: install
 	$(PY) -m pip install --quiet torch==2.13.0 -e '.[bench]'
 	$(PY) benchmarks/run_all.py
 
-# The 20-trial SIGKILL soak of docs/RELIABILITY.md (about 7 minutes; CI runs a 3-trial version).
+# The 20-trial SIGKILL soak of docs/RELIABILITY.md (about 7 minutes; CI runs a 3-trial version);
+# -s shows the kill times each trial prints.
 soak: install
-	RELIABILITY_SOAK=1 $(PY) -m pytest -q tests/reliability -m soak
+	RELIABILITY_SOAK=1 $(PY) -m pytest -q -s tests/reliability -m soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -50,11 +50,11 @@ def real_corpus() -> list[str]:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (the same rule as retrieval.evaluate)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+    """retrieval.evaluate's nearest-rank percentile, but NaN for no values: an empty sample (no
+    interaction deferred, say) must fail a "< target" check rather than pass as 0."""
+    from retrieval.evaluate import percentile as nearest_rank
+
+    return nearest_rank(values, q) if values else float("nan")
 
 
 def loadavg() -> str:

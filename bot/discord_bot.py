@@ -200,13 +200,12 @@ class DeskBot(commands.Bot):
         """Acknowledge first, answer second: while recent interactions still await their first
         response, answers wait (at most `longest` seconds), so a burst's defers do not compete
         with answering for the GIL."""
-        waited = 0.0
-        while waited < longest:
+        deadline = time.monotonic() + longest
+        while time.monotonic() < deadline:
             self._forget_old_arrivals()
             if all(i.response.is_done() for _, i in self._arrived):
                 return
             await asyncio.sleep(0.005)
-            waited += 0.005
 
     def remember(self, key: int | None, value, store: OrderedDict | None = None) -> None:
         store = self.contexts if store is None else store
@@ -302,7 +301,10 @@ def redact_in_logs(secret: str) -> None:
 
         def redacting_factory(*args, **kwargs):
             record = make_record(*args, **kwargs)
-            message = record.getMessage()
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # a call whose arguments do not fit its format
+                message = f"{record.msg} {record.args}"  # logged as it came, but still redacted
             if record.exc_info and not record.exc_text:
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
             for value in _REDACTED:

@@ -113,13 +113,12 @@ class Ingester:
 
     def store_document(self, doc: SourceDocument, report: IngestReport) -> None:
         """Queue a changed document; it is embedded with its neighbours and written by flush()."""
+        if any(item.doc.doc_id == doc.doc_id for item in self._pending):
+            self.flush()  # a later version of a queued document is compared with the queued one
         existing = self.kb.get_document(doc.doc_id)
         if existing and existing.get("content_hash") == doc.content_hash:
             report.count("unchanged", doc.doc_id)  # nothing is embedded again
             return
-        if any(item.doc.doc_id == doc.doc_id for item in self._pending):
-            self.flush()  # a second version of a queued document must see the first one stored
-            existing = self.kb.get_document(doc.doc_id)
         if self._splitter is None:
             self._splitter = make_splitter()
         texts, metas = chunk_document(doc, self._splitter)

@@ -579,11 +579,6 @@ class AnswerEngine:
         # weight in scale with the corpus (tiny corpora have tiny idfs).
         return {w: self.retriever.idf(w) * (1.0 if self.retriever.known(w) else UNSEEN_SHARE) for w in words}
 
-    def coverage(self, words: set[str], text: str) -> float:
-        """Share of the question's telling words (weighted by rarity) that a passage contains."""
-        weights = self._weights(words)
-        return _covered(weights, set(tokenize(text)))
-
     def _need(self, q: Question, residual: set[str] | None) -> "_Need":
         q_tokens = set(tokenize(q.text))
         content = (q_tokens - GENERIC_WORDS - FILLER_WORDS) or q_tokens

@@ -87,14 +87,17 @@ class Retriever:
                             int(meta.get("published_day") or 0))
                         for chunk_id, text, meta in chunks if committed.get(meta.get("doc_id")) == meta.get("content_hash")]
                 index = index.updated(gone, rows, {d: committed[d] for d in changed})
-                self._save(index)
+            rebuilt = bool(changed or gone)
             self._index = index
-            # Reading the documents and chunks leaves freed pages the allocator keeps: ~140 MiB at 100k.
-            release_freed_memory()
             # What "now" means to the knowledge base: the newest article it holds.
             self.newest_day = index.newest_day("article")
             self.committed = committed
             self._generation = generation
+        # Outside the lock: answers on other threads need not wait for the file or the trim.
+        if rebuilt:
+            self._save(index)
+        # Reading the documents and chunks leaves freed pages the allocator keeps: ~140 MiB at 100k.
+        release_freed_memory()
 
     def _index_path(self):
         return self.kb.settings.data_dir / "keyword-index.npz"

@@ -133,7 +133,9 @@ class KnowledgeBase:
     def _run(self, action, *args, _retried: bool = False, **kwargs):
         """Run one Chroma call; a server that went away becomes KnowledgeBaseUnavailable.
 
-        The client is dropped so the next call reconnects: recovery needs no restart.
+        The client is dropped so the next call reconnects: recovery needs no restart. `action`
+        must look its collection up when called (a lambda over self.chunks()), so that the retry
+        after a reopen uses the new collection rather than the stale one.
         """
         try:
             return action(*args, **kwargs)
@@ -235,11 +237,10 @@ class KnowledgeBase:
             embeddings += list(doc.embeddings)
             metas += [{**_clean(doc.meta), **_clean(extra), "doc_id": doc.doc_id, "content_hash": content_hash, "chunk": i}
                       for i, extra in enumerate(doc.chunk_metas)]
-        chunks = self.chunks()
         for start in range(0, len(ids), MAX_BATCH):
             end = start + MAX_BATCH
-            self._run(chunks.upsert, ids=ids[start:end], embeddings=embeddings[start:end],
-                      documents=texts[start:end], metadatas=metas[start:end])
+            self._run(lambda: self.chunks().upsert(ids=ids[start:end], embeddings=embeddings[start:end],
+                                                   documents=texts[start:end], metadatas=metas[start:end]))
         doc_ids = [doc.doc_id for doc in docs]
         got = self._run(lambda: self.documents_collection().get(ids=doc_ids, include=["metadatas"]))
         previous = dict(zip(got["ids"], got["metadatas"]))
@@ -252,10 +253,9 @@ class KnowledgeBase:
                 # removed from the header, say) would survive from the old one. None deletes it.
                 record.setdefault(key, None)
             records.append(record)
-        self._run(
-            self.documents_collection().upsert, ids=doc_ids, embeddings=[[1.0]] * len(docs),
-            documents=[doc.meta.get("title") or doc.doc_id for doc in docs], metadatas=records,
-        )
+        titles = [doc.meta.get("title") or doc.doc_id for doc in docs]
+        self._run(lambda: self.documents_collection().upsert(ids=doc_ids, embeddings=[[1.0]] * len(docs),
+                                                             documents=titles, metadatas=records))
         self._finish_commits({doc.doc_id: doc.meta["content_hash"] for doc in docs})
         return [len(doc.texts) for doc in docs]
 
@@ -265,9 +265,9 @@ class KnowledgeBase:
                    for doc_id, content_hash in hashes.items()]
         for start in range(0, len(clauses), 100):
             part = clauses[start:start + 100]
-            self._run(self.chunks().delete, where=part[0] if len(part) == 1 else {"$or": part})
+            self._run(lambda: self.chunks().delete(where=part[0] if len(part) == 1 else {"$or": part}))
         self._bump_generation()
-        self._run(self.documents_collection().update, ids=list(hashes), metadatas=[{PENDING: False}] * len(hashes))
+        self._run(lambda: self.documents_collection().update(ids=list(hashes), metadatas=[{PENDING: False}] * len(hashes)))
 
     def finish_interrupted_writes(self) -> int:
         """Complete the clean-up of writes whose process died after their commit point.
@@ -289,8 +289,8 @@ class KnowledgeBase:
         if self.get_document(doc_id) is None:
             return False
         # The record goes first: once it is gone, leftover chunks are orphans that readers ignore.
-        self._run(self.documents_collection().delete, ids=[doc_id])
-        self._run(self.chunks().delete, where={"doc_id": doc_id})
+        self._run(lambda: self.documents_collection().delete(ids=[doc_id]))
+        self._run(lambda: self.chunks().delete(where={"doc_id": doc_id}))
         self._bump_generation()
         return True
 

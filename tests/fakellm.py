@@ -9,10 +9,10 @@ model that obeys instructions planted in a source). Every request body is record
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+
+from tests.webserver import LoopbackServer, QuietHandler
 
 Messages = list[dict]
 
@@ -21,7 +21,7 @@ def default_reply(messages: Messages) -> str:
     return "NOT IN SOURCES"
 
 
-class FakeLLM:
+class FakeLLM(LoopbackServer):
     def __init__(self, reply: Callable[[Messages], str] = default_reply):
         self.reply = reply
         self.mode = "ok"
@@ -29,7 +29,7 @@ class FakeLLM:
         self.requests: list[dict] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path.rstrip("/") != "/v1/chat/completions":
@@ -64,21 +64,8 @@ class FakeLLM:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (the "hang" mode)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> "FakeLLM":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.base_url = f"{self.url}/v1"
 
     # -- helpers for tests ---------------------------------------------------------------------
 

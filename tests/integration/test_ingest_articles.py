@@ -143,6 +143,11 @@ def test_two_versions_of_one_document_in_a_batch_end_as_the_second(kb, tmp_path)
     assert [d["title"] for d in kb.list_documents()] == ["Final"]
     assert [text for _, text, _ in kb.iter_chunks()] == ["India sold Treasurys for a third month."]
 
+    # A new version, then the stored one again: the last one read wins, as it did unbatched.
+    write(tmp_path / "a.jsonl", json.dumps(first) + "\n" + json.dumps(second))
+    report = Ingester(kb).ingest([str(tmp_path / "a.jsonl")])
+    assert [d["title"] for d in kb.list_documents()] == ["Final"], report.summary()
+
 
 def test_forget_removes_document_and_chunks(kb, tmp_path):
     write(tmp_path / "in" / "a.txt", "title: A\n\nJapan holds the most.")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_or_kill
 
 # The Discord fixtures (sample_kb, engine, desk) live with the integration tests: reuse them.
 from tests.integration.conftest import desk, engine, sample_kb  # noqa: F401
@@ -117,12 +117,8 @@ class IngestRunner:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.stdin.close()  # the runner exits at the end of its input
+            wait_or_kill(self.process, 20)
 
 
 @pytest.fixture(scope="session")

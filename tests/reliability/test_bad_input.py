@@ -11,17 +11,15 @@ limit (tests/integration/test_ingest_articles.py::test_bad_file_is_named_and_sto
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from ingest.pipeline import Ingester
 from ingest.settings import IngestSettings
 from tests.conftest import REPO
-from tests.webserver import LocalWeb
+from tests.webserver import LocalWeb, LoopbackServer, QuietHandler
 
 BAD = REPO / "tests" / "fixtures" / "bad"
 GOOD = """title: The okapi baseline
@@ -79,7 +77,9 @@ def test_bad_file_is_refused_by_name_and_nothing_changes(seeded, name, reason):
 def test_the_good_lines_of_a_broken_jsonl_are_not_half_stored(seeded):
     """All or nothing per file: line 1 is fine, line 2 is cut; line 1 must not be stored alone."""
     report, before, _ = ingest_bad(seeded, [BAD / "broken_lines.jsonl"])
+    assert report.failed == 1 and report.added == 0, report.summary()
     assert all("broken_lines.jsonl" not in d["id"] for d in seeded.list_documents())
+    assert state(seeded) == before
 
 
 def test_a_100_mb_file_is_refused_without_reading_it(seeded, tmp_path):
@@ -147,7 +147,7 @@ def test_feed_with_invalid_dates_and_duplicate_ids_stores_each_entry_once_withou
 
 # -- hostile servers ------------------------------------------------------------------------------
 
-class HostileWeb:
+class HostileWeb(LoopbackServer):
     """Answers that LocalWeb cannot give: a gzip bomb, a body dripped a byte at a time, a redirect
     chain that never ends (a new address each time)."""
 
@@ -156,7 +156,7 @@ class HostileWeb:
         self.hits = 0
         web = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):
                 web.hits += 1
                 if self.path == "/bomb":
@@ -186,20 +186,7 @@ class HostileWeb:
                     self.send_response(404)
                     self.end_headers()
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def test_gzip_bomb_over_http_is_stopped_at_the_size_limit(seeded):

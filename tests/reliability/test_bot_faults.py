@@ -59,6 +59,7 @@ async def test_gateway_dropped_while_answering_resumes_and_the_answer_arrives(de
     await fake.close_gateway(4000)
     _, followup = await ask(fake, "How much does the United Kingdom hold?")
     assert "United Kingdom" in description(followup)
+    assert len(fake.identifies) == 1 and fake.resumed_count >= 2  # resumed again, never a new session
 
 
 async def test_invalidated_session_reidentifies_and_keeps_answering(desk):
@@ -150,7 +151,8 @@ async def test_every_admin_command_is_refused_without_manage_server_in_a_guild_a
     await asyncio.sleep(0.3)
     assert bot.kb.list_documents() == docs_before
     assert not (tmp_path / "bot" / "digest_subscriptions.json").exists()
-    assert not [r for r in fake.requests if r.path.startswith("/api/v10/webhooks/")]  # nothing ran past the check
+    assert fake.find_requests(path_prefix="/interactions/")  # the refusals were recorded under these paths
+    assert not fake.find_requests(path_prefix="/webhooks/")  # no follow-up: nothing ran past the check
 
 
 async def test_cooldown_holds_under_a_burst_of_100_from_one_user(desk):
@@ -218,6 +220,15 @@ async def test_a_third_party_error_that_quotes_the_token_is_redacted_from_logs(d
     broken = await fake.send_interaction("ask", {"question": "anything"})
     assert (await fake.wait_for_response(broken, "followup", timeout=20)).json["content"] == UNEXPECTED
     assert "connection failed with Authorization: Bot [token]" in caplog.text  # logged, but redacted
+    assert TOKEN not in caplog.text
+
+
+async def test_a_log_call_whose_arguments_do_not_fit_its_format_still_logs_redacted(desk, caplog):
+    """The redaction formats each record as it is made: a mismatched call must not raise there."""
+    caplog.set_level(logging.DEBUG)
+    fake, bot = await desk()  # the bot has redacted its token from every record since it started
+    logging.getLogger("some.library").warning("retrying with %s and %s", f"Bot {TOKEN}")
+    assert "retrying with %s and %s" in caplog.text and "Bot [token]" in caplog.text
     assert TOKEN not in caplog.text
 
 

@@ -83,7 +83,7 @@ def test_saved_index_loads_only_for_its_own_store(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["keyword-index.npz"]  # no temporary file left
 
 
-def test_a_damaged_file_is_rebuilt_not_trusted(tmp_path, caplog):
+def test_a_damaged_file_is_not_trusted(tmp_path, caplog):
     path = tmp_path / "keyword-index.npz"
     BM25Index().updated((), ROWS).save(path, "k")
     path.write_bytes(path.read_bytes()[:200])
