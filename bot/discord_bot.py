@@ -138,6 +138,8 @@ class DeskBot(commands.Bot):
             self.engine = AnswerEngine(self.kb, llm=llm_from_settings(self.kb.settings))
             # Loading the embedding model takes ~10 s: do it now, not on the first question.
             self._warm_task = asyncio.create_task(asyncio.to_thread(self._warm_up))
+        else:
+            gc.freeze()  # an engine handed in is already warm: see _warm_up
         from bot.views import FeedbackView
 
         self.add_view(FeedbackView(self))  # fixed custom ids: buttons keep working after a restart
