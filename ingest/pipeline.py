@@ -12,15 +12,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ingest.clean import clean_page
 from ingest.documents import ARTICLE_SUFFIXES, SourceDocument, load_file
 from ingest.settings import IngestSettings
 from retrieval.errors import DeskError, InputError
+from retrieval.sentences import split_sentences
 from retrieval.store import DocumentWrite, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 900  # characters: about 200 tokens, inside the model's 256-token window
 CHUNK_OVERLAP = 150
+# Articles are indexed as windows of a sentence and its neighbours (about 3 sentences, ~90
+# tokens): small enough to be an answer, with enough context to be matched by meaning.
+WINDOW_SIDE = 1
+MAX_SENTENCE_CHARS = 600
+MAX_WINDOW_CHARS = 1200  # inside the model's 256-token window
+# Stored with each record: a document chunked by an older scheme is chunked again on re-ingest.
+CHUNKING = "sentence-windows-1"
+MAX_BOILERPLATE_CHARS = 20_000  # what a record keeps of the lines cleaning removed
 TABLE_SUFFIXES = {".txt", ".csv", ".html", ".htm", ".tsv"}
 EMBED_BATCH_CHUNKS = 256  # chunks embedded and written together: ~10% faster encoding than 128 (length sorting)
 
@@ -69,12 +79,30 @@ def make_splitter():
     )
 
 
-def chunk_document(doc: SourceDocument, splitter=None) -> tuple[list[str], list[dict]]:
-    splitter = splitter or make_splitter()
-    pieces = splitter.create_documents([doc.text])
-    texts = [p.page_content.strip() for p in pieces]
-    metas = [{"start": p.metadata.get("start_index", 0)} for p in pieces]
-    return texts, metas
+def chunk_document(doc: SourceDocument, splitter=None) -> "Chunks":
+    """An article's body as sentence windows; a table document in paragraph-sized pieces."""
+    if doc.kind != "article":
+        splitter = splitter or make_splitter()
+        pieces = splitter.create_documents([doc.text])
+        return Chunks([p.page_content.strip() for p in pieces],
+                      [{"start": p.metadata.get("start_index", 0)} for p in pieces])
+    cleaned = clean_page(doc.text, doc.title)
+    sentences = [s[:MAX_SENTENCE_CHARS] for s in split_sentences(cleaned.body)]
+    texts, metas = [], []
+    for i, sentence in enumerate(sentences):
+        # Each sentence is searched with its neighbours: a window is matched by meaning, the
+        # sentence in its middle is what an answer quotes.
+        window = " ".join(sentences[max(0, i - WINDOW_SIDE):i + WINDOW_SIDE + 1])
+        texts.append(window if len(window) <= MAX_WINDOW_CHARS else sentence)
+        metas.append({"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40]))})
+    return Chunks(texts, metas, cleaned.removed)
+
+
+@dataclass
+class Chunks:
+    texts: list[str]
+    metas: list[dict]
+    removed: list[str] = field(default_factory=list)  # an article's boilerplate lines
 
 
 @dataclass
@@ -82,8 +110,7 @@ class _Pending:
     """A changed document, chunked, waiting for its embeddings."""
     doc: SourceDocument
     existing: bool
-    texts: list[str]
-    metas: list[dict]
+    chunks: Chunks
     report: IngestReport
 
 
@@ -116,14 +143,13 @@ class Ingester:
         if any(item.doc.doc_id == doc.doc_id for item in self._pending):
             self.flush()  # a later version of a queued document is compared with the queued one
         existing = self.kb.get_document(doc.doc_id)
-        if existing and existing.get("content_hash") == doc.content_hash:
+        if existing and existing.get("content_hash") == doc.content_hash and existing.get("chunking") == CHUNKING:
             report.count("unchanged", doc.doc_id)  # nothing is embedded again
             return
         if self._splitter is None:
             self._splitter = make_splitter()
-        texts, metas = chunk_document(doc, self._splitter)
-        self._pending.append(_Pending(doc, bool(existing), texts, metas, report))
-        if sum(len(item.texts) for item in self._pending) >= EMBED_BATCH_CHUNKS:
+        self._pending.append(_Pending(doc, bool(existing), chunk_document(doc, self._splitter), report))
+        if sum(len(item.chunks.texts) for item in self._pending) >= EMBED_BATCH_CHUNKS:
             self.flush()
 
     def flush(self) -> None:
@@ -135,12 +161,15 @@ class Ingester:
         if not pending:
             return
         # Title in front of each chunk's embedding input gives short chunks their context.
-        inputs = [f"{item.doc.title}\n{text}" if item.doc.title else text for item in pending for text in item.texts]
+        inputs = [f"{item.doc.title}\n{text}" if item.doc.title else text
+                  for item in pending for text in item.chunks.texts]
         vectors = self.kb.embedder.embed_documents(inputs)
         writes, start = [], 0
         for item in pending:
-            end = start + len(item.texts)
-            writes.append(DocumentWrite(item.doc.doc_id, item.doc.metadata(), item.texts, item.metas, vectors[start:end]))
+            end = start + len(item.chunks.texts)
+            record = {"chunking": CHUNKING, "boilerplate": "\n".join(item.chunks.removed)[:MAX_BOILERPLATE_CHARS]}
+            writes.append(DocumentWrite(item.doc.doc_id, item.doc.metadata(), item.chunks.texts, item.chunks.metas,
+                                        vectors[start:end], record))
             start = end
         try:
             written = self.write_documents(writes)

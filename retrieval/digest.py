@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from retrieval.answer import split_sentences, _trim
+from retrieval.formatting import truncate as _trim
+from retrieval.sentences import split_sentences
 from retrieval.errors import NotFound
 from retrieval.holdings import Change, Figure, HoldingsBook, format_billions, month_label, movers
 from retrieval.keyword import BM25Index

@@ -48,11 +48,29 @@ def passes(item: dict, answer) -> bool:
 
 
 def cites_expected(item: dict, answer) -> bool | None:
-    expected = {s.lower() for s in item.get("sources", [])}
+    expected = {PurePosixPath(s).name.lower() for s in item.get("sources", [])}
     if not expected or answer.refused:
         return None
     names = {PurePosixPath(c.ref.replace("\\", "/")).name.lower() for c in answer.citations}
     return bool(names & expected)
+
+
+def half_of(item_id: str) -> str | None:
+    """Dev sets are tuned on their odd-numbered questions and reported on the even ones."""
+    digits = re.search(r"(\d+)$", item_id)
+    if digits is None:
+        return None
+    return "tuning (odd)" if int(digits.group(1)) % 2 else "held-out (even)"
+
+
+def score_by_kind(results: list[dict]) -> dict:
+    by_kind = {}
+    for kind in KINDS:
+        chosen = [r for r in results if r["kind"] == kind]
+        if chosen:
+            by_kind[kind] = {"passed": sum(r["passed"] for r in chosen), "total": len(chosen),
+                             "rate": round(sum(r["passed"] for r in chosen) / len(chosen), 3)}
+    return by_kind
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,18 +89,17 @@ def run_eval(engine, items: list[dict]) -> dict:
         results.append({"id": item["id"], "question": item["question"], "kind": item["kind"],
                         "passed": passes(item, answer), "cites_expected": cites_expected(item, answer),
                         "answer": answer.to_dict()})
-    by_kind = {}
-    for kind in KINDS:
-        chosen = [r for r in results if r["kind"] == kind]
-        if chosen:
-            by_kind[kind] = {"passed": sum(r["passed"] for r in chosen), "total": len(chosen),
-                             "rate": round(sum(r["passed"] for r in chosen) / len(chosen), 3)}
+    by_kind = score_by_kind(results)
+    halves = {half_of(r["id"]) for r in results}
+    by_half = {} if None in halves or len(halves) < 2 else {
+        half: score_by_kind([r for r in results if half_of(r["id"]) == half]) for half in sorted(halves, reverse=True)}
     cited = [r["cites_expected"] for r in results if r["cites_expected"] is not None]
     uncited = sum(1 for r in results if not r["answer"]["refused"] and not r["answer"]["citations"])
     summary = {
         "total": len(results),
         "passed": sum(r["passed"] for r in results),
         "by_kind": by_kind,
+        "by_half": by_half,
         "expected_source_cited": round(sum(cited) / len(cited), 3) if cited else None,
         "answers_without_citation": uncited,
         "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p95": round(percentile(latencies, 95), 1)},

@@ -15,31 +15,9 @@ import time
 from dataclasses import dataclass, field
 
 from retrieval import countries
+from retrieval.calendar import month_label, previous_month, shift_month
 from retrieval.errors import NotFound
-
-MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December"]
-
-
-def month_label(month: str) -> str:
-    year, number = month.split("-")
-    return f"{MONTH_NAMES[int(number) - 1]} {year}"
-
-
-def format_billions(value: float) -> str:
-    return f"{value:,.1f}"
-
-
-def shift_month(month: str, delta: int) -> str:
-    """"YYYY-MM" moved by `delta` months."""
-    year, number = map(int, month.split("-"))
-    index = year * 12 + number - 1 + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def previous_month(month: str) -> str:
-    return shift_month(month, -1)
-
+from retrieval.formatting import format_billions
 
 @dataclass(frozen=True)
 class TableCitation:

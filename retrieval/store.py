@@ -42,6 +42,7 @@ class DocumentWrite:
     texts: list[str]
     chunk_metas: list[dict[str, Any]]
     embeddings: list[list[float]]
+    record_extra: dict[str, Any] = field(default_factory=dict)  # on the document's record only
 
 
 @dataclass
@@ -247,7 +248,8 @@ class KnowledgeBase:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         records = []
         for doc in docs:
-            record: dict[str, Any] = {**_clean(doc.meta), "chunks": len(doc.texts), "ingested_at": stamp, PENDING: True}
+            record: dict[str, Any] = {**_clean(doc.meta), **_clean(doc.record_extra), "chunks": len(doc.texts),
+                                      "ingested_at": stamp, PENDING: True}
             for key in previous.get(doc.doc_id) or {}:
                 # Chroma's upsert merges metadata: a field the new version no longer has (a date
                 # removed from the header, say) would survive from the old one. None deletes it.

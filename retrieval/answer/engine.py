@@ -1,0 +1,230 @@
+"""The route of a question: the tables, the articles, or both, decided by what each can show.
+
+The tables answer a holder's month-end holdings (a country or an aggregate, a month or a
+period). Anything else a question asks (flows, purchases, instruments, what someone said, a
+reason, an event, a forecast) must be carried by an article sentence. A question asking both
+gets the table's figure and the article's sentence; a question neither can carry is refused
+with what the sources do hold.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from retrieval import countries
+from retrieval.answer import llm as llm_phrasing
+from retrieval.answer.compose import MAX_PROSE, choose, compose
+from retrieval.answer.evidence import QUESTION_WORDS, Evidence, Need, find_evidence, matched, need_of, terms_of
+from retrieval.answer.tables import TableAnswers
+from retrieval.answer.types import Answer, Sources, renumber
+from retrieval.answer.understanding import Question, parse_question
+from retrieval.calendar import MONTH_NAMES
+from retrieval.errors import NotFound
+from retrieval.formatting import truncate
+from retrieval.holdings import HoldingsBook
+from retrieval.keyword import tokenize
+from retrieval.search import Retriever, SearchFilter
+from retrieval.store import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+# Evidence an article answer needs (calibrated on the dev set's tuning half): the best sentence's
+# score, and the share of the question's topic that it, with its window and title, carries.
+MIN_SCORE = 0.4
+MIN_CONTEXT_COVERAGE = 0.2
+QUALIFIER_BONUS = 0.1
+MIN_SIMILARITY_ALONE = 0.6  # a passage this close in meaning may share few words with the question
+# Words that only say "this is about a holder's holdings in the tables": what is left of a
+# question after removing them, the holders and the months is what only an article can answer.
+TABLE_WORDS = frozenset(tokenize(
+    "hold holds held holding holdings holder holders treasury treasurys treasuries ust usts securities debt us u.s. "
+    "american foreign overseas international abroad nonresident country countries nation nations creditor "
+    "creditors owner owners stake government largest biggest most top second third rank ranked ranking much many billion "
+    "billions trillion dollars figure figures total change changed rise rose fall fell fallen drop dropped increase "
+    "decrease grow grew shrink shrank end latest now currently current month months year years data table tables "
+    "number numbers compare compared versus vs more less than between since from during peak highest lowest record "
+    "level levels owner owners owns own pile stack value worth amount amounts official investors position positions "
+    "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
+    "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
+    "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it"))
+OFFICIAL_WORDS = frozenset(tokenize("central bank banks government governments sovereign reserve reserves institution "
+                                    "institutions monetary authority authorities"))
+MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_NAMES) + " jan feb mar apr jun jul aug sep sept oct nov dec "
+                                                         "end late early mid start beginning q1 q2 q3 q4"))
+# Capitalised words that open or fill a question without naming anything.
+NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
+
+
+class AnswerEngine:
+    def __init__(self, kb: KnowledgeBase, llm=None):
+        self.kb = kb
+        self.book = HoldingsBook(kb)
+        self.tables = TableAnswers(self.book)
+        self.retriever = Retriever(kb)
+        self.llm = llm
+
+    def ask(self, text: str, previous: Question | None = None) -> Answer:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        months = self._months()
+        question = parse_question(text, available_months=months or None)
+        if previous is not None:
+            question = question.with_context(previous)
+        timings["understand"] = _ms(started)
+        answer = self._answer(question, months, timings)
+        answer.question = question
+        timings["total"] = _ms(started)
+        answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
+        return answer
+
+    def _months(self) -> list[str]:
+        try:
+            return self.book.months()
+        except NotFound:
+            return []
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def _answer(self, q: Question, months: list[str], timings: dict[str, float]) -> Answer:
+        residual = self._residual_words(q)
+        qualifier: set[str] = set()
+        table_answer = None
+        if months and _table_shaped(q):
+            unknown = self._unknown_holders(q)
+            if unknown:
+                return self.tables.coverage_refusal(
+                    q, f"The holdings tables do not list {unknown[0]}: they list foreign countries and territories, "
+                       f"the foreign total and foreign official holders.")
+            # "Israel's bill holdings", "Japan's purchases": words beside the holder that the
+            # tables cannot answer make the figure the wrong answer, not half of one.
+            qualifier = residual & set(tokenize(_figure_clause(q)))
+            qualified = bool(qualifier)
+            if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not qualified:
+                step = time.perf_counter()
+                table_answer = self.tables.answer(q)
+                timings["table"] = _ms(step)
+                if not residual:
+                    return table_answer  # a figure and nothing more: no article search, no embedding
+
+        step = time.perf_counter()
+        need = need_of(q.text, self.retriever, q.countries, q.months, TABLE_WORDS)
+        evidence = find_evidence(self.retriever, q.text, need, SearchFilter(kinds=("article",)))
+        timings["search"] = _ms(step)
+        # Only sentences about the holders and people the question names can answer it; when a
+        # word beside the holder qualified the figure ("bill holdings"), it must be carried too.
+        evidence = [e for e in evidence if e.on_subject]
+        if qualifier:
+            for e in evidence:
+                if matched(qualifier, _said(e)):
+                    e.score += QUALIFIER_BONUS
+            evidence.sort(key=lambda e: -e.score)
+        supported = _supported(evidence, qualifier)
+
+        if table_answer is not None and not table_answer.refused:
+            if not supported:
+                return table_answer
+            return self._composed(q, evidence, need, table_answer, "mixed")
+        if not supported:
+            if table_answer is not None:
+                return table_answer  # the tables' own "what they hold" refusal
+            return self._refusal(evidence)
+        return self._composed(q, evidence, need, None, "articles")
+
+    @staticmethod
+    def _residual_words(q: Question) -> set[str]:
+        """The question's words that no table figure answers ("why", "yen", "custody", "bills")."""
+        named = set()
+        for name in q.countries + ([q.aggregate] if q.aggregate else []):
+            named |= set(tokenize(name))
+        words = set(tokenize(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named
+        if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
+            words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
+        words = {w for w in words if not countries.canonical(w) in q.countries}  # "Caymans", "British"
+        return {w for w in words if not re.fullmatch(r"[\d.,]+", w)}
+
+    def _unknown_holders(self, q: Question) -> list[str]:
+        """Names a holdings question asks about that neither the tables nor any article know ("Qatar")."""
+        if q.countries or q.aggregate or q.intent in ("top",) or (q.intent == "rank" and q.rank):
+            return []
+        names = []
+        for span in NAME_SPAN.findall(q.text):
+            words = [w for w in re.split(r"\s+", span.strip(".'’-?")) if w]
+            terms = [t for w in words for t in tokenize(re.sub(r"['’]s$", "", w))]
+            terms = [t for t in terms if t not in TABLE_WORDS and t not in MONTH_WORDS]
+            if not terms or countries.find_in_text(span):
+                continue
+            if not any(self.retriever.known_stem(t) for t in terms):
+                names.append(re.sub(r"['’]s$", "", " ".join(words)))
+        return names
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def _composed(self, q: Question, evidence: list[Evidence], need: Need, table_answer: Answer | None,
+                  route: str) -> Answer:
+        chosen = choose(evidence, need)
+        sources = Sources()
+        parts = [renumber(table_answer, sources)] if table_answer is not None else []
+        budget = MAX_PROSE - sum(len(p) + 1 for p in parts)
+        parts += compose(chosen, sources, budget)
+        composed = Answer(text=" ".join(parts), citations=sources.citations, route=route,
+                          data_month=table_answer.data_month if table_answer else "")
+        if self.llm is not None:
+            phrased = llm_phrasing.phrase(self.llm, q.text, evidence[:4], table_answer, route)
+            if phrased is not None:
+                return phrased
+        return composed
+
+    @staticmethod
+    def _refusal(evidence: list[Evidence]) -> Answer:
+        sources = Sources()
+        for e in evidence:
+            if len(sources.citations) >= 3:
+                break
+            sources.article(e.hit, truncate(e.sentence, 160))
+        closest = "; ".join(f"[{c.n}] {c.title}" for c in sources.citations)
+        text = "I don't know from my sources: none of them answers that."
+        if closest:
+            text += f" The closest are {closest}."
+        return Answer(text=text, citations=sources.citations, refused=True, route="none")
+
+
+# Where one part of a question ends and the next begins: "...in May 2024, and why ...?"
+CLAUSE_BREAK = re.compile(r"[?;]|,?\s+(?:and|but)\s+(?=(?:why|what|how|when|who|whom|where|which|is|are|was|were|did|does|do|"
+                          r"has|have|had)\b)|,\s+(?:and|but)\s+", re.I)
+
+
+def _figure_clause(q: Question) -> str:
+    """The part of the question that names the holder (or, failing that, the first part)."""
+    clauses = [c for c in CLAUSE_BREAK.split(q.text) if c and c.strip()]
+    names = [n.lower() for n in q.countries + ([q.aggregate] if q.aggregate else [])]
+    for clause in clauses:
+        found = countries.find_in_text(clause)
+        if any(f.lower() in names for f in found):
+            return clause
+    return clauses[0] if clauses else q.text
+
+
+def _table_shaped(q: Question) -> bool:
+    if q.intent is not None:
+        return True
+    return q.about_holdings and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
+
+
+def _supported(evidence: list[Evidence], qualifier: set[str]) -> bool:
+    if not evidence:
+        return False
+    best = evidence[0]
+    if qualifier and not matched(qualifier, _said(best)):
+        return False
+    close = best.context_coverage >= MIN_CONTEXT_COVERAGE or best.hit.similarity >= MIN_SIMILARITY_ALONE
+    return best.score >= MIN_SCORE and close
+
+
+def _said(e: Evidence) -> set[str]:
+    return e.terms | terms_of(e.hit.meta.get("title", ""))
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

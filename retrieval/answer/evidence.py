@@ -1,0 +1,211 @@
+"""Evidence from the articles: the sentences that can answer a question, best first.
+
+Articles are stored as sentence windows (ingest.pipeline): a window is found by meaning (the
+bundled MiniLM) and by words (BM25), fused by rank; the sentence in its middle is scored by how
+much of the question it carries itself, how close its window is in meaning, and whether it
+holds the kind of thing asked for (a figure, a date, a reason, a name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from retrieval import countries
+from retrieval.calendar import MONTH_NAMES
+from retrieval.keyword import tokenize
+from retrieval.search import Retriever, SearchFilter
+from retrieval.sentences import cached_sentences
+from retrieval.store import Hit
+
+# How a sentence is scored: its own share of the question's topic, its window's, and how close
+# its window is in meaning (tuned on the dev set's tuning half).
+W_SENTENCE = 0.3
+W_CONTEXT = 0.2
+W_MEANING = 0.6
+NOT_PROSE_PENALTY = 0.3
+WRONG_YEAR_PENALTY = 0.15
+W_ENTITIES = 0.1
+ENTITY_PENALTY = 0.15
+MONTH_BONUS = 0.05
+WINDOWS = 40  # windows read per question: the answer is rarely below the 20th
+# Words that make a question but say nothing about its topic.
+QUESTION_WORDS = frozenset(tokenize(
+    "what which who whom whose when where why how much many did does do is are was were will would could should "
+    "can has have had tell me give show explain say said says according per roughly about around exactly actually "
+    "really still also just any some latest current currently recent recently get got go went make made take took "
+    "thing things way kind sort lot right now today these days this that one ones please know think mean every "
+    "ever yet again once quite very"))
+# The kind of thing a question asks for, read from its opening words.
+ASKS = [
+    ("number", re.compile(r"\bhow (?:much|many|large|big|far|high|low|weak|strong|long)\b|\bby how much\b|"
+                          r"\bwhat (?:\w+ )?(?:share|level|rate|percentage|amount|size|number|figure|total|yield|value)\b|"
+                          r"\bwhere did .* end up\b", re.I)),
+    ("when", re.compile(r"\bwhen\b|\bwhat (?:date|day|month|year)\b", re.I)),
+    ("why", re.compile(r"\bwhy\b|\bwhat (?:is|was|'s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I)),
+    ("who", re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
+    ("yes_no", re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)),
+]
+FIGURE = re.compile(r"\d")
+DATE = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+                  r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?\s*\d|\b(?:19|20)\d\d\b")
+CAUSE = re.compile(r"\b(?:because|as a result|result of|due to|driven by|amid|after|reflect\w*|caus\w*|reasons?|"
+                   r"owing to|thanks to|since|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
+                   r"pay|diversify|reduce|avoid)|aimed at|attribut\w*|explain\w*|sparked|triggered|led to|fears?|"
+                   r"concerns?|worr\w*|pressure)\b", re.I)
+PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# Capitalised words and acronyms; the question's first word is capitalised for grammar only.
+NAME = re.compile(r"\b(?:[A-Z][a-z]+[A-Z]?\w*|[A-Z]{2,}s?)\b")
+NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
+MONTH_TERMS = {name[:3].lower(): name.lower() for name in MONTH_NAMES}
+MIN_STEM = 4  # shorter stems match only themselves
+
+
+@dataclass
+class Need:
+    """What a sentence must carry to answer the question."""
+    weights: dict[str, float]  # the question's topic terms -> rarity (idf)
+    asks: str | None  # "number" | "when" | "why" | "who" | "yes_no"
+    years: set[str] = field(default_factory=set)
+    holders: list[str] = field(default_factory=list)  # canonical countries the question names
+    names: set[str] = field(default_factory=set)  # other names it uses (people, outlets, agencies), as terms
+    month_words: set[str] = field(default_factory=set)  # "april" for a question about 2024-04
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values()) or 1.0
+
+    def coverage(self, terms: set[str]) -> float:
+        return sum(w for t, w in self.weights.items() if matches(t, terms)) / self.total
+
+
+@dataclass
+class Evidence:
+    hit: Hit  # the window
+    sentence: str  # the sentence the answer would quote
+    score: float
+    coverage: float  # share of the question's topic the sentence carries
+    context_coverage: float  # the same for the window and its title
+    terms: set[str]
+    context: set[str] = field(default_factory=set)  # the window's and title's terms
+    on_subject: bool = True  # names the holders or people the question names (when it names any)
+
+
+def _term(token: str) -> str:
+    return MONTH_TERMS[token[:3]] if token[:3] in MONTH_TERMS and len(token) <= 9 else token
+
+
+def terms_of(text: str) -> set[str]:
+    """Topic terms for matching a question to a sentence: stems, with months spelled out."""
+    return {_term(t) for t in tokenize(text)}
+
+
+def matches(term: str, terms: set[str]) -> bool:
+    """A term is carried when a text has it, or a word one of them begins ("weak" ~ "weaken")."""
+    if term in terms:
+        return True
+    if len(term) < MIN_STEM:
+        return False
+    return any(len(t) >= MIN_STEM and (t.startswith(term) or term.startswith(t)) for t in terms)
+
+
+def matched(terms: set[str], text_terms: set[str]) -> set[str]:
+    return {t for t in terms if matches(t, text_terms)}
+
+
+def is_prose(sentence: str) -> bool:
+    """A statement, not a row of figures from a table pasted into the page."""
+    words = sentence.split()
+    return len(words) >= 5 and sum(bool(NUMERIC.match(w)) for w in words) <= 0.3 * len(words)
+
+
+def asks_of(text: str) -> str | None:
+    for kind, pattern in ASKS:
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def need_of(text: str, retriever: Retriever, holders: list[str] | None = None, months: list[str] | None = None,
+            domain_words: frozenset[str] = frozenset()) -> Need:
+    weights: dict[str, float] = {}
+    for t in dict.fromkeys(tokenize(text)):
+        if t in QUESTION_WORDS:
+            continue
+        # Rare words tell the topic; a word no passage uses still counts (a paraphrase or a
+        # name the sources lack), as much as a fairly rare one.
+        key = _term(t)
+        weights[key] = max(weights.get(key, 0.0), max(0.5, retriever.idf(t)) if retriever.known(t) else 3.0)
+    holder_words = {w for h in holders or [] for w in terms_of(h)}
+    domain = {_term(t) for t in domain_words}  # "Treasury" is capitalised but names no one
+    names = {t for word in NAME.findall(text)[1:] if not countries.find_in_text(word)
+             for t in terms_of(word) if t not in holder_words and t[:3] not in MONTH_TERMS and t not in QUESTION_WORDS
+             and t not in domain}
+    month_words = {_term(MONTH_NAMES[int(m[5:7]) - 1].lower()) for m in months or []}
+    return Need(weights, asks_of(text), set(YEAR.findall(text)), list(holders or []), names, month_words)
+
+
+def _center(hit: Hit) -> str:
+    sentence = hit.meta.get("sentence")
+    if sentence:
+        return sentence
+    found = cached_sentences(hit.text)  # a chunk from an older layout: its best-matching sentence is chosen later
+    return found[0] if found else hit.text
+
+
+def _kind_bonus(asks: str | None, sentence: str) -> float:
+    if asks == "number":
+        return 0.15 if FIGURE.search(sentence) else -0.1
+    if asks == "when":
+        return 0.15 if DATE.search(sentence) else -0.1
+    if asks == "why":
+        return 0.12 if CAUSE.search(sentence) else 0.0
+    if asks == "who":
+        return 0.1 if PERSON.search(sentence) else 0.0
+    return 0.0
+
+
+def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
+    terms = terms_of(sentence)
+    context = terms | terms_of(hit.text) | terms_of(hit.meta.get("title", ""))
+    coverage = need.coverage(terms)
+    context_coverage = need.coverage(context)
+    score = (W_SENTENCE * coverage + W_CONTEXT * context_coverage + W_MEANING * max(0.0, hit.similarity)
+             + _kind_bonus(need.asks, sentence))
+    if not is_prose(sentence):
+        score -= NOT_PROSE_PENALTY
+    if need.years:
+        dated = set(YEAR.findall(f"{hit.text} {hit.meta.get('title', '')}")) | {str(hit.meta.get("published", ""))[:4]}
+        if not need.years & dated:
+            score -= WRONG_YEAR_PENALTY  # a story of another year rarely answers "in 2024"
+    if need.holders or need.names:
+        # The holders and names the question is about must be the ones the passage is about.
+        # The sentence, the one before it (what "it" and "the holdings" refer to) and the title;
+        # not the one after, which may be about someone else.
+        before = hit.text[:max(0, hit.text.find(sentence[:40]))]
+        about = f"{hit.meta.get('title', '')} {before} {sentence}"
+        found = set(countries.find_in_text(about))
+        named = matched(need.names, terms_of(about))
+        share = (sum(h in found for h in need.holders) + len(named)) / (len(need.holders) + len(need.names))
+        score += W_ENTITIES * share if share else -ENTITY_PENALTY
+        on_subject = share > 0
+    else:
+        on_subject = True
+    if need.month_words & context:
+        score += MONTH_BONUS  # the passage is about the month asked
+    return Evidence(hit, sentence, score, coverage, context_coverage, terms, context, on_subject)
+
+
+def find_evidence(retriever: Retriever, text: str, need: Need, flt: SearchFilter | None = None) -> list[Evidence]:
+    """Every candidate sentence, best first (one entry per sentence)."""
+    flt = flt or SearchFilter(kinds=("article",))
+    hits = retriever.search(text, k=WINDOWS, flt=flt, per_doc=WINDOWS)
+    found: dict[tuple[str, str], Evidence] = {}
+    for hit in hits:
+        sentence = _center(hit)
+        key = (hit.doc_id, sentence)
+        evidence = score_sentence(need, hit, sentence)
+        if key not in found or evidence.score > found[key].score:
+            found[key] = evidence
+    return sorted(found.values(), key=lambda e: -e.score)

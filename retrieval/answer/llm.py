@@ -1,0 +1,105 @@
+"""Optional phrasing by an LLM, kept only when it is grounded in the sources it was given.
+
+Two checks: every [n] marker must point at a source the model was given (invented markers are
+dropped, and a reply with none left is refused), and every figure in the reply must appear in
+the sources it cites, in any format ("1,125.9 billion" = "1.13 trillion"). A reply that fails
+falls back to the composed answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from retrieval.answer.evidence import Evidence
+from retrieval.answer.types import Answer, Citation, Sources, renumber
+from retrieval.formatting import truncate
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY = 700
+NUMBER = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|per ?cent|trillion|tn|billion|bn|million|mn)?",
+                    re.I)
+SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6}
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def numbers_in(text: str) -> list[tuple[float, int, float]]:
+    """(value, decimals written, scale) of each figure: "$1.13 trillion" -> (1.13, 2, 1e12)."""
+    out = []
+    for m in NUMBER.finditer(MARKER.sub(" ", text)):
+        whole, frac, unit = m.group(1), m.group(2), (m.group(3) or "").lower().replace(" ", "")
+        value = float(whole.replace(",", "") + (f".{frac}" if frac else ""))
+        out.append((value, len(frac or ""), SCALE.get(unit, 1.0)))
+    return out
+
+
+def _matches(claimed: tuple[float, int, float], held: tuple[float, int, float]) -> bool:
+    value, decimals, scale = claimed
+    other, _, other_scale = held
+    if scale == other_scale or scale == 1.0 or other_scale == 1.0:
+        return round(other, decimals) == value or other == value
+    # Another unit: compare in dollars at the precision the reply wrote.
+    return abs(other * other_scale - value * scale) <= 0.5 * scale * 10 ** -decimals
+
+
+def grounded(reply: str, sources_text: str) -> bool:
+    """Whether every figure of the reply (years and small counts included) is in the sources."""
+    held = numbers_in(sources_text)
+    for claimed in numbers_in(reply):
+        if not any(_matches(claimed, h) for h in held):
+            log.info("LLM reply states %s, which no cited source holds", claimed[0])
+            return False
+    return True
+
+
+def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | None, route: str) -> Answer | None:
+    """The LLM's reply with its markers and figures checked; None means use the composed answer."""
+    from prompts import load
+
+    sources = Sources()
+    blocks = []
+    held: dict[int, str] = {}
+    if table_answer is not None:
+        renumber(table_answer, sources)
+        for c in sources.citations:
+            blocks.append(f"[{c.n}] Treasury table ({c.title}): {c.snippet}")
+            held[c.n] = c.snippet
+    for e in evidence:
+        text = " ".join(e.hit.text.split())
+        marker = sources.article(e.hit, truncate(e.sentence, 200))
+        n = int(marker.strip("[]"))
+        held[n] = f"{held.get(n, '')} {text}"
+        blocks.append(f"{marker} {e.hit.meta.get('title', '')} ({e.hit.meta.get('published', '')}):\n"
+                      f"<<<SOURCE\n{text}\nSOURCE>>>")
+    try:
+        reply = llm.invoke([
+            ("system", load("answer_system")),
+            ("human", load("answer_user").format(sources="\n\n".join(blocks), question=question)),
+        ])
+    except Exception as exc:  # a server that is down or slow must not cost the user an answer
+        log.warning("LLM call failed (%s); answering from the sources", type(exc).__name__)
+        return None
+    text = str(getattr(reply, "content", reply) or "")
+    valid = {c.n for c in sources.citations}
+    # Markers must point at sources the model was given; "[9]" out of five is invented.
+    cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    order: list[int] = []
+    for n in MARKER.findall(cleaned):
+        if int(n) not in order:
+            order.append(int(n))
+    if not order or "NOT IN SOURCES" in cleaned.upper():
+        log.info("LLM reply had no valid citation; using the composed answer")
+        return None
+    if not grounded(cleaned, " ".join(held[n] for n in order)):
+        return None
+    # Renumber the kept sources 1..k in order of first use, as composed answers do.
+    mapping = {old: new for new, old in enumerate(order, start=1)}
+    cleaned = MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", cleaned)
+    citations = []
+    for old in order:
+        c = sources.citations[old - 1]
+        citations.append(Citation(mapping[old], c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
+    return Answer(text=truncate(cleaned, MAX_REPLY), citations=citations, route=route,
+                  data_month=table_answer.data_month if table_answer else "")

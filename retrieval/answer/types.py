@@ -1,0 +1,80 @@
+"""What the engine returns: an answer, its numbered citations, and the numbering itself."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from retrieval.holdings import Figure, format_billions, month_label
+from retrieval.store import Hit
+
+
+@dataclass
+class Citation:
+    n: int
+    title: str
+    source: str
+    url: str
+    published: str
+    kind: str  # "article" | "table"
+    ref: str
+    snippet: str
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refused: bool = False
+    route: str = "none"  # "table" | "articles" | "mixed" | "none"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: Any = field(default=None, repr=False, compare=False)  # the understood Question, for follow-ups
+    data_month: str = ""  # the table month a table answer is about
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "citations": [asdict(c) for c in self.citations],
+            "refused": self.refused,
+            "route": self.route,
+            "timings_ms": self.timings_ms,
+        }
+
+
+class Sources:
+    """Numbers sources in the order the answer first uses them."""
+
+    def __init__(self):
+        self.citations: list[Citation] = []
+        self._index: dict[tuple, int] = {}
+
+    def table(self, figure: Figure) -> str:
+        c = figure.citation
+        key = ("table", c.doc_id, figure.month)
+        snippet = f"{figure.series}, {month_label(figure.month)}: {format_billions(figure.value)} billion dollars"
+        return self.add(key, Citation(0, c.title, "U.S. Treasury, TIC" if "csv" not in c.doc_id else "team table",
+                                      c.url, c.release, "table", c.ref, snippet))
+
+    def article(self, hit: Hit, snippet: str) -> str:
+        m = hit.meta
+        key = ("doc", hit.doc_id)
+        return self.add(key, Citation(0, m.get("title", ""), m.get("source", ""), m.get("url", ""),
+                                      m.get("published", "") or m.get("published_raw", ""), m.get("kind", "article"),
+                                      m.get("ref", ""), snippet))
+
+    def add(self, key: tuple, citation: Citation) -> str:
+        if key not in self._index:
+            citation.n = len(self.citations) + 1
+            self.citations.append(citation)
+            self._index[key] = citation.n
+        return f"[{self._index[key]}]"
+
+
+def renumber(answer: Answer, sources: Sources) -> str:
+    """An answer's text with its markers in another answer's numbering."""
+    mapping = {}
+    for c in answer.citations:
+        key = ("table", c.ref, c.snippet) if c.kind == "table" else ("doc", c.ref, c.title)
+        mapping[c.n] = sources.add(key, Citation(0, c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
+    return re.sub(r"\[(\d+)\]", lambda m: mapping.get(int(m.group(1)), m.group(0)), answer.text)

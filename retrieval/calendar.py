@@ -1,0 +1,41 @@
+"""Months as the tables and the answers use them: "YYYY-MM" strings, their names and arithmetic.
+
+The only list of month names in the project; every package reads, shifts and labels months here.
+"""
+
+from __future__ import annotations
+
+import re
+
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December"]
+YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def parse_month(text: str) -> tuple[int, int] | None:
+    """(year, month) of a "YYYY-MM" string, or None when it is not one."""
+    m = YEAR_MONTH.match(text.strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        return None
+    return int(m[1]), int(m[2])
+
+
+def format_month(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+def month_label(month: str) -> str:
+    """ "2025-03" -> "March 2025"."""
+    year, number = month.split("-")
+    return f"{MONTH_NAMES[int(number) - 1]} {year}"
+
+
+def shift_month(month: str, delta: int) -> str:
+    """"YYYY-MM" moved by `delta` months."""
+    year, number = map(int, month.split("-"))
+    index = year * 12 + number - 1 + delta
+    return format_month(index // 12, index % 12 + 1)
+
+
+def previous_month(month: str) -> str:
+    return shift_month(month, -1)

@@ -1,0 +1,29 @@
+"""Figures and text as every front end shows them: money, signed changes, ordinals, truncation."""
+
+from __future__ import annotations
+
+
+def format_billions(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def money(value: float) -> str:
+    """A table value (billions of dollars) as a reader writes it: "$1,125.9 billion"."""
+    return f"${format_billions(value)} billion"
+
+
+def signed(value: float) -> str:
+    return f"{value:+,.1f}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def truncate(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
