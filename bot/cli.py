@@ -116,7 +116,7 @@ def cmd_eval(args) -> int:
 
         report = Ingester(kb).ingest(args.ingest)
         print(f"Corpus: {report.summary()}", file=sys.stderr)
-    result = run_eval(_engine(kb), items)
+    result = run_eval(_engine(kb), items, halves=args.halves)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", parents=[common], help="score a question set (JSONL)")
     p.add_argument("file")
     p.add_argument("--ingest", nargs="*", default=[], metavar="PATH", help="ingest these first")
+    p.add_argument("--halves", action="store_true",
+                   help="a dev set: score its odd (tuning) and even (held-out) questions apart, list tuning failures only")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

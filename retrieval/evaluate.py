@@ -81,7 +81,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def run_eval(engine, items: list[dict]) -> dict:
+def run_eval(engine, items: list[dict], halves: bool = False) -> dict:
     results, latencies = [], []
     for item in items:
         answer = engine.ask(item["question"])
@@ -90,8 +90,8 @@ def run_eval(engine, items: list[dict]) -> dict:
                         "passed": passes(item, answer), "cites_expected": cites_expected(item, answer),
                         "answer": answer.to_dict()})
     by_kind = score_by_kind(results)
-    halves = {half_of(r["id"]) for r in results}
-    by_half = {} if None in halves or len(halves) < 2 else {
+    halves = halves and {half_of(r["id"]) for r in results} - {None}
+    by_half = {} if not halves else {
         half: score_by_kind([r for r in results if half_of(r["id"]) == half]) for half in sorted(halves, reverse=True)}
     cited = [r["cites_expected"] for r in results if r["cites_expected"] is not None]
     uncited = sum(1 for r in results if not r["answer"]["refused"] and not r["answer"]["citations"])

@@ -16,11 +16,12 @@ import time
 from retrieval import countries
 from retrieval.answer import llm as llm_phrasing
 from retrieval.answer.compose import MAX_PROSE, choose, compose
-from retrieval.answer.evidence import QUESTION_WORDS, Evidence, Need, find_evidence, matched, need_of, terms_of
-from retrieval.answer.tables import TableAnswers
+from retrieval.answer.evidence import (QUESTION_WORDS, Evidence, Need, asks_of, find_evidence, matched, need_of,
+                                       terms_of)
+from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
 from retrieval.answer.understanding import Question, parse_question
-from retrieval.calendar import MONTH_NAMES
+from retrieval.calendar import MONTH_NAMES, month_label
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
@@ -49,6 +50,16 @@ TABLE_WORDS = frozenset(tokenize(
     "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
     "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
     "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it"))
+# What the holdings tables do not measure: instruments, flows, custody, markets. A question
+# whose holder is qualified by one of these is answered from the articles or refused.
+UNTABLED = frozenset(tokenize(
+    "bill bills t-bills note notes short-term long-term shorter longer maturity maturities duration split mix flow "
+    "flows inflow inflows outflow outflows purchase purchases transaction transactions custody custodial yield yields "
+    "auction auctions bidder bidders agency agencies mortgage corporate equities stocks gold reserves allocation "
+    "insurer insurers pension fund funds hedge"))
+# A figure attributed to someone is what that someone said, not a table cell.
+ATTRIBUTED = frozenset(tokenize("say says said saying told according stated claimed"))
+TABLE_SOURCES = frozenset(tokenize("tic table tables"))  # "TIC says ..." is the tables speaking
 OFFICIAL_WORDS = frozenset(tokenize("central bank banks government governments sovereign reserve reserves institution "
                                     "institutions monetary authority authorities"))
 MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_NAMES) + " jan feb mar apr jun jul aug sep sept oct nov dec "
@@ -89,7 +100,10 @@ class AnswerEngine:
 
     def _answer(self, q: Question, months: list[str], timings: dict[str, float]) -> Answer:
         residual = self._residual_words(q)
+        if asks_of(q.text) == "why":
+            residual.add("why")  # a reason is never in a table, however few other words ask for it
         qualifier: set[str] = set()
+        untabled = False  # the question asks for something the tables do not measure at all
         table_answer = None
         if months and _table_shaped(q):
             unknown = self._unknown_holders(q)
@@ -97,11 +111,14 @@ class AnswerEngine:
                 return self.tables.coverage_refusal(
                     q, f"The holdings tables do not list {unknown[0]}: they list foreign countries and territories, "
                        f"the foreign total and foreign official holders.")
-            # "Israel's bill holdings", "Japan's purchases": words beside the holder that the
-            # tables cannot answer make the figure the wrong answer, not half of one.
-            qualifier = residual & set(tokenize(_figure_clause(q)))
-            qualified = bool(qualifier)
-            if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not qualified:
+            # "Israel's bill holdings", "Japan's purchases", "what Kato said": words beside the
+            # holder that the tables cannot answer make their figure the wrong answer.
+            clause = set(tokenize(_figure_clause(q)))
+            qualifier = residual & clause
+            attributed = bool(clause & ATTRIBUTED) and not clause & TABLE_SOURCES
+            unheard = any(not self.retriever.known(t) for t in qualifier)  # "Euroclear": no source names it
+            untabled = attributed or unheard or bool(qualifier & UNTABLED)
+            if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not untabled:
                 step = time.perf_counter()
                 table_answer = self.tables.answer(q)
                 timings["table"] = _ms(step)
@@ -109,18 +126,19 @@ class AnswerEngine:
                     return table_answer  # a figure and nothing more: no article search, no embedding
 
         step = time.perf_counter()
-        need = need_of(q.text, self.retriever, q.countries, q.months, TABLE_WORDS)
-        evidence = find_evidence(self.retriever, q.text, need, SearchFilter(kinds=("article",)))
+        text = _search_text(q)
+        need = need_of(text, self.retriever, q.countries, q.months, TABLE_WORDS)
+        evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",)))
         timings["search"] = _ms(step)
-        # Only sentences about the holders and people the question names can answer it; when a
-        # word beside the holder qualified the figure ("bill holdings"), it must be carried too.
+        # Only sentences about the holders and people the question names can answer it; a word
+        # that qualified the figure ("bill holdings") must be carried too.
         evidence = [e for e in evidence if e.on_subject]
         if qualifier:
             for e in evidence:
                 if matched(qualifier, _said(e)):
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
-        supported = _supported(evidence, qualifier)
+        supported = _supported(evidence, qualifier if untabled else set())
 
         if table_answer is not None and not table_answer.refused:
             if not supported:
@@ -204,6 +222,14 @@ def _figure_clause(q: Question) -> str:
         if any(f.lower() in names for f in found):
             return clause
     return clauses[0] if clauses else q.text
+
+
+def _search_text(q: Question) -> str:
+    """The question with what a follow-up left out ("why?" after Japan in May 2024)."""
+    named = set(countries.find_in_text(q.text))
+    extra = [display(c) for c in q.countries if c not in named]
+    extra += [month_label(m) for m in q.months if month_label(m).split()[0].lower() not in q.text.lower()]
+    return " ".join([q.text, *extra])
 
 
 def _table_shaped(q: Question) -> bool:

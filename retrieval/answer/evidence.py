@@ -60,6 +60,7 @@ NAME = re.compile(r"\b(?:[A-Z][a-z]+[A-Z]?\w*|[A-Z]{2,}s?)\b")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 MONTH_TERMS = {name[:3].lower(): name.lower() for name in MONTH_NAMES}
 MIN_STEM = 4  # shorter stems match only themselves
+UNITS = frozenset({"billion", "million", "trillion"})  # "bill" is not "billion"
 
 
 @dataclass
@@ -107,7 +108,7 @@ def matches(term: str, terms: set[str]) -> bool:
         return True
     if len(term) < MIN_STEM:
         return False
-    return any(len(t) >= MIN_STEM and (t.startswith(term) or term.startswith(t)) for t in terms)
+    return any(len(t) >= MIN_STEM and t not in UNITS and (t.startswith(term) or term.startswith(t)) for t in terms)
 
 
 def matched(terms: set[str], text_terms: set[str]) -> set[str]:

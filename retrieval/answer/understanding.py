@@ -804,6 +804,8 @@ _BONDS = _rx(r"\b(?:t-?bonds|bonds (?:and|&) notes|notes (?:and|&) bonds|notes|l
 _FOLLOW_UP = _rx(
     r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
     r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"
+    # A bare question word ("why?", "how come?", "since when?") asks about what was just said.
+    r"|^\W*(?:why|how come|since when|when|how|who|what for|really|source)\W*$"
 )
 
 
