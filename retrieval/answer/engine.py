@@ -9,6 +9,7 @@ with what the sources do hold.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import time
@@ -16,7 +17,7 @@ import time
 from retrieval import countries
 from retrieval.answer import llm as llm_phrasing
 from retrieval.answer.compose import MAX_PROSE, choose, compose
-from retrieval.answer.evidence import (QUESTION_WORDS, Evidence, Need, asks_of, find_evidence, matched, need_of,
+from retrieval.answer.evidence import (NAME_SPAN, QUESTION_WORDS, Evidence, Need, asks_of, find_evidence, matched, need_of,
                                        terms_of)
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
@@ -53,10 +54,11 @@ TABLE_WORDS = frozenset(tokenize(
 # What the holdings tables do not measure: instruments, flows, custody, markets. A question
 # whose holder is qualified by one of these is answered from the articles or refused.
 UNTABLED = frozenset(tokenize(
-    "bill bills t-bills note notes short-term long-term shorter longer maturity maturities duration split mix flow "
+    "bill bills tbills note notes maturity maturities duration split mix flow "
     "flows inflow inflows outflow outflows purchase purchases transaction transactions custody custodial yield yields "
     "auction auctions bidder bidders agency agencies mortgage corporate equities stocks gold reserves allocation "
-    "insurer insurers pension fund funds hedge"))
+    "insurer insurers pension fund funds hedge private bank banks"))
+MIN_THINGS_CARRIED = 0.5  # share of those words the answering sentence must carry
 # A figure attributed to someone is what that someone said, not a table cell.
 ATTRIBUTED = frozenset(tokenize("say says said saying told according stated claimed"))
 TABLE_SOURCES = frozenset(tokenize("tic table tables"))  # "TIC says ..." is the tables speaking
@@ -64,8 +66,9 @@ OFFICIAL_WORDS = frozenset(tokenize("central bank banks government governments s
                                     "institutions monetary authority authorities"))
 MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_NAMES) + " jan feb mar apr jun jul aug sep sept oct nov dec "
                                                          "end late early mid start beginning q1 q2 q3 q4"))
-# Capitalised words that open or fill a question without naming anything.
-NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
+# "Today", "right now": only a recent story can say what is true now.
+PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
+RECENT_DAYS = 45  # how much older than the newest story "now" may be
 
 
 class AnswerEngine:
@@ -113,10 +116,13 @@ class AnswerEngine:
                        f"the foreign total and foreign official holders.")
             # "Israel's bill holdings", "Japan's purchases", "what Kato said": words beside the
             # holder that the tables cannot answer make their figure the wrong answer.
-            clause = set(tokenize(_figure_clause(q)))
+            figure_clause = _figure_clause(q, residual)
+            clause = set(tokenize(figure_clause))
             qualifier = residual & clause
             attributed = bool(clause & ATTRIBUTED) and not clause & TABLE_SOURCES
-            unheard = any(not self.retriever.known(t) for t in qualifier)  # "Euroclear": no source names it
+            # "Euroclear": a name no source uses; what the question asks of it is in none of them.
+            unheard = any(not self.retriever.known(t) for w in NAME_SPAN.findall(figure_clause) for t in tokenize(w)
+                          if t in qualifier)
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
             if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not untabled:
                 step = time.perf_counter()
@@ -133,12 +139,17 @@ class AnswerEngine:
         # Only sentences about the holders and people the question names can answer it; a word
         # that qualified the figure ("bill holdings") must be carried too.
         evidence = [e for e in evidence if e.on_subject]
+        if PRESENT.search(q.text):
+            evidence = [e for e in evidence if _recent(e.hit.meta.get("published_day", 0), self.retriever.newest_day)]
         if qualifier:
             for e in evidence:
                 if matched(qualifier, _said(e)):
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
         supported = _supported(evidence, qualifier if untabled else set())
+        things = residual & UNTABLED
+        if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
+            supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
         if table_answer is not None and not table_answer.refused:
             if not supported:
@@ -209,19 +220,19 @@ class AnswerEngine:
 
 
 # Where one part of a question ends and the next begins: "...in May 2024, and why ...?"
-CLAUSE_BREAK = re.compile(r"[?;]|,?\s+(?:and|but)\s+(?=(?:why|what|how|when|who|whom|where|which|is|are|was|were|did|does|do|"
-                          r"has|have|had)\b)|,\s+(?:and|but)\s+", re.I)
+CLAUSE_BREAK = re.compile(r"[?;]|(?<=[a-z0-9])\.\s+|\s+[-–—]+\s+|,?\s+(?:and|but)\s+(?=(?:why|what|how|when|who|whom|"
+                          r"where|which|is|are|was|were|did|does|do|has|have|had)\b)|,\s+(?:and|but)\s+", re.I)
 
 
-def _figure_clause(q: Question) -> str:
-    """The part of the question that names the holder (or, failing that, the first part)."""
+def _figure_clause(q: Question, residual: set[str]) -> str:
+    """The part of the question that asks for the holder's figure: of the parts naming the
+    holder, the one with the fewest words the tables cannot answer."""
     clauses = [c for c in CLAUSE_BREAK.split(q.text) if c and c.strip()]
-    names = [n.lower() for n in q.countries + ([q.aggregate] if q.aggregate else [])]
-    for clause in clauses:
-        found = countries.find_in_text(clause)
-        if any(f.lower() in names for f in found):
-            return clause
-    return clauses[0] if clauses else q.text
+    names = {n.lower() for n in q.countries + ([q.aggregate] if q.aggregate else [])}
+    naming = [c for c in clauses if names & {f.lower() for f in countries.find_in_text(c)}]
+    if not naming:
+        return clauses[0] if clauses else q.text
+    return min(naming, key=lambda c: len(residual & set(tokenize(c))))
 
 
 def _search_text(q: Question) -> str:
@@ -246,6 +257,15 @@ def _supported(evidence: list[Evidence], qualifier: set[str]) -> bool:
         return False
     close = best.context_coverage >= MIN_CONTEXT_COVERAGE or best.hit.similarity >= MIN_SIMILARITY_ALONE
     return best.score >= MIN_SCORE and close
+
+
+def _recent(day: int, newest: int) -> bool:
+    try:
+        when = datetime.date(day // 10000, day // 100 % 100 or 1, day % 100 or 1)
+        latest = datetime.date(newest // 10000, newest // 100 % 100 or 1, newest % 100 or 1)
+    except ValueError:
+        return False
+    return (latest - when).days <= RECENT_DAYS
 
 
 def _said(e: Evidence) -> set[str]:

@@ -35,7 +35,8 @@ QUESTION_WORDS = frozenset(tokenize(
     "can has have had tell me give show explain say said says according per roughly about around exactly actually "
     "really still also just any some latest current currently recent recently get got go went make made take took "
     "thing things way kind sort lot right now today these days this that one ones please know think mean every "
-    "ever yet again once quite very"))
+    "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
+    "aren wasn weren won hasn haven"))
 # The kind of thing a question asks for, read from its opening words.
 ASKS = [
     ("number", re.compile(r"\bhow (?:much|many|large|big|far|high|low|weak|strong|long)\b|\bby how much\b|"
@@ -56,7 +57,8 @@ CAUSE = re.compile(r"\b(?:because|as a result|result of|due to|driven by|amid|af
 PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Capitalised words and acronyms; the question's first word is capitalised for grammar only.
-NAME = re.compile(r"\b(?:[A-Z][a-z]+[A-Z]?\w*|[A-Z]{2,}s?)\b")
+# Names as written: runs of capitalised words and acronyms ("Swiss National Bank", "HKMA").
+NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 MONTH_TERMS = {name[:3].lower(): name.lower() for name in MONTH_NAMES}
 MIN_STEM = 4  # shorter stems match only themselves
@@ -70,7 +72,7 @@ class Need:
     asks: str | None  # "number" | "when" | "why" | "who" | "yes_no"
     years: set[str] = field(default_factory=set)
     holders: list[str] = field(default_factory=list)  # canonical countries the question names
-    names: set[str] = field(default_factory=set)  # other names it uses (people, outlets, agencies), as terms
+    names: list[set[str]] = field(default_factory=list)  # other names it uses (people, outlets, agencies)
     month_words: set[str] = field(default_factory=set)  # "april" for a question about 2024-04
 
     @property
@@ -140,9 +142,14 @@ def need_of(text: str, retriever: Retriever, holders: list[str] | None = None, m
         weights[key] = max(weights.get(key, 0.0), max(0.5, retriever.idf(t)) if retriever.known(t) else 3.0)
     holder_words = {w for h in holders or [] for w in terms_of(h)}
     domain = {_term(t) for t in domain_words}  # "Treasury" is capitalised but names no one
-    names = {t for word in NAME.findall(text)[1:] if not countries.find_in_text(word)
-             for t in terms_of(word) if t not in holder_words and t[:3] not in MONTH_TERMS and t not in QUESTION_WORDS
-             and t not in domain}
+    names = []
+    for span in NAME_SPAN.findall(text):
+        if countries.find_in_text(span) or countries.canonical(span):
+            continue  # "British", "the Caymans": holders, matched as holders
+        terms = {t for t in terms_of(span) if t not in holder_words and t not in domain and t not in QUESTION_WORDS
+                 and t[:3] not in MONTH_TERMS}
+        if terms:  # "What", "Did": capitalised for grammar, no name
+            names.append(terms)
     month_words = {_term(MONTH_NAMES[int(m[5:7]) - 1].lower()) for m in months or []}
     return Need(weights, asks_of(text), set(YEAR.findall(text)), list(holders or []), names, month_words)
 
@@ -187,8 +194,9 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         before = hit.text[:max(0, hit.text.find(sentence[:40]))]
         about = f"{hit.meta.get('title', '')} {before} {sentence}"
         found = set(countries.find_in_text(about))
-        named = matched(need.names, terms_of(about))
-        share = (sum(h in found for h in need.holders) + len(named)) / (len(need.holders) + len(need.names))
+        said = terms_of(about)
+        named = sum(len(matched(name, said)) == len(name) for name in need.names)  # every word of "Federal Reserve"
+        share = (sum(h in found for h in need.holders) + named) / (len(need.holders) + len(need.names))
         score += W_ENTITIES * share if share else -ENTITY_PENALTY
         on_subject = share > 0
     else:
