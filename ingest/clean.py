@@ -76,17 +76,23 @@ def _hard_wrapped(lines: list[str]) -> bool:
 
 
 def _unwrap(lines: list[str]) -> list[str]:
-    """Join wrapped lines ("...life insurers\nplan to focus...") back into paragraphs."""
+    """Join wrapped lines ("...a bigger pile of U.S.\ngovernment debt...") back into paragraphs.
+
+    A line that starts in lower case continues the one before. On a hard-wrapped page, a line
+    continues a long line before it unless it is page chrome; blank lines separate paragraphs."""
     wrapped = _hard_wrapped(lines)
     out: list[str] = []
+    previous = ""  # the last raw line, as wrapped
     for line in lines:
         stripped = line.strip()
-        joins = (out and stripped and out[-1] and not SENTENCE_END.search(out[-1])
-                 and (stripped[0].islower() or (wrapped and len(out[-1]) >= WRAP_WIDTH // 2 and stripped[0].isalnum())))
+        joins = bool(out and out[-1] and stripped) and (
+            stripped[0].islower()
+            or (wrapped and len(previous) >= WRAP_WIDTH // 2 and stripped[0].isalnum() and not _is_chrome(stripped)))
         if joins:
             out[-1] = f"{out[-1]} {stripped}"
         else:
             out.append(stripped)
+        previous = stripped
     return out
 
 

@@ -10,7 +10,19 @@ The modules follow a question's path:
 - engine: the route between them.
 """
 
-from retrieval.answer.engine import AnswerEngine
-from retrieval.answer.types import Answer, Citation
+from __future__ import annotations
 
 __all__ = ["Answer", "AnswerEngine", "Citation"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use: understanding a question must not import Chroma or the model.
+    if name == "AnswerEngine":
+        from retrieval.answer.engine import AnswerEngine
+
+        return AnswerEngine
+    if name in ("Answer", "Citation"):
+        from retrieval.answer import types
+
+        return getattr(types, name)
+    raise AttributeError(name)

@@ -17,8 +17,8 @@ import time
 from retrieval import countries
 from retrieval.answer import llm as llm_phrasing
 from retrieval.answer.compose import MAX_PROSE, choose, compose
-from retrieval.answer.evidence import (NAME_SPAN, QUESTION_WORDS, Evidence, Need, asks_of, find_evidence, matched, need_of,
-                                       terms_of)
+from retrieval.answer.evidence import (NAME_SPAN, QUESTION_WORDS, Evidence, Need, asks_of, compounds, find_evidence,
+                                       matched, need_of, terms_of)
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
 from retrieval.answer.understanding import Question, parse_question
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # score, and the share of the question's topic that it, with its window and title, carries.
 MIN_SCORE = 0.4
 MIN_CONTEXT_COVERAGE = 0.2
+MIN_TOPIC_COVERAGE = 0.1  # of the question's topic beyond the names in it, carried by the passage
 QUALIFIER_BONUS = 0.1
 MIN_SIMILARITY_ALONE = 0.6  # a passage this close in meaning may share few words with the question
 # Words that only say "this is about a holder's holdings in the tables": what is left of a
@@ -54,7 +55,7 @@ TABLE_WORDS = frozenset(tokenize(
 # What the holdings tables do not measure: instruments, flows, custody, markets. A question
 # whose holder is qualified by one of these is answered from the articles or refused.
 UNTABLED = frozenset(tokenize(
-    "bill bills tbills note notes maturity maturities duration split mix flow "
+    "bill bills tbills note notes longterm shortterm maturity maturities duration split mix flow "
     "flows inflow inflows outflow outflows purchase purchases transaction transactions custody custodial yield yields "
     "auction auctions bidder bidders agency agencies mortgage corporate equities stocks gold reserves allocation "
     "insurer insurers pension fund funds hedge private bank banks"))
@@ -68,7 +69,8 @@ MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_NAMES) + " jan feb mar apr jun j
                                                          "end late early mid start beginning q1 q2 q3 q4"))
 # "Today", "right now": only a recent story can say what is true now.
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
-RECENT_DAYS = 45  # how much older than the newest story "now" may be
+RECENT_DAYS = 45
+SHORT_FOLLOW_UP = 3  # words: a follow-up this short is searched with the question it follows  # how much older than the newest story "now" may be
 
 
 class AnswerEngine:
@@ -117,7 +119,7 @@ class AnswerEngine:
             # "Israel's bill holdings", "Japan's purchases", "what Kato said": words beside the
             # holder that the tables cannot answer make their figure the wrong answer.
             figure_clause = _figure_clause(q, residual)
-            clause = set(tokenize(figure_clause))
+            clause = set(tokenize(figure_clause)) | compounds(figure_clause)
             qualifier = residual & clause
             attributed = bool(clause & ATTRIBUTED) and not clause & TABLE_SOURCES
             # "Euroclear": a name no source uses; what the question asks of it is in none of them.
@@ -167,7 +169,7 @@ class AnswerEngine:
         named = set()
         for name in q.countries + ([q.aggregate] if q.aggregate else []):
             named |= set(tokenize(name))
-        words = set(tokenize(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named
+        words = (set(tokenize(q.text)) | compounds(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named
         if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
             words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
         words = {w for w in words if not countries.canonical(w) in q.countries}  # "Caymans", "British"
@@ -199,7 +201,7 @@ class AnswerEngine:
         parts += compose(chosen, sources, budget)
         composed = Answer(text=" ".join(parts), citations=sources.citations, route=route,
                           data_month=table_answer.data_month if table_answer else "")
-        if self.llm is not None:
+        if self.llm is not None and table_answer is None:  # table figures are never rephrased
             phrased = llm_phrasing.phrase(self.llm, q.text, evidence[:4], table_answer, route)
             if phrased is not None:
                 return phrased
@@ -240,6 +242,8 @@ def _search_text(q: Question) -> str:
     named = set(countries.find_in_text(q.text))
     extra = [display(c) for c in q.countries if c not in named]
     extra += [month_label(m) for m in q.months if month_label(m).split()[0].lower() not in q.text.lower()]
+    if q.context and len(tokenize(q.text)) <= SHORT_FOLLOW_UP:
+        extra.append(q.context)  # "why?" alone says nothing to search for
     return " ".join([q.text, *extra])
 
 
@@ -256,7 +260,8 @@ def _supported(evidence: list[Evidence], qualifier: set[str]) -> bool:
     if qualifier and not matched(qualifier, _said(best)):
         return False
     close = best.context_coverage >= MIN_CONTEXT_COVERAGE or best.hit.similarity >= MIN_SIMILARITY_ALONE
-    return best.score >= MIN_SCORE and close
+    # Naming the right person is not enough: the passage must be about what was asked of them.
+    return best.score >= MIN_SCORE and close and best.topic_coverage >= MIN_TOPIC_COVERAGE
 
 
 def _recent(day: int, newest: int) -> bool:

@@ -61,6 +61,7 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 MONTH_TERMS = {name[:3].lower(): name.lower() for name in MONTH_NAMES}
+COMPOUND = re.compile(r"\b(long|short)[- ](term)\b", re.I)
 MIN_STEM = 4  # shorter stems match only themselves
 UNITS = frozenset({"billion", "million", "trillion"})  # "bill" is not "billion"
 
@@ -79,6 +80,13 @@ class Need:
     def total(self) -> float:
         return sum(self.weights.values()) or 1.0
 
+    def topic_coverage(self, terms: set[str]) -> float:
+        named = {t for name in self.names for t in name} | {t for h in self.holders for t in terms_of(h)}
+        topic = {t: w for t, w in self.weights.items() if t not in named}
+        if not topic:
+            return 1.0
+        return sum(w for t, w in topic.items() if matches(t, terms)) / sum(topic.values())
+
     def coverage(self, terms: set[str]) -> float:
         return sum(w for t, w in self.weights.items() if matches(t, terms)) / self.total
 
@@ -93,15 +101,21 @@ class Evidence:
     terms: set[str]
     context: set[str] = field(default_factory=set)  # the window's and title's terms
     on_subject: bool = True  # names the holders or people the question names (when it names any)
+    topic_coverage: float = 0.0  # share of the question's topic, beyond its names, that the window carries
 
 
 def _term(token: str) -> str:
     return MONTH_TERMS[token[:3]] if token[:3] in MONTH_TERMS and len(token) <= 9 else token
 
 
+def compounds(text: str) -> set[str]:
+    """ "long-term", "short term": one idea, kept whole ("longterm") beside its two words."""
+    return {f"{a.lower()}{b.lower()}" for a, b in COMPOUND.findall(text)}
+
+
 def terms_of(text: str) -> set[str]:
     """Topic terms for matching a question to a sentence: stems, with months spelled out."""
-    return {_term(t) for t in tokenize(text)}
+    return {_term(t) for t in tokenize(text)} | compounds(text)
 
 
 def matches(term: str, terms: set[str]) -> bool:
@@ -203,7 +217,8 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         on_subject = True
     if need.month_words & context:
         score += MONTH_BONUS  # the passage is about the month asked
-    return Evidence(hit, sentence, score, coverage, context_coverage, terms, context, on_subject)
+    return Evidence(hit, sentence, score, coverage, context_coverage, terms, context, on_subject,
+                    need.topic_coverage(context))
 
 
 def find_evidence(retriever: Retriever, text: str, need: Need, flt: SearchFilter | None = None) -> list[Evidence]:

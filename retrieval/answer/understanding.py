@@ -83,6 +83,7 @@ class Question:
     top_n: int | None = None
     direction: str | None = None
     about_holdings: bool = False
+    context: str = ""  # the question a follow-up follows ("why?" after "What did Mori say?")
 
     def with_context(self, previous: "Question | None") -> "Question":
         """Fill what a follow-up leaves out from the previous question.
@@ -118,6 +119,7 @@ class Question:
             return _copy(self)
 
         new = _copy(cur)
+        new.context = previous.text
         if not has_subject and cur.intent != "top":
             new.countries = list(previous.countries)
             new.aggregate = previous.aggregate

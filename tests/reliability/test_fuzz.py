@@ -20,7 +20,7 @@ from ingest.documents import (canonical_url, day_number, decode_text, from_json_
 from ingest.tables import TableError, parse_table, sniff
 from ingest.web import parse_feed
 from retrieval.errors import InputError
-from retrieval.question import parse_question
+from retrieval.answer.understanding import parse_question
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ISO = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")

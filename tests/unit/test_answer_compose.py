@@ -6,7 +6,7 @@ from __future__ import annotations
 from retrieval.answer import (INSTRUCTIONS, Answer, AnswerEngine, Citation, _choose, _covered, _Need, _renumber,
                               _Sources, _trim, _type_bonus, split_sentences)
 from retrieval.keyword import tokenize
-from retrieval.question import parse_question
+from retrieval.answer.understanding import parse_question
 from retrieval.store import Hit
 
 

@@ -1,6 +1,7 @@
 """Page body vs boilerplate, on pages written here in the shapes real pages come back in."""
 
 from ingest.clean import clean_page
+from retrieval.sentences import split_sentences
 
 TITLE = "Lumen Bank trims its Treasury book for a third month"
 
@@ -62,13 +63,14 @@ def test_headline_cut_short_on_the_page_is_boilerplate():
     assert cleaned.body == "Foreign holdings of US Treasuries fell by $139 billion in March to $9.35 trillion, the data showed."
 
 
-def test_hard_wrapped_wire_copy_is_joined_into_paragraphs_and_its_dateline_dropped():
+def test_hard_wrapped_wire_copy_is_joined_into_sentences_and_its_dateline_dropped():
     cleaned = clean_page(WIRE_COPY, "Japan's regional banks to shorten foreign bond duration")
-    lines = cleaned.body.split("\n")
-    assert lines[0].startswith("Japan's regional banks plan to shorten the duration")
-    assert lines[0].endswith("losses on longer-dated holdings.")
+    sentences = split_sentences(cleaned.body)
+    assert sentences[0].startswith("Japan's regional banks plan to shorten the duration")
+    assert sentences[0].endswith("losses on longer-dated holdings.")
+    assert sentences[-1] == "One treasurer said the lenders would keep watching the yen closely now."
+    assert len(sentences) == 4
     assert "TOKYO, Oct 29 (Examplewire) -" in cleaned.removed
-    assert len(lines) == 4
 
 
 def test_markdown_export_front_matter_and_headings_are_not_body():

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from retrieval.question import Question, parse_question
+from retrieval.answer.understanding import Question, parse_question
 
 # What the shipped tables hold: mfhhis01 from 2000-03, Table 5 up to 2026-04.
 AVAILABLE = [f"{y}-{m:02d}" for y in range(2000, 2027) for m in range(1, 13) if "2000-03" <= f"{y}-{m:02d}" <= "2026-04"]
@@ -312,7 +312,7 @@ def test_with_context_returns_a_new_question():
 def test_import_is_light():
     # The bot parses questions before anything heavy loads: no torch, chromadb, langchain.
     code = (
-        "import sys, retrieval.question as q; "
+        "import sys, retrieval.answer.understanding as q; "
         "bad = [m for m in ('torch', 'chromadb', 'langchain_core', 'sentence_transformers', 'discord', 'pydantic') if m in sys.modules]; "
         "print(','.join(bad))"
     )

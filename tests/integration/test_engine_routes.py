@@ -1,0 +1,237 @@
+"""The answer engine over pages shaped like real ones: the sample Table 5 and articles written
+here with their page chrome (datelines, bylines, share prompts, teasers), ingested with the real
+model into real Chroma. Each test asserts what the user reads: the route, the figure, the
+sentence quoted, the refusal."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ingest.pipeline import Ingester
+from retrieval.answer import AnswerEngine
+from retrieval.settings import RetrievalSettings
+from retrieval.store import KnowledgeBase
+from tests.conftest import SAMPLE_DIR
+from tests.fakellm import FakeLLM
+
+# Invented stories (names, outlets and figures are not real), with the chrome real pages carry.
+PAGES = {
+    "lumen-bank.txt": """title: Lumen Bank trims its Treasury book for a third month
+source: Example Wire
+published: 2026-04-20
+url: https://example.com/test/lumen-bank
+
+examplewire.logo
+Markets
+Lumen Bank trims its Treasury book for a third month
+By Ada Morrow
+April 20, 2026 7:15 AM
+2 min read
+Share this article
+ZURICH, April 20 (Example Wire) - Lumen Bank, a Swiss private bank, cut its holdings of U.S. Treasuries for a third straight month in March, selling $2.4 billion of notes.
+The bank said it sold the notes because it expects the Swiss franc to keep rising against the dollar, which erodes the value of its dollar assets.
+"We are comfortable with the duration we hold now," chief investment officer Pia Lund told reporters in Zurich.
+Subscribe to our newsletter
+Related Articles
+Gold hits another record as central banks buy
+""",
+    "japan-yen.txt": """title: Japan spends record sum defending the yen
+source: Example Times
+published: 2026-02-02
+url: https://example.com/test/japan-yen
+
+Japan spends record sum defending the yen
+Posted on February 2, 2026
+Japan's finance ministry said in Tokyo that it spent 9.8 trillion yen on currency intervention in January, a record for a single month.
+Finance minister Aiko Mori said the ministry acted because speculators had pushed the yen to 162 per dollar, its weakest since 1986.
+Mori said Japan would not sell Treasuries to fund the intervention and would use its deposits instead.
+Analysts at Example Securities said the sales of dollars were drawn from deposits held at foreign central banks.
+Photo: The finance ministry in Tokyo
+""",
+    "bills-flows.txt": """title: Foreign investors pile into Treasury bills in March
+source: Example Markets Daily
+published: 2026-05-18
+url: https://example.com/test/bills-flows
+
+Foreign investors pile into Treasury bills in March
+Foreign residents increased their holdings of U.S. Treasury bills by $31.4 billion in March, according to the monthly capital flows report.
+Net foreign purchases of long-term U.S. securities were $88.2 billion in March, of which foreign official institutions sold a net $12.5 billion.
+The report showed net TIC inflows of $140.6 billion for the month.
+Read more on example.com
+""",
+    "canada-swing.txt": """title: Why Canada's Treasury holdings fell in April
+source: Example Gazette
+published: 2026-06-17
+url: https://example.com/test/canada-swing
+
+Canada's holdings of Treasuries fell by $42.3 billion in April, the biggest monthly drop among major holders.
+Dealers said the fall reflected Canadian pension funds unwinding hedged positions after the Bank of Canada cut rates.
+Canada's swings are often large because its banks move collateral between New York and Toronto.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("engine")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in PAGES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    kb = KnowledgeBase(RetrievalSettings(data_dir=root / "data", llm="", _env_file=None), embedder=embedder)
+    report = Ingester(kb).ingest([str(corpus), str(SAMPLE_DIR / "holdings")])
+    assert report.failed == 0, report.errors
+    return AnswerEngine(kb)
+
+
+def cited_refs(answer) -> set[str]:
+    return {c.ref.rsplit("/", 1)[-1] for c in answer.citations}
+
+
+@pytest.mark.parametrize("question", [
+    "Who holds the most Treasurys?",
+    "Which country is the largest foreign holder of US Treasuries?",
+    "who's the biggest owner of treasuries right now",
+    "top holder of USTs?",
+    "Who is the number one foreign holder of Treasury securities?",
+    "What country holds the largest stake in US Treasuries these days?",
+    "biggest foreign creditor of the US?",
+    "which nation owns the most U.S. government debt",
+    "largest holder of US Treasuries?",
+    "who owns the most treasuries",
+])
+def test_who_holds_the_most_in_ten_phrasings_is_a_table_answer(engine, question):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith("Japan was the largest foreign holder of Treasury securities at the end of April 2026")
+    assert "$1,209.9 billion" in answer.text and cited_refs(answer) == {"table5_sample.txt"}
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("How much did foreign investors add to their Treasury bill holdings in March 2026?", "$31.4 billion"),
+    ("What were net TIC inflows in March 2026?", "$140.6 billion"),
+    ("How much did foreign official institutions sell of long-term US securities in March 2026?", "$12.5 billion"),
+    ("How much did Lumen Bank sell in Treasuries in March?", "$2.4 billion"),
+])
+def test_flows_instruments_and_other_holders_are_answered_from_articles_not_the_table(engine, question, figure):
+    answer = engine.ask(question)
+    assert answer.route == "articles", answer.text
+    assert figure in answer.text and not answer.refused
+    assert all(c.kind == "article" for c in answer.citations)
+
+
+def test_what_a_person_said_is_quoted_from_the_article(engine):
+    answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
+    assert answer.route == "articles"
+    assert "would not sell Treasuries to fund the intervention" in answer.text
+    assert cited_refs(answer) == {"japan-yen.txt"}
+
+
+def test_a_why_question_gets_the_sentence_that_gives_the_reason(engine):
+    answer = engine.ask("Why did Lumen Bank cut its Treasuries?")
+    assert "because it expects the Swiss franc to keep rising" in answer.text
+    assert "[1]" in answer.text and cited_refs(answer) == {"lumen-bank.txt"}
+
+
+def test_table_figure_and_its_reason_together(engine):
+    answer = engine.ask("What did Canada hold in April 2026, and why did its holdings fall?")
+    assert answer.route == "mixed"
+    assert "$397.1 billion" in answer.text and "April 2026" in answer.text
+    assert "pension funds unwinding hedged positions" in answer.text
+    assert cited_refs(answer) == {"table5_sample.txt", "canada-swing.txt"}
+    assert len(answer.text) <= 600
+
+
+def test_people_and_places_are_not_unknown_holders(engine):
+    answer = engine.ask("Why did Tokyo spend so much defending the yen in January?")
+    assert not answer.refused
+    assert "do not list" not in answer.text
+    assert "speculators had pushed the yen to 162 per dollar" in answer.text
+
+
+def test_page_chrome_is_never_quoted(engine):
+    for question in ("What happened at Lumen Bank?", "What did Lumen Bank do with its Treasuries in March?"):
+        answer = engine.ask(question)
+        for chrome in ("2 min read", "Share this article", "Subscribe", "Related Articles", "By Ada Morrow",
+                       "ZURICH, April 20", "examplewire.logo", "7:15 AM"):
+            assert chrome not in answer.text, (question, answer.text)
+
+
+@pytest.mark.parametrize("question", [
+    "How much did Argentina hold in Treasuries in March 2026?",  # a holder no table lists
+    "How much did Japan hold in short-term Treasury bills in March 2026?",  # an instrument no source splits
+    "What will Japan hold at the end of 2027?",  # a forecast
+    "What did Pia Lund say about the yen intervention?",  # a person, on something she did not speak about
+    "How much gold does the Bank of Canada hold?",  # a thing no source gives
+])
+def test_unanswerable_questions_are_refused_with_what_the_sources_hold(engine, question):
+    answer = engine.ask(question)
+    assert answer.refused, answer.text
+    assert re.search(r"can't answer|don't know", answer.text)
+
+
+def test_follow_ups_keep_subject_period_and_intent_across_routes(engine):
+    first = engine.ask("Who holds the most Treasurys?")
+    second = engine.ask("and in February 2026?", previous=first.question)
+    assert second.route == "table"
+    assert second.text.startswith("Japan was the largest foreign holder of Treasury securities at the end of February 2026")
+    third = engine.ask("what about Canada?", previous=second.question)
+    assert third.route == "table" and "Canada" in third.text and "February 2026" in third.text
+    fourth = engine.ask("and in April?", previous=third.question)
+    assert "April 2026" in fourth.text and "$397.1 billion" in fourth.text
+    fifth = engine.ask("why?", previous=fourth.question)
+    assert "pension funds unwinding hedged positions" in fifth.text
+    assert "canada-swing.txt" in cited_refs(fifth)
+
+
+def test_follow_up_after_an_article_answer(engine):
+    first = engine.ask("What did finance minister Mori say about the intervention?")
+    assert cited_refs(first) == {"japan-yen.txt"}
+    second = engine.ask("why?", previous=first.question)
+    assert not second.refused and "speculators" in second.text
+
+
+def test_table_answers_read_as_a_person_writes(engine):
+    china = engine.ask("What were China's holdings in March 2026?")
+    assert china.text.startswith("Mainland China held $652.3 billion")
+    total = engine.ask("How did total foreign holdings change in April 2026?")
+    assert total.text.startswith("Total foreign holdings rose by $3.9 billion")
+
+
+@pytest.fixture
+def fake_llm():
+    fake = FakeLLM().start()
+    yield fake
+    fake.stop()
+
+
+def test_llm_reply_that_invents_a_figure_falls_back_to_the_composed_answer(engine, fake_llm):
+    from retrieval.llm import llm_from_settings
+
+    question = "Why did Lumen Bank cut its Treasuries?"
+    composed = engine.ask(question)
+    settings = RetrievalSettings(data_dir=engine.kb.settings.data_dir, llm="openai:fake-model",
+                                 llm_base_url=fake_llm.base_url, llm_timeout=5.0, _env_file=None)
+    phrased = AnswerEngine(engine.kb, llm=llm_from_settings(settings))
+
+    fake_llm.reply = lambda messages: "Lumen Bank sold $7.9 billion of notes because of the franc [1]."
+    invented = phrased.ask(question)
+    assert invented.text == composed.text  # $7.9 billion is in no source
+
+    fake_llm.reply = lambda messages: "Lumen Bank sold $2.4 billion of notes, expecting the franc to rise [1]."
+    grounded = phrased.ask(question)
+    assert grounded.text == "Lumen Bank sold $2.4 billion of notes, expecting the franc to rise [1]."
+    assert cited_refs(grounded) == {"lumen-bank.txt"}
+
+
+def test_llm_figure_in_another_unit_counts_as_grounded(engine, fake_llm):
+    from retrieval.llm import llm_from_settings
+
+    settings = RetrievalSettings(data_dir=engine.kb.settings.data_dir, llm="openai:fake-model",
+                                 llm_base_url=fake_llm.base_url, llm_timeout=5.0, _env_file=None)
+    phrased = AnswerEngine(engine.kb, llm=llm_from_settings(settings))
+    fake_llm.reply = lambda messages: "Japan spent a record 9.8 trillion yen on intervention in January [1]."
+    answer = phrased.ask("What record did the finance ministry set with its currency intervention?")
+    assert answer.text.startswith("Japan spent a record 9.8 trillion yen")
