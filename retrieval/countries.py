@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 
 GRAND_TOTAL = "Grand Total"
 ALL_OTHER = "All Other"
@@ -235,3 +236,14 @@ def find_in_text(text: str) -> list[str]:
         if name is not None and name not in found:
             found.append(name)
     return found
+
+
+@lru_cache(maxsize=512)
+def _name_regex(name: str) -> re.Pattern[str]:
+    aliases = sorted((a for a in (name, *_ALIASES.get(name, ())) if a not in _NOT_IN_PROSE), key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(_alias_pattern(a) for a in aliases)})(?!\w)")
+
+
+def mentioned(text: str, names: list[str]) -> set[str]:
+    """Which of these canonical names the text mentions: much cheaper than find_in_text for a few."""
+    return {name for name in names if _name_regex(name).search(text)}

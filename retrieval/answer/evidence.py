@@ -207,7 +207,7 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         # not the one after, which may be about someone else.
         before = hit.text[:max(0, hit.text.find(sentence[:40]))]
         about = f"{hit.meta.get('title', '')} {before} {sentence}"
-        found = set(countries.find_in_text(about))
+        found = countries.mentioned(about, need.holders)
         said = terms_of(about)
         named = sum(len(matched(name, said)) == len(name) for name in need.names)  # every word of "Federal Reserve"
         share = (sum(h in found for h in need.holders) + named) / (len(need.holders) + len(need.names))
