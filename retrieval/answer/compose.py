@@ -14,7 +14,7 @@ MAX_SENTENCES = 3
 # A further sentence must be nearly as good as the best (tuned on the dev set's tuning half).
 CLOSE_TO_BEST = 0.7
 CLOSE_OTHER_STORY = 0.9
-REPEAT_SHARE = 0.8
+REPEAT_SHARE = 0.7
 MARKER_ROOM = 5  # " [n]" and the space before the next sentence
 MIN_PART = 80  # the best sentence is cut to fit rather than dropped when this much room is left  # a sentence whose words are mostly in an earlier one adds little
 

@@ -47,6 +47,11 @@ ASKS = [
     ("who", re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
     ("yes_no", re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)),
 ]
+# Text addressed to a model ("ignore previous instructions ...") is an attack, not a statement:
+# never quoted, never given to an LLM.
+INSTRUCTIONS = re.compile(r"\b(?:ignore|disregard|forget)\b.{0,30}\b(?:previous|prior|above|earlier|all)\b.{0,20}"
+                          r"\b(?:instructions?|prompts?|rules)\b|\bsystem prompt\b|\byou are now\b|"
+                          r"\bas an ai\b|\bnew instructions?\b", re.I)
 FIGURE = re.compile(r"\d")
 DATE = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
                   r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?\s*\d|\b(?:19|20)\d\d\b")
@@ -228,6 +233,8 @@ def find_evidence(retriever: Retriever, text: str, need: Need, flt: SearchFilter
     found: dict[tuple[str, str], Evidence] = {}
     for hit in hits:
         sentence = _center(hit)
+        if INSTRUCTIONS.search(sentence):
+            continue
         key = (hit.doc_id, sentence)
         evidence = score_sentence(need, hit, sentence)
         if key not in found or evidence.score > found[key].score:

@@ -1,12 +1,15 @@
-"""The pieces of a composed answer that need no knowledge base: sentences, word matching,
-evidence weighting, the choice of sentences, names the corpus may not know."""
+"""The pieces of an answer that need no knowledge base: sentences, word matching, what a
+question asks for, the choice and order of sentences, numbering, and the LLM's figure check."""
 
 from __future__ import annotations
 
-from retrieval.answer import (INSTRUCTIONS, Answer, AnswerEngine, Citation, _choose, _covered, _Need, _renumber,
-                              _Sources, _trim, _type_bonus, split_sentences)
+from retrieval.answer.compose import choose, compose
+from retrieval.answer.evidence import INSTRUCTIONS, Evidence, Need, asks_of, is_prose, matches, terms_of
+from retrieval.answer.llm import grounded, numbers_in
+from retrieval.answer.types import Answer, Citation, Sources, renumber
+from retrieval.formatting import money, ordinal, signed, truncate
 from retrieval.keyword import tokenize
-from retrieval.answer.understanding import parse_question
+from retrieval.sentences import split_sentences
 from retrieval.store import Hit
 
 
@@ -21,21 +24,27 @@ def test_sentences_do_not_break_at_u_s_or_figures():
 def test_tokenize_folds_spellings_a_question_and_a_story_use_differently():
     assert tokenize("U.S. selloff 10yr tables versus threatening") == tokenize(
         "US sell-off 10-year table versus threatened")
-    assert tokenize("series basis")[0] != tokenize("sery")[0]
 
 
-def test_coverage_weights_rare_words():
-    weights = {"gold": 8.0, "central": 5.0, "bank": 5.0}
-    assert _covered(weights, {"central", "bank"}) == 10 / 18
-    assert _covered(weights, set()) == 0.0
-    assert _covered({}, {"x"}) == 0.0
+def test_words_match_their_inflections_and_months_their_abbreviations():
+    assert matches("weak", terms_of("The yen weakened to 159.45."))
+    assert matches("january", terms_of("mid Jan 2026"))
+    assert not matches("bill", terms_of("It held $2 billion."))  # a bill is not a billion
+    assert "longterm" in terms_of("long-term bonds") and "shortterm" in terms_of("short term bills")
 
 
-def test_question_type_prefers_the_right_kind_of_sentence():
-    assert _type_bonus("when", "It started on April 3.") > _type_bonus("when", "It started later.")
-    assert _type_bonus("number", "Dealers kept 21% of it.") > _type_bonus("number", "Dealers kept most of it.")
-    assert _type_bonus("why", "The line is inflated by London's role.") > 0
-    assert _type_bonus(None, "Anything 1.") == 0
+def test_what_a_question_asks_for():
+    assert asks_of("How much did Japan sell?") == "number"
+    assert asks_of("When did the UK overtake China?") == "when"
+    assert asks_of("Why is the UK line so big?") == "why"
+    assert asks_of("Who said Treasurys were a card?") == "who"
+    assert asks_of("Did the SNB say it would sell?") == "yes_no"
+    assert asks_of("Tell me about custody centres") is None
+
+
+def test_rows_of_figures_are_not_prose():
+    assert is_prose("Foreign residents increased their holdings of Treasury bills by $21.3 billion.")
+    assert not is_prose("4 Private, net /2 1190.3 1596.7 1355.4 1545.6 144.2 118.0")
 
 
 def test_text_addressed_to_a_model_is_recognised():
@@ -44,54 +53,60 @@ def test_text_addressed_to_a_model_is_recognised():
     assert not INSTRUCTIONS.search("Investors ignored the previous month's data.")
 
 
-def test_choose_adds_the_reason_for_a_why_question():
-    hit = Hit(id="d|1|0", text="Canada's line swings a lot. It fell in January. "
-                               "The swings come from banks rolling their positions around month-end. "
-                               "They are reversed the next month.", meta={"doc_id": "d"})
-    need = _Need({"swing": 6.0, "canada": 4.0}, ["Canada"], [], None, "why")
-    candidates = [(1.0, 0, hit, "Canada's line swings a lot.")]
-    chosen = [s for _, s in _choose(candidates, need, [hit])]
-    assert chosen == ["Canada's line swings a lot.",
-                      "The swings come from banks rolling their positions around month-end.",
-                      "They are reversed the next month."]
+def _evidence(doc: str, position: int, sentence: str, score: float) -> Evidence:
+    hit = Hit(id=f"{doc}|h|{position}", text=sentence, meta={"doc_id": doc, "position": position, "title": doc})
+    return Evidence(hit, sentence, score, 0.5, 0.5, terms_of(sentence))
 
 
-def test_choose_adds_the_sentence_that_says_yes_or_no():
-    best = "He stopped well short of threatening a sale of the bonds Japan holds, in a long television interview."
-    stated = "Later he said he had not meant to hint at a sale."
-    hit = Hit(id="d|1|0", text=f"{best} It was Friday. {stated}", meta={"doc_id": "d"})
-    need = _Need({"threaten": 6.0, "sale": 5.0}, [], [], None, "yes/no")
-    candidates = [(1.2, 0, hit, best), (0.7, 2, hit, stated)]
-    assert [s for _, s in _choose(candidates, need, [hit])] == [best, stated]
-    need.kind = None  # any other question keeps only the sentences that score near the best
-    assert [s for _, s in _choose(candidates, need, [hit])] == [best]
+def test_choose_keeps_close_sentences_of_the_best_story_in_its_order():
+    need = Need({"canada": 2.0, "swing": 5.0}, "why")
+    lead = _evidence("a", 4, "Canada's line swings a lot from month to month.", 1.0)
+    reason = _evidence("a", 6, "The swings come from banks moving collateral around month-end.", 0.8)
+    other = _evidence("b", 1, "Canadian pension funds also trade Treasurys actively every week.", 0.85)
+    weak = _evidence("a", 9, "The bank did not comment on the figures.", 0.5)
+    chosen = choose([lead, other, reason, weak], need)
+    assert [e.sentence for e in chosen] == [lead.sentence, reason.sentence]  # another story must be closer
 
 
-def test_a_question_s_number_is_a_story_s_figure():
-    need = _Need({"uk": 6.0, "number": 6.0}, [], [], None, None)
-    assert {"uk", "number"} <= need.tokens("The UK figure rose by $29.0 billion.")
-    assert "number" not in need.tokens("The UK rose in the ranking.")
+def test_choose_drops_a_sentence_that_repeats_one_already_chosen():
+    need = Need({"japan": 2.0, "sold": 5.0}, None)
+    first = _evidence("a", 1, "Japan sold $22 billion of Treasuries in May.", 1.0)
+    again = _evidence("a", 7, "Japan sold $22 billion of Treasuries in May, the data show.", 0.95)
+    assert [e.sentence for e in choose([first, again], need)] == [first.sentence]
 
 
-def test_trim_cuts_at_a_word():
-    assert _trim("short", 10) == "short"
-    assert _trim("one two three four", 12) == "one two…"
+def test_compose_keeps_the_best_sentences_when_not_all_fit():
+    best = _evidence("a", 5, "The best sentence carries the figure, $31.4 billion, that was asked for.", 1.0)
+    long_one = _evidence("a", 1, "An earlier sentence " + "that goes on " * 30 + "forever.", 0.9)
+    parts = compose([long_one, best], Sources(), budget=200)
+    assert parts == ["The best sentence carries the figure, $31.4 billion, that was asked for. [1]"]
 
 
 def test_renumbering_keeps_markers_and_citations_in_step():
     table = Answer(text="Japan held $1 billion [1].", citations=[
         Citation(1, "Table 5", "U.S. Treasury, TIC", "", "2026-05", "table", "slt_table5.txt", "Japan, April 2026")])
-    sources = _Sources()
-    sources._add(("doc", "x"), Citation(0, "A story", "", "", "", "article", "a.md", "..."))
-    assert _renumber(table, sources) == "Japan held $1 billion [2]."
+    sources = Sources()
+    sources.add(("doc", "x"), Citation(0, "A story", "", "", "", "article", "a.md", "..."))
+    assert renumber(table, sources) == "Japan held $1 billion [2]."
     assert [c.n for c in sources.citations] == [1, 2]
 
 
-def test_unknown_names_are_those_neither_countries_nor_domain_words():
-    engine = AnswerEngine.__new__(AnswerEngine)  # _unknown_names needs no knowledge base
-    names = lambda text: engine._unknown_names(parse_question(text))  # noqa: E731
-    assert names("How many Treasurys does Argentina hold?") == ["Argentina"]
-    assert names("How much does the Federal Reserve hold in Treasurys?") == ["Federal Reserve"]
-    assert names("What did Britain hold in March 2025?") == []
-    assert names("Does the UK hold more Treasurys than China?") == []
-    assert names("What did Kato say about Treasurys?") == ["Kato"]
+def test_formatting():
+    assert money(1125.94) == "$1,125.9 billion"
+    assert signed(-42.3) == "-42.3" and signed(3) == "+3.0"
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 102)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "102nd"]
+    assert truncate("short", 10) == "short"
+    assert truncate("one two three four", 12) == "one two…"
+
+
+def test_figures_are_read_in_any_format():
+    assert numbers_in("$1,125.9 billion, 9.2% and 2012 [3]") == [(1125.9, 1, 1e9), (9.2, 1, 1.0), (2012.0, 0, 1.0)]
+
+
+def test_a_reply_s_figures_must_be_in_its_sources():
+    sources = "Japan, February 2025: 1,125.9 billion dollars. Holdings fell 2.4% in March 2025."
+    assert grounded("Japan held $1.13 trillion in February 2025 [1].", sources)
+    assert grounded("Japan held 1,126 billion [1], down 2.4% [1].", sources)
+    assert not grounded("Japan held $1.25 trillion in February 2025 [1].", sources)
+    assert not grounded("Japan sold 40 billion in March 2025 [1].", sources)
