@@ -140,7 +140,7 @@ class AnswerEngine:
         timings["search"] = _ms(step)
         # Only sentences about the holders and people the question names can answer it; a word
         # that qualified the figure ("bill holdings") must be carried too.
-        evidence = [e for e in evidence if e.on_subject]
+        closest, evidence = evidence, [e for e in evidence if e.on_subject]
         if PRESENT.search(q.text):
             evidence = [e for e in evidence if _recent(e.hit.meta.get("published_day", 0), self.retriever.newest_day)]
         if qualifier:
@@ -149,7 +149,7 @@ class AnswerEngine:
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
         supported = _supported(evidence, qualifier if untabled else set())
-        things = residual & UNTABLED
+        things = residual & UNTABLED - {t for name in need.names for t in name}  # "Bank" of "Swiss National Bank"
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
@@ -160,7 +160,7 @@ class AnswerEngine:
         if not supported:
             if table_answer is not None:
                 return table_answer  # the tables' own "what they hold" refusal
-            return self._refusal(evidence)
+            return self._refusal(closest)
         return self._composed(q, evidence, need, None, "articles")
 
     @staticmethod

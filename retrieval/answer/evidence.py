@@ -163,8 +163,8 @@ def need_of(text: str, retriever: Retriever, holders: list[str] | None = None, m
     domain = {_term(t) for t in domain_words}  # "Treasury" is capitalised but names no one
     names = []
     for span in NAME_SPAN.findall(text):
-        if countries.find_in_text(span) or countries.canonical(span):
-            continue  # "British", "the Caymans": holders, matched as holders
+        if countries.canonical(span) or (len(span.split()) == 1 and countries.find_in_text(span)):
+            continue  # "British", "Caymans": holders, matched as holders ("Swiss National Bank" is a name)
         terms = {t for t in terms_of(span) if t not in holder_words and t not in domain and t not in QUESTION_WORDS
                  and t[:3] not in MONTH_TERMS}
         if terms:  # "What", "Did": capitalised for grammar, no name
