@@ -25,8 +25,17 @@ test: install
 SHARED := ../shared/data
 EVAL_CORPUS := data/sample $(wildcard $(SHARED)/holdings/slt_table5.txt $(SHARED)/holdings/mfhhis01.txt $(SHARED)/holdings/mfh.txt $(SHARED)/articles)
 
+# The dev set (real pages, other people's questions) is read from ../shared/eval-dev when it is
+# there: tuned on its odd questions, reported on its even ones (see its README).
+DEV := ../shared/eval-dev
+
 eval: install
 	$(VENV)/bin/desk eval tests/eval/questions.jsonl --data-dir var/eval --ingest $(EVAL_CORPUS)
+	@if [ -d $(DEV) ]; then \
+		cat $(DEV)/questions_a.jsonl $(DEV)/questions_b.jsonl > var/dev-questions.jsonl && \
+		$(VENV)/bin/desk eval var/dev-questions.jsonl --halves --data-dir var/eval-dev \
+			--ingest $(DEV)/corpus $(SHARED)/holdings/mfhhis01.txt $(SHARED)/holdings/slt_table5.txt; \
+	else echo "$(DEV) is not beside the checkout: the dev evaluation (real pages) is skipped"; fi
 
 # The long benchmarks (not run by CI); results are written up in docs/BENCHMARKS.md.
 # torch is pinned again on the same line so that pip can never swap it for another build.

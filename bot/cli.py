@@ -71,12 +71,34 @@ def print_records(records: list[dict], as_json: bool, empty: str, headers: tuple
 
 
 def cmd_sources(args) -> int:
+    if args.show:
+        return _show_source(args.show)
     print_records(
         _kb().list_documents(), args.json, "The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.",
         ("id", "title", "source", "date", "kind", "chunks"),
         lambda d: (d["id"], d.get("title", ""), d.get("source", ""), d.get("published", "") or d.get("published_raw", ""),
                    d.get("kind", ""), str(d.get("chunks", 0))),
     )
+    return 0
+
+
+def _show_source(doc_id: str) -> int:
+    """One document: its record, the body its chunks hold, and the boilerplate ingest removed."""
+    kb = _kb()
+    record = kb.get_document(doc_id)
+    if record is None:
+        raise DeskError(f"no document with id {doc_id!r}; `desk sources` lists them")
+    for key in ("title", "source", "url", "published", "kind", "ref", "chunks", "ingested_at"):
+        if record.get(key) not in (None, ""):
+            print(f"{key}: {record[key]}")
+    chunks = sorted(kb.iter_chunks({"doc_id": doc_id}), key=lambda c: c[2].get("position", c[2].get("chunk", 0)))
+    print("\nbody:")
+    for _, text, meta in chunks:
+        print(f"  {meta.get('sentence') or text}")
+    removed = record.get("boilerplate") or ""
+    print(f"\nboilerplate removed ({len(removed.splitlines())} lines):")
+    for line in removed.splitlines():
+        print(f"  - {line}")
     return 0
 
 
@@ -225,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", parents=[common], help="list what is stored, newest first")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--show", metavar="ID", help="one document: its body as stored and the boilerplate removed")
     p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("forget", parents=[common], help="remove a document by id")

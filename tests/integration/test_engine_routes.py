@@ -235,3 +235,16 @@ def test_llm_figure_in_another_unit_counts_as_grounded(engine, fake_llm):
     fake_llm.reply = lambda messages: "Japan spent a record 9.8 trillion yen on intervention in January [1]."
     answer = phrased.ask("What record did the finance ministry set with its currency intervention?")
     assert answer.text.startswith("Japan spent a record 9.8 trillion yen")
+
+
+def test_sources_show_prints_the_body_and_the_boilerplate_removed(engine, capsys):
+    from bot.cli import main
+
+    doc_id = next(d["id"] for d in engine.kb.list_documents() if d.get("title", "").startswith("Lumen Bank"))
+    assert main(["sources", "--show", doc_id, "--data-dir", str(engine.kb.settings.data_dir)]) == 0
+    out = capsys.readouterr().out
+    body, removed = out.split("boilerplate removed")
+    assert "Lumen Bank, a Swiss private bank, cut its holdings" in body
+    assert "2 min read" not in body and "Share this article" not in body
+    for chrome in ("2 min read", "Share this article", "By Ada Morrow", "Subscribe to our newsletter", "examplewire.logo"):
+        assert f"- {chrome}" in removed
