@@ -56,6 +56,8 @@ TEASERS = re.compile(r"^(?:related(?:\s+(?:articles?|stories|news|posts|content|
 DATELINE_PREFIX = re.compile(
     r"^(?:By (?:[A-Z][\w.'’-]* ){1,3})?[^.!?\n]{0,60}?(?:\([A-Z][\w .&-]{1,30}\)|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
     r"Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2})(?:\s*\([A-Z][\w .&-]{1,30}\))?\s*(?:[-–—]{1,2}|:)\s+(?=[A-Z“\"(])")
+# A wire editor's note opening a paragraph: "(Repeats Oct 8 item ...) ", "(Adds quote) ".
+EDITOR_NOTE = re.compile(r"^\([^()]{3,200}\)\s+(?=[A-Z])")
 SENTENCE_END = re.compile(r"[.!?…][\"”')\]]*$")
 EMPHASIS = re.compile(r"\*\*|__")
 MARKUP = re.compile(r"^(?:#{1,6}\s+|[-*•]\s+|>\s+|\*\*|```.*|---+$|={3,}$)")
@@ -120,8 +122,8 @@ def _is_chrome(line: str) -> bool:
     text = MARKUP.sub("", line).strip("*_ ").strip()
     if not text:
         return True
-    if FURNITURE.match(text) or DATELINE.match(text):
-        return True
+    if FURNITURE.match(text) or DATELINE.match(text) or text.count(" | ") >= 2:
+        return True  # "Home | Markets | Bonds", "4 claims | 2 assets | 1 author": navigation and widgets
     if SENTENCE_END.search(text):
         return False
     if UNPUNCTUATED_FURNITURE.match(text):
@@ -145,10 +147,12 @@ def clean_page(text: str, title: str = "") -> CleanText:
         if not line:
             continue
         # A wire story's dateline opens its first paragraph: the paragraph stays, the dateline goes.
-        dateline = DATELINE_PREFIX.match(MARKUP.sub("", line).strip())
-        if dateline:
-            removed.append(dateline.group(0).strip())
-            line = MARKUP.sub("", line).strip()[dateline.end():]
+        line = MARKUP.sub("", line).strip()
+        for opening in (EDITOR_NOTE, DATELINE_PREFIX):
+            found = opening.match(line)
+            if found:
+                removed.append(found.group(0).strip())
+                line = line[found.end():]
         key = _key(line)
         # Teasers start at a "Related" heading in the last part of the page: drop the rest.
         if TEASERS.match(line.strip("#*:_ ")) and index > len(lines) // 3:

@@ -80,6 +80,7 @@ class AnswerEngine:
         self.tables = TableAnswers(self.book)
         self.retriever = Retriever(kb)
         self.llm = llm
+        self._outlets: tuple[int, set[str]] = (-1, set())
 
     def ask(self, text: str, previous: Question | None = None) -> Answer:
         started = time.perf_counter()
@@ -143,13 +144,15 @@ class AnswerEngine:
         closest, evidence = evidence, [e for e in evidence if e.on_subject]
         if PRESENT.search(q.text):
             evidence = [e for e in evidence if _recent(e.hit.meta.get("published_day", 0), self.retriever.newest_day)]
-        if qualifier:
+        # What the tables do not measure ("gold", "yields") must be in the answering sentence.
+        things = residual & UNTABLED - {t for name in need.names for t in name}  # "Bank" of "Swiss National Bank"
+        wanted = qualifier | things
+        if wanted:
             for e in evidence:
-                if matched(qualifier, _said(e)):
+                if matched(wanted, _said(e)):
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
         supported = _supported(evidence, qualifier if untabled else set())
-        things = residual & UNTABLED - {t for name in need.names for t in name}  # "Bank" of "Swiss National Bank"
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
@@ -186,9 +189,17 @@ class AnswerEngine:
             terms = [t for t in terms if t not in TABLE_WORDS and t not in MONTH_WORDS]
             if not terms or countries.find_in_text(span):
                 continue
-            if not any(self.retriever.known_stem(t) for t in terms):
+            if not any(self.retriever.known_stem(t) for t in terms) and not set(terms) & self._source_names():
                 names.append(re.sub(r"['’]s$", "", " ".join(words)))
         return names
+
+    def _source_names(self) -> set[str]:
+        """Words of the stored documents' outlets ("IPE", "Reuters"): names the sources know."""
+        generation = self.kb.generation()
+        if self._outlets[0] != generation:
+            words = {t for d in self.kb.list_documents() for t in tokenize(str(d.get("source") or ""))}
+            self._outlets = (generation, words)
+        return self._outlets[1]
 
     # -- answers -------------------------------------------------------------------------------
 

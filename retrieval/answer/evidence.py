@@ -64,6 +64,7 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Capitalised words and acronyms; the question's first word is capitalised for grammar only.
 # Names as written: runs of capitalised words and acronyms ("Swiss National Bank", "HKMA").
 NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
+SENTENCE_START = re.compile(r"(?:^|[.?!:;\-–—]\s*)\W*$")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 MONTH_TERMS = {name[:3].lower(): name.lower() for name in MONTH_NAMES}
 COMPOUND = re.compile(r"\b(long|short)[- ](term)\b", re.I)
@@ -162,7 +163,10 @@ def need_of(text: str, retriever: Retriever, holders: list[str] | None = None, m
     holder_words = {w for h in holders or [] for w in terms_of(h)}
     domain = {_term(t) for t in domain_words}  # "Treasury" is capitalised but names no one
     names = []
-    for span in NAME_SPAN.findall(text):
+    for match in NAME_SPAN.finditer(text):
+        span = match.group(0)
+        if " " not in span and not span.isupper() and SENTENCE_START.search(text[:match.start()]):
+            continue  # "If", "Roughly": capitalised because a sentence starts there
         if countries.canonical(span) or (len(span.split()) == 1 and countries.find_in_text(span)):
             continue  # "British", "Caymans": holders, matched as holders ("Swiss National Bank" is a name)
         terms = {t for t in terms_of(span) if t not in holder_words and t not in domain and t not in QUESTION_WORDS
@@ -211,7 +215,7 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         # The sentence, the one before it (what "it" and "the holdings" refer to) and the title;
         # not the one after, which may be about someone else.
         before = hit.text[:max(0, hit.text.find(sentence[:40]))]
-        about = f"{hit.meta.get('title', '')} {before} {sentence}"
+        about = f"{hit.meta.get('title', '')} {hit.meta.get('source', '')} {before} {sentence}"
         found = countries.mentioned(about, need.holders)
         said = terms_of(about)
         named = sum(len(matched(name, said)) == len(name) for name in need.names)  # every word of "Federal Reserve"
