@@ -188,7 +188,7 @@ class AnswerEngine:
 
     # -- entry point ---------------------------------------------------------------------------
 
-    def ask(self, text: str, previous: Question | None = None) -> Answer:
+    def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         months = self._months()
@@ -211,7 +211,8 @@ class AnswerEngine:
                 # The question asks more than a figure ("... and why?"): the keyword ranking is
                 # enough to find an article that explains it, and costs no embedding.
                 step = time.perf_counter()
-                hits = self.retriever.keyword_search(question.text, k=8, flt=SearchFilter(kinds=("article",)), per_doc=2)
+                hits = self.retriever.keyword_search(question.text, k=8, per_doc=2,
+                                                     flt=SearchFilter(kinds=("article",), guild_id=guild_id))
                 timings["search"] = _ms(step)
                 step = time.perf_counter()
                 answer = self._answer_articles(question, hits, table_answer, residual)
@@ -222,7 +223,7 @@ class AnswerEngine:
             answer = table_answer  # "How much does Argentina hold?": no article can list it either
         else:
             step = time.perf_counter()
-            hits = self._search(question)
+            hits = self._search(question, guild_id)
             timings["search"] = _ms(step)
             step = time.perf_counter()
             answer = self._answer_articles(question, hits, table_answer, residual)
@@ -570,9 +571,9 @@ class AnswerEngine:
 
     # -- article answers -----------------------------------------------------------------------
 
-    def _search(self, q: Question) -> list[Hit]:
+    def _search(self, q: Question, guild_id: int | None = None) -> list[Hit]:
         # Table figures come from the exact lookups; the search looks for what articles say.
-        return self.retriever.search(q.text, k=8, flt=SearchFilter(kinds=("article",)), per_doc=2)
+        return self.retriever.search(q.text, k=8, flt=SearchFilter(kinds=("article",), guild_id=guild_id), per_doc=2)
 
     def _weights(self, words: set[str]) -> dict[str, float]:
         # idf() of a word no chunk uses is the largest idf there is; a share of it keeps the
