@@ -24,7 +24,18 @@ Behaviour that mirrors real Discord on purpose (so the tests catch real bugs):
 - MESSAGE_CREATE is delivered only with the GUILD_MESSAGES / DIRECT_MESSAGES intents, and its
   content is blanked without MESSAGE_CONTENT unless it is a DM or mentions the bot;
 - the bot's own messages come back as MESSAGE_CREATE, as on Discord;
-- ``mentions`` of a stored bot message is what would really ping, given ``allowed_mentions``.
+- ``mentions`` of a stored bot message is what would really ping, given ``allowed_mentions``;
+- after a defer, the first follow-up edits the deferred "thinking" message (@original) and
+  keeps its visibility, whatever flags it asks for;
+- the bot's channel permissions (roles and overwrites, ``set_channel_permissions``) are
+  enforced on channel routes with 403 50001 (no View Channel) / 50013 (any other bit), and sent
+  as ``app_permissions``;
+- a command is only sent if Discord would show it to the member: ``default_member_permissions``
+  in a guild, ``contexts`` / ``dm_permission`` in a DM (else ``CommandNotVisible``);
+- interaction tokens expire after 15 minutes (401, 50027; ``advance()`` moves the clock);
+- per-route rate limits per major id with X-RateLimit headers and 429 + ``retry_after``;
+- a reply to an interaction's message does not ping its author (the bot); a mention of the
+  bot's managed role (``fake.bot_role``) lists the role in ``mention_roles`` only.
 Each of these can be switched off through the constructor.
 """
 
@@ -43,7 +54,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 from aiohttp import WSMsgType, web
 
-from tests.fakediscord.faults import FaultsMixin, _Fault  # noqa: F401
+from tests.fakediscord.faults import DEFAULT_RATE_LIMITS, FaultsMixin, _Fault  # noqa: F401
 from tests.fakediscord.gateway import GatewayMixin
 from tests.fakediscord.routes import RoutesMixin
 from tests.fakediscord.state import *  # noqa: F401,F403
@@ -72,6 +83,7 @@ from tests.fakediscord.state import WorldMixin  # noqa: F401
 
 __all__ = [
     "ADMIN_PERMISSIONS",
+    "CommandNotVisible",
     "EVERYONE_PERMISSIONS",
     "FakeDiscord",
     "FakeInteraction",
@@ -98,6 +110,12 @@ class FakeDiscord(WorldMixin, GatewayMixin, RoutesMixin, FaultsMixin):
         bot_name: str = "Holdings Desk",
         guild_name: str = "Treasury Watchers",
         attachment_size_limit: int = 10 * 1024 * 1024,
+        enforce_permissions: bool = True,
+        enforce_visibility: bool = True,
+        edit_original_on_first_followup: bool = True,
+        role_mention_carries_content: bool = True,
+        rate_limits: Optional[dict[str, tuple[int, float]]] = None,
+        valid_tokens: Optional[Iterable[str]] = None,
     ) -> None:
         self.heartbeat_interval = heartbeat_interval
         self.interaction_deadline = interaction_deadline
@@ -107,6 +125,17 @@ class FakeDiscord(WorldMixin, GatewayMixin, RoutesMixin, FaultsMixin):
         self.privileged_intents_enabled = privileged_intents_enabled
         self.ack_heartbeats = ack_heartbeats
         self.attachment_size_limit = attachment_size_limit
+        self.enforce_permissions = enforce_permissions
+        self.enforce_visibility = enforce_visibility
+        self.edit_original_on_first_followup = edit_original_on_first_followup
+        self.role_mention_carries_content = role_mention_carries_content
+        # Route template -> (requests, per seconds), per major id (channel, webhook token), as on Discord.
+        self.rate_limits = DEFAULT_RATE_LIMITS if rate_limits is None else rate_limits
+        self.valid_tokens = None if valid_tokens is None else set(valid_tokens)  # None: any "Bot ..." is accepted
+        self.clock_offset = 0.0
+        self.left_guilds: list[int] = []
+        self.rate_limited: list[tuple[str, str, float]] = []  # (route, major id, time) of each 429 served
+        self._rate_windows: dict[tuple[str, str], list] = {}
 
         self._ids = _IdMaker()
         self.port: Optional[int] = None

@@ -53,7 +53,54 @@ class _Fault:
 
 
 
+# Discord's per-route limit for posting in a channel (5 per 5 s per channel). Webhooks and
+# interaction callbacks are left unlimited here: a burst of /ask uses one token each.
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {"POST /channels/{id}/messages": (5, 5.0)}
+
+
+def route_key(method: str, path: str) -> tuple[str, str]:
+    """("POST /channels/{id}/messages", "123"): the route template and its major id."""
+    parts = path.strip("/").split("/")
+    hooky = parts[0] in ("webhooks", "interactions")
+    template = "/" + "/".join(
+        "{token}" if hooky and i == 2 else "{id}" if re.fullmatch(r"[0-9]+", p) else p for i, p in enumerate(parts)
+    )
+    major = "/".join(parts[1:3]) if hooky else parts[1] if parts[0] in ("channels", "guilds") and len(parts) > 1 else ""
+    return f"{method} {template}", major
+
+
 class FaultsMixin:
+    # ------------------------------------------------------------------ rate limits
+
+    def _rate_limit(self, method: str, path: str) -> tuple[Optional[tuple[int, Any]], dict[str, str]]:
+        """(a 429 answer or None, the X-RateLimit headers for the response)."""
+        route, major = route_key(method, path)
+        rule = self.rate_limits.get(route)
+        if rule is None:
+            return None, {}
+        limit, per = rule
+        now = self.now()
+        window = self._rate_windows.get((route, major))
+        if window is None or now >= window[0] + per:
+            window = self._rate_windows[(route, major)] = [now, 0]
+        reset_after = max(0.001, window[0] + per - now)
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Bucket": route.replace(" ", ":"),
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+        }
+        if window[1] >= limit:
+            self.rate_limited.append((route, major, now))
+            headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Scope": "user", "Via": "1.1 google",
+                            "Retry-After": str(max(1, math.ceil(reset_after)))})
+            return (429, {"message": "You are being rate limited.", "retry_after": round(reset_after, 3),
+                          "global": False}), headers
+        window[1] += 1
+        headers["X-RateLimit-Remaining"] = str(limit - window[1])
+        return None, headers
+
+    # ------------------------------------------------------------------ injected faults
 
     # ------------------------------------------------------------------ fault injection
 

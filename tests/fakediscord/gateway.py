@@ -212,7 +212,7 @@ class GatewayMixin:
             "token": token,
             "version": 1,
             "locale": locale,
-            "app_permissions": self.bot_permissions,
+            "app_permissions": str(self.bot_permissions_in(channel["id"])),
             "entitlements": [],
             "attachment_size_limit": self.attachment_size_limit,
             "channel_id": channel["id"],
@@ -248,7 +248,7 @@ class GatewayMixin:
         return inter
 
     async def _send(self, inter: FakeInteraction) -> FakeInteraction:
-        inter.dispatched_at = time.monotonic()
+        inter.dispatched_at = self.now()
         await self.dispatch("INTERACTION_CREATE", inter.payload)
         return inter
 
@@ -261,6 +261,15 @@ class GatewayMixin:
             if cmd["name"] == root and cmd.get("type", 1) == command_type:
                 return cmd, False
         return None, False
+
+    def _visible_or_raise(self, name: str, user: UserRef, guild: bool, permissions: Optional[str], command_type: int) -> None:
+        root = name.split()[0]
+        cmd, is_guild_cmd = self._find_command(root, self.guild_id if guild else None, command_type)
+        if cmd is None and not guild and self.enforce_visibility and any(
+                c["name"] == root for cmds in self._guild_commands.values() for c in cmds):
+            raise CommandNotVisible(f"/{root} is a guild command: Discord does not offer it in DMs")
+        perms = permissions if permissions is not None else self._default_permissions(self.user(user))
+        self._check_visible(cmd, perms, guild, is_guild_cmd)
 
     def _command_data(
         self,
@@ -379,8 +388,10 @@ class GatewayMixin:
         synced command; user/role/channel/attachment options are resolved), or is a raw list
         of option dicts. ``guild=False`` sends it from the user's DM with the bot.
         ``permissions`` is the member's permission string ("0", ADMIN_PERMISSIONS, ...);
-        default: admin for the owner, @everyone's for others.
+        default: admin for the owner, @everyone's for others. Raises CommandNotVisible when
+        Discord would not have offered the command to this member here.
         """
+        self._visible_or_raise(name, user, guild, permissions, command_type)
         data = self._command_data(name, options, guild=guild, command_type=command_type)
         inter = self._base_interaction(
             2, data, name, user=user, channel_id=channel_id, guild=guild, permissions=permissions, locale=locale
@@ -403,6 +414,7 @@ class GatewayMixin:
 
         After ``wait_for_response(inter)``, ``inter.choices`` holds the returned choices.
         """
+        self._visible_or_raise(name, user, guild, permissions, 1)
         data = self._command_data(name, options, guild=guild, focused=focused)
         inter = self._base_interaction(
             4, data, name, user=user, channel_id=channel_id, guild=guild, permissions=permissions, locale=locale
@@ -512,6 +524,8 @@ class GatewayMixin:
         dm: bool = False,
         reference_message_id: Optional[Union[int, str]] = None,
         attachments: Optional[list[tuple[str, bytes]]] = None,
+        role_mentions: Optional[list[Union[int, dict]]] = None,
+        ping_reply: bool = True,
     ) -> dict:
         """A test user posts a message (MESSAGE_CREATE). Returns the stored message dict.
 
@@ -519,6 +533,10 @@ class GatewayMixin:
         mentions: listed in ``mentions`` and ``<@id>`` put at the front of the content if it
         is not already there. Delivery follows the bot's intents (see the module docstring);
         check ``fake.events_named("MESSAGE_CREATE")`` if in doubt.
+        ``role_mentions`` (role ids or dicts; ``fake.bot_role`` is what the picker often
+        inserts for the bot) put ``<@&id>`` in front and fill ``mention_roles`` only. A reply
+        (``reference_message_id``) with ``ping_reply`` mentions the replied-to author, except
+        the author of an interaction's message: Discord does not ping the app for those.
         """
         u = self.user(author)
         if dm:
@@ -527,13 +545,20 @@ class GatewayMixin:
             ch = self.channel(channel_id or self.channel_id)
         mentioned = [self.user(m) if not isinstance(m, dict) else m for m in (mentions or [])]
         missing = [f"<@{m['id']}>" for m in mentioned if f"<@{m['id']}>" not in content and f"<@!{m['id']}>" not in content]
+        role_ids = [str(r["id"] if isinstance(r, dict) else r) for r in (role_mentions or [])]
+        missing += [f"<@&{rid}>" for rid in role_ids if f"<@&{rid}>" not in content]
         if missing:
             content = " ".join(missing + [content])
+        replied = self._messages.get(int(reference_message_id)) if reference_message_id is not None else None
+        if (replied is not None and ping_reply and not replied.get("interaction_metadata")
+                and all(m["id"] != replied["author"]["id"] for m in mentioned)):
+            mentioned.append(replied["author"])
         payload: dict[str, Any] = {"content": content}
         if reference_message_id is not None:
             payload["message_reference"] = {"message_id": str(reference_message_id), "channel_id": ch["id"]}
         files = [RecordedFile(f"files[{i}]", name, None, blob) for i, (name, blob) in enumerate(attachments or [])]
         msg = self._make_message(ch["id"], payload, files, author=u, explicit_mentions=mentioned)
+        msg["mention_roles"] = role_ids
         await self._deliver_message_create(msg)
         return msg
 
@@ -545,7 +570,8 @@ class GatewayMixin:
             needed = Intents.DIRECT_MESSAGES if is_dm else Intents.GUILD_MESSAGES
             if not self.intents & needed:
                 return
-            mentions_bot = any(m["id"] == self.bot_user["id"] for m in msg.get("mentions", []))
+            mentions_bot = any(m["id"] == self.bot_user["id"] for m in msg.get("mentions", [])) or (
+                self.role_mention_carries_content and str(self.bot_role_id) in msg.get("mention_roles", []))
             if not (self.intents & Intents.MESSAGE_CONTENT) and not (is_dm or mentions_bot or from_bot):
                 event.update(content="", embeds=[], attachments=[], components=[])
         if not is_dm:

@@ -86,6 +86,7 @@ class RoutesMixin:
             ("POST", "/channels/{}/threads".format(s.format("cid")), self._r_thread),
             ("PUT", "/channels/{}/thread-members/@me".format(s.format("cid")), self._r_no_content),
             ("GET", "/guilds/" + s.format("guild"), self._r_get_guild),
+            ("DELETE", "/users/@me/guilds/" + s.format("guild"), self._r_leave_guild),
             ("GET", "/guilds/{}/channels".format(s.format("guild")), self._r_guild_channels),
             ("GET", "/guilds/{}/members/{}".format(s.format("guild"), s.format("user_id")), self._r_get_member),
         ]
@@ -138,7 +139,7 @@ class RoutesMixin:
             json=body,
             files=files,
             headers=dict(request.headers),
-            time=time.monotonic(),
+            time=self.now(),
         )
         self.requests.append(rec)
         parts = path.strip("/").split("/")
@@ -146,11 +147,16 @@ class RoutesMixin:
             self._requests_by_token.setdefault(parts[2], []).append(rec)
         headers: dict[str, str] = {}
         fault = self._take_fault(request.method, path)
+        limited, limit_headers = self._rate_limit(request.method, path) if fault is None else (None, {})
         if fault is not None:
             rec.fault = True
             fault.served.append(rec)
             status, resp, headers = self._fault_response(fault)
+        elif limited is not None:
+            rec.fault = True
+            (status, resp), headers = limited, limit_headers
         else:
+            headers = limit_headers
             for method, pattern, handler in self._routes:
                 m = pattern.fullmatch(path)
                 if m and method == request.method:
@@ -162,7 +168,7 @@ class RoutesMixin:
             else:
                 rec.known = False
                 status, resp = 404, {"message": f"404: Not Found (fake has no {request.method} {path})", "code": 0}
-        rec.status, rec.response = status, resp
+        rec.status, rec.response, rec.response_headers = status, resp, headers
         self._notify()
         return self._json_response(status, resp, headers)
 
@@ -183,7 +189,8 @@ class RoutesMixin:
     # --- handlers: each returns (status, json-or-None)
 
     async def _r_me(self, rec: RecordedRequest) -> tuple[int, Any]:
-        if not rec.headers.get("Authorization", "").startswith("Bot "):
+        auth = rec.headers.get("Authorization", "")
+        if not auth.startswith("Bot ") or (self.valid_tokens is not None and auth[4:] not in self.valid_tokens):
             raise _ApiError(401, "401: Unauthorized", 0)
         return 200, self.bot_user
 
@@ -330,6 +337,8 @@ class RoutesMixin:
             raise _ApiError(404, "Unknown Webhook", 10015)
         if inter.response_type is None:
             raise _ApiError(404, "Unknown Webhook", 10015)  # a followup needs an acknowledged interaction
+        if self.now() - inter.dispatched_at > TOKEN_LIFETIME:
+            raise _ApiError(401, "Invalid Webhook Token", 50027)
         return inter
 
     def _hook_message(self, inter: FakeInteraction, mid: str) -> dict:
@@ -343,6 +352,17 @@ class RoutesMixin:
         inter = self._interaction_for_hook(app, token)
         payload = rec.json or {}
         self._validate_message(payload, bool(rec.files))
+        original = self._messages.get(inter.original_message_id or 0)
+        if (self.edit_original_on_first_followup and inter.response_type == CALLBACK_DEFER and original is not None
+                and original["flags"] & _LOADING):
+            # Discord: the first follow-up after a defer replaces the "thinking…" message, and
+            # that message keeps the visibility the defer chose (an ephemeral flag is ignored).
+            edit = dict(payload)
+            edit.pop("flags", None)
+            msg = self._edit_message(original, edit, rec.files)
+            inter.followups.append(rec)
+            await self._echo("MESSAGE_UPDATE", msg)
+            return (200, msg) if rec.query.get("wait") in ("1", "true", "True") else (204, None)
         channel_id = rec.query.get("thread_id") or inter.channel_id
         msg = self._make_message(channel_id, payload, rec.files, author=self.bot_user, webhook=True, interaction=inter)
         inter.followups.append(rec)
@@ -384,7 +404,9 @@ class RoutesMixin:
         return 200, self._channel_or_404(cid)
 
     async def _r_typing(self, rec: RecordedRequest, cid: str) -> tuple[int, Any]:
-        self._channel_or_404(cid)
+        ch = self._channel_or_404(cid)
+        if self.enforce_permissions:
+            self._require(cid, _SEND_MESSAGES_IN_THREADS if ch["type"] in (10, 11, 12) else _SEND_MESSAGES)
         return 204, None
 
     async def _r_history(self, rec: RecordedRequest, cid: str) -> tuple[int, Any]:
@@ -400,6 +422,8 @@ class RoutesMixin:
     async def _r_post_message(self, rec: RecordedRequest, cid: str) -> tuple[int, Any]:
         self._channel_or_404(cid)
         payload = rec.json or {}
+        if self.enforce_permissions:
+            self._require(cid, self._posting_permissions(cid, payload, bool(rec.files)))
         self._validate_message(payload, bool(rec.files))
         msg = self._make_message(cid, payload, rec.files, author=self.bot_user)
         await self._echo("MESSAGE_CREATE", msg)
@@ -479,6 +503,8 @@ class RoutesMixin:
 
     async def _r_thread_from_message(self, rec: RecordedRequest, cid: str, mid: str) -> tuple[int, Any]:
         parent = self._channel_or_404(cid)
+        if self.enforce_permissions:
+            self._require(cid, _CREATE_PUBLIC_THREADS)
         msg = self._message_or_404(cid, mid)
         payload = rec.json or {}
         if int(mid) in self._channels:
@@ -493,6 +519,8 @@ class RoutesMixin:
     async def _r_thread(self, rec: RecordedRequest, cid: str) -> tuple[int, Any]:
         parent = self._channel_or_404(cid)
         payload = rec.json or {}
+        if self.enforce_permissions:
+            self._require(cid, _SEND_MESSAGES if parent["type"] in (15, 16) else _CREATE_PUBLIC_THREADS)
         is_forum = parent["type"] in (15, 16)
         type_ = 11 if is_forum else int(payload.get("type") or 12)
         thread = self._new_thread(parent, payload.get("name") or "thread", self._ids.next(), payload, type_)
@@ -530,6 +558,12 @@ class RoutesMixin:
     async def _r_guild_channels(self, rec: RecordedRequest, guild: str) -> tuple[int, Any]:
         self._guild_or_404(guild)
         return 200, [c for c in self._channels.values() if c.get("guild_id") and c["type"] not in (10, 11, 12)]
+
+    async def _r_leave_guild(self, rec: RecordedRequest, guild: str) -> tuple[int, Any]:
+        self._guild_or_404(guild)
+        self.left_guilds.append(int(guild))
+        await self.dispatch("GUILD_DELETE", {"id": guild})
+        return 204, None
 
     async def _r_get_member(self, rec: RecordedRequest, guild: str, user_id: str) -> tuple[int, Any]:
         self._guild_or_404(guild)

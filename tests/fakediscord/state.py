@@ -44,6 +44,9 @@ EVERYONE_PERMISSIONS = str(
 )
 # Discord sends every bit to an administrator, not just ADMINISTRATOR (8).
 ADMIN_PERMISSIONS = str((1 << 53) - 1)
+_ADMINISTRATOR = 1 << 3
+_ALL = (1 << 53) - 1
+TOKEN_LIFETIME = 15 * 60  # an interaction token's webhook works for 15 minutes, as on Discord
 
 
 class Intents:
@@ -123,6 +126,7 @@ class RecordedRequest:
     response: Any = None
     fault: bool = False  # answered by fail_next()
     known: bool = True  # False: no such route in the fake (answered 404)
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -191,8 +195,101 @@ class _IdMaker:
 UserRef = Union[str, int, dict, None]
 
 
+class CommandNotVisible(Exception):
+    """The member could not have sent this command: Discord hides it from them (its
+    default_member_permissions, or its contexts / dm_permission in a DM)."""
+
+
 class WorldMixin:
     """Users, roles, channels, guild and application payloads, messages and their validation."""
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> float:
+        """The fake's clock: time.monotonic() moved on by advance()."""
+        return time.monotonic() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock on (interaction deadlines, token expiry): no test sleeps 15 minutes."""
+        self.clock_offset += seconds
+
+    # ------------------------------------------------------------------ permissions
+
+    @property
+    def bot_role(self) -> dict:
+        """The bot's managed role: what Discord's mention picker often inserts for the bot."""
+        return self.roles[self.bot_role_id]
+
+    def set_channel_permissions(self, channel_id: Union[int, str], *, allow: int = 0, deny: int = 0) -> None:
+        """A permission overwrite for the bot's member in a channel (as a server admin would set)."""
+        ch = self.channel(channel_id)
+        ch["permission_overwrites"] = [o for o in ch["permission_overwrites"] if o["id"] != self.bot_user["id"]]
+        ch["permission_overwrites"].append({"id": self.bot_user["id"], "type": 1, "allow": str(allow), "deny": str(deny)})
+        if self._gateway_live():
+            self._spawn(self.dispatch("CHANNEL_UPDATE", ch))
+
+    def bot_permissions_in(self, channel_id: Union[int, str]) -> int:
+        """The bot's permissions in a channel, computed as Discord does: roles, then the
+        channel's overwrites (@everyone, roles, member); a thread follows its parent."""
+        ch = self.channel(channel_id)
+        if "guild_id" not in ch:
+            return _ALL  # a DM
+        if ch["type"] in (10, 11, 12):
+            ch = self.channel(ch["parent_id"])
+        roles = [self.everyone_role_id] + self._member_roles.get(int(self.bot_user["id"]), [])
+        perms = 0
+        for rid in roles:
+            perms |= int(self.roles[rid]["permissions"])
+        if perms & _ADMINISTRATOR:
+            return _ALL
+        overwrites = ch.get("permission_overwrites") or []
+        for o in overwrites:
+            if o["id"] == str(self.everyone_role_id):
+                perms = (perms & ~int(o["deny"])) | int(o["allow"])
+        allow = deny = 0
+        for o in overwrites:
+            if o["type"] == 0 and o["id"] != str(self.everyone_role_id) and int(o["id"]) in roles:
+                allow, deny = allow | int(o["allow"]), deny | int(o["deny"])
+        perms = (perms & ~deny) | allow
+        for o in overwrites:
+            if o["type"] == 1 and o["id"] == self.bot_user["id"]:
+                perms = (perms & ~int(o["deny"])) | int(o["allow"])
+        return perms if perms & _VIEW_CHANNEL else 0
+
+    def _require(self, channel_id: Union[int, str], needed: int) -> None:
+        """403 as Discord answers it: 50001 without View Channel, 50013 for any other missing bit."""
+        perms = self.bot_permissions_in(channel_id)
+        if not perms & _VIEW_CHANNEL:
+            raise _ApiError(403, "Missing Access", 50001)
+        if needed & ~perms:
+            raise _ApiError(403, "Missing Permissions", 50013)
+
+    def _posting_permissions(self, channel_id: Union[int, str], payload: dict, has_files: bool) -> int:
+        ch = self.channel(channel_id)
+        needed = _SEND_MESSAGES_IN_THREADS if ch["type"] in (10, 11, 12) else _SEND_MESSAGES
+        if payload.get("embeds"):
+            needed |= _EMBED_LINKS
+        if has_files:
+            needed |= _ATTACH_FILES
+        if payload.get("message_reference"):
+            needed |= _READ_MESSAGE_HISTORY  # a reply needs to read what it replies to
+        return needed
+
+    def _check_visible(self, cmd: Optional[dict], permissions: str, guild: bool, is_guild_cmd: bool) -> None:
+        if cmd is None or not self.enforce_visibility:
+            return
+        if not guild:
+            contexts = cmd.get("contexts")
+            if is_guild_cmd or cmd.get("dm_permission") is False or (contexts is not None and 1 not in contexts):
+                raise CommandNotVisible(f"/{cmd['name']} is not offered in DMs")
+            return
+        required = cmd.get("default_member_permissions")
+        if required is None:
+            return
+        perms = int(permissions)
+        # "0" hides a command from everyone but administrators.
+        if not perms & _ADMINISTRATOR and (int(required) == 0 or int(required) & ~perms):
+            raise CommandNotVisible(f"/{cmd['name']} is hidden from members without permissions {required}")
 
     # ------------------------------------------------------------------ world building
 
