@@ -203,8 +203,9 @@ def cmd_feedback(args) -> int:
     )
     if args.json or not shown:
         return 0
-    up = sum(1 for e in entries if e.get("vote") == "up")
-    print(f"{len(entries)} votes: {up} up, {len(entries) - up} down")
+    latest = FeedbackStore(BotSettings().feedback_path).latest()  # a changed vote counts once, as its last
+    up = sum(1 for e in latest if e.get("vote") == "up")
+    print(f"{len(latest)} votes: {up} up, {len(latest) - up} down")
     return 0
 
 

@@ -217,8 +217,8 @@ class FakeDiscord(WorldMixin, GatewayMixin, RoutesMixin, FaultsMixin):
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> "FakeDiscord":
-        """Serve on 127.0.0.1 at a free port. Returns self."""
+    async def start(self, port: int = 0) -> "FakeDiscord":
+        """Serve on 127.0.0.1 at ``port`` (default: a free one). Returns self."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway_handler)
         app.router.add_get("/resume", self._gateway_handler)
@@ -229,7 +229,7 @@ class FakeDiscord(WorldMixin, GatewayMixin, RoutesMixin, FaultsMixin):
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         self._send_lock = asyncio.Lock()
