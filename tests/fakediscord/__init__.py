@@ -134,6 +134,7 @@ class FakeDiscord(WorldMixin, GatewayMixin, RoutesMixin, FaultsMixin):
         self.valid_tokens = None if valid_tokens is None else set(valid_tokens)  # None: any "Bot ..." is accepted
         self.clock_offset = 0.0
         self.left_guilds: list[int] = []
+        self.non_members: set[str] = set()  # user ids that share no guild with the bot
         self.rate_limited: list[tuple[str, str, float]] = []  # (route, major id, time) of each 429 served
         self._rate_windows: dict[tuple[str, str], list] = {}
 

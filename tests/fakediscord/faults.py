@@ -50,6 +50,7 @@ class _Fault:
     message: Optional[str]
     code: int
     served: list[RecordedRequest] = field(default_factory=list)
+    skip: int = 0  # matching requests let through before the fault starts
 
 
 
@@ -115,6 +116,7 @@ class FaultsMixin:
         is_global: bool = False,
         message: Optional[str] = None,
         code: int = 0,
+        skip: int = 0,
     ) -> _Fault:
         """Answer the next ``times`` requests matching method ("*"/None = any) and path prefix
         (relative to /api/v10, e.g. "/webhooks/") with ``status``.
@@ -122,17 +124,21 @@ class FaultsMixin:
         429 comes as Discord sends it: JSON ``{"message", "retry_after", "global"}`` plus
         ``Retry-After``, ``X-RateLimit-*`` and ``Via`` headers (discord.py treats a 429 without
         ``Via`` as a Cloudflare ban and does not retry). Returns a handle whose ``served`` list
-        holds the requests that got the fault.
+        holds the requests that got the fault. ``skip`` lets that many matching requests
+        through first (the second part of an answer, say).
         """
         m = None if method in (None, "*") else method.upper()
         prefix = re.sub(r"^/api/v\d+", "", path_prefix)
-        fault = _Fault(m, prefix, status, retry_after, times, is_global, message, code)
+        fault = _Fault(m, prefix, status, retry_after, times, is_global, message, code, skip=skip)
         self._faults.append(fault)
         return fault
 
     def _take_fault(self, method: str, path: str) -> Optional[_Fault]:
         for fault in self._faults:
             if fault.remaining > 0 and (fault.method is None or fault.method == method) and path.startswith(fault.prefix):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.remaining -= 1
                 return fault
         return None

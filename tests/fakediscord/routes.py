@@ -568,7 +568,7 @@ class RoutesMixin:
     async def _r_get_member(self, rec: RecordedRequest, guild: str, user_id: str) -> tuple[int, Any]:
         self._guild_or_404(guild)
         u = self._user_by_id(user_id)
-        if u is None:
+        if u is None or u["id"] in self.non_members:
             raise _ApiError(404, "Unknown Member", 10007)
         return 200, self.member_payload(u)
 

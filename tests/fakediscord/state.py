@@ -220,6 +220,16 @@ class WorldMixin:
         """The bot's managed role: what Discord's mention picker often inserts for the bot."""
         return self.roles[self.bot_role_id]
 
+    def add_thread(self, name: str, *, owner: UserRef = None, parent_id: Optional[Union[int, str]] = None) -> dict:
+        """A public thread a member opened for themselves (not the bot's), announced live."""
+        parent = self.channel(parent_id or self.channel_id)
+        thread = self._new_thread(parent, name, self._ids.next(), {}, 11)
+        thread["owner_id"] = self.user(owner)["id"]
+        thread.pop("member", None)  # the bot has not joined it
+        if self._gateway_live():
+            self._spawn(self.dispatch("THREAD_CREATE", dict(thread, newly_created=True)))
+        return thread
+
     def set_channel_permissions(self, channel_id: Union[int, str], *, allow: int = 0, deny: int = 0) -> None:
         """A permission overwrite for the bot's member in a channel (as a server admin would set)."""
         ch = self.channel(channel_id)
@@ -331,10 +341,14 @@ class WorldMixin:
         self._member_roles[uid] = list(roles)
         self._joined_at[uid] = _now_iso()
 
-    def add_user(self, username: str, *, roles: Iterable[int] = (), bot: bool = False) -> dict:
-        """Add a guild member (before the bot connects, or live: GUILD_MEMBER_ADD). Returns the user dict."""
+    def add_user(self, username: str, *, roles: Iterable[int] = (), bot: bool = False, member: bool = True) -> dict:
+        """Add a guild member (before the bot connects, or live: GUILD_MEMBER_ADD). Returns the user dict.
+        ``member=False``: a user who shares no server with the bot (they can still DM it)."""
         user = self._make_user(username, bot=bot)
         self.users[username] = user
+        if not member:
+            self.non_members.add(user["id"])
+            return user
         self._register_member(user, list(roles))
         if self._gateway_live():
             data = dict(self.member_payload(user), guild_id=str(self.guild_id))
@@ -440,7 +454,8 @@ class WorldMixin:
         return self._channels[cid]
 
     def guild_payload(self) -> dict:
-        members = [self.member_payload(self.bot_user)] + [self.member_payload(u) for u in self.users.values()]
+        members = [self.member_payload(self.bot_user)] + [
+            self.member_payload(u) for u in self.users.values() if u["id"] not in self.non_members]
         channels = [c for c in self._channels.values() if c.get("guild_id") and c["type"] not in (10, 11, 12)]
         threads = [c for c in self._channels.values() if c["type"] in (10, 11, 12)]
         return {
