@@ -572,6 +572,18 @@ async def test_knowledge_base_going_away_gets_a_clear_reply_and_recovers(desk, c
 # ---------------------------------------------------------------- settings and the CLI
 
 
+def test_the_readme_invite_url_asks_for_exactly_the_permissions_the_bot_checks():
+    import re
+
+    from bot.discord_bot import DIGEST_POST, POST, THREAD
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (asked,) = set(re.findall(r"permissions=(\d+)", readme))
+    needed = discord.Permissions(**{name: True for name in {*POST, *THREAD, *DIGEST_POST}})
+    assert int(asked) == needed.value
+
+
 def test_settings_read_the_token_and_id_lists_from_the_environment(monkeypatch):
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setenv("DESK_GUILD_IDS", "111, 222 333")
