@@ -333,7 +333,7 @@ class DeskBot(commands.Bot):
         """`guild_id`: the guild asking (None in a DM): it reads the shared documents and its own."""
         await self._acknowledgements_sent()
         loop = asyncio.get_running_loop()
-        ask = functools.partial(self.engine.ask, question, previous, guild_id=guild_id)
+        ask = functools.partial(self.engine.ask, question, previous=previous, guild_id=guild_id)
         return await loop.run_in_executor(self.answer_pool, ask)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
