@@ -109,11 +109,22 @@ class Digest(commands.Cog):
             await asyncio.to_thread(self._refresh_feeds)
         for sub in due:
             channel = self.bot.get_channel(sub.channel_id)
-            if channel is None:
-                log.warning("digest channel %s is gone or hidden from the bot; unsubscribed", sub.channel_id)
-                await asyncio.to_thread(self.store.unsubscribe, sub.channel_id)
-                continue
-            lacking = missing_permissions(channel.permissions_for(channel.guild.me), DIGEST_POST)
+            if channel is None:  # not cached: its guild may be in an outage, so ask before giving up
+                try:
+                    channel = await self.bot.fetch_channel(sub.channel_id)
+                except discord.NotFound:
+                    log.warning("digest channel %s no longer exists; unsubscribed", sub.channel_id)
+                    await asyncio.to_thread(self.store.unsubscribe, sub.channel_id)
+                    continue
+                except discord.Forbidden:
+                    log.warning("digest channel %s is hidden from the bot; skipped today", sub.channel_id)
+                    await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
+                    continue
+                except discord.HTTPException as exc:
+                    log.warning("digest channel %s could not be looked up (%s); will retry", sub.channel_id, exc)
+                    continue
+            me = getattr(getattr(channel, "guild", None), "me", None)
+            lacking = missing_permissions(channel.permissions_for(me), DIGEST_POST) if me is not None else []
             if lacking:
                 log.warning("digest for channel %s skipped today: the bot lacks %s there", sub.channel_id,
                             ", ".join(lacking))

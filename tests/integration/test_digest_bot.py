@@ -114,3 +114,28 @@ async def test_failing_feed_is_logged_and_digest_still_posts(desk, monkeypatch, 
             assert await cog.post_due() == 1
     assert any("digest feed refresh failed" in r.getMessage() and "HTTP 500" in r.getMessage() for r in caplog.records)
     await fake.wait_for_message(fake.channel_id, predicate=lambda m: m.get("embeds"), timeout=20)
+
+
+async def test_a_deleted_channel_is_unsubscribed_not_retried(desk, monkeypatch, caplog):
+    fake, bot = await desk()
+    cog = bot.get_cog("Digest")
+    monkeypatch.setattr(cog, "_refresh_feeds", lambda: None)
+    doomed = fake.add_channel("doomed")
+    await fake.wait_until(lambda: bot.get_channel(int(doomed["id"])))
+    cog.clock = lambda: at(7, 0)
+    inter = await fake.send_interaction("digest-schedule subscribe", {"channel": doomed["id"], "time": "08:00"},
+                                        user="owner")
+    await fake.wait_for_response(inter, "followup", timeout=10)
+    del fake._channels[int(doomed["id"])]
+    await fake.dispatch("CHANNEL_DELETE", doomed)
+    await fake.wait_until(lambda: bot.get_channel(int(doomed["id"])) is None)
+
+    cog.clock = lambda: at(8, 1)
+    with caplog.at_level(logging.WARNING, logger="desk.bot"):
+        assert await cog.post_due() == 0
+    assert any("no longer exists; unsubscribed" in r.getMessage() for r in caplog.records)
+    assert cog.store.load() == {}
+    lookups = len(fake.find_requests("GET", f"/channels/{doomed['id']}"))
+    cog.clock = lambda: at(8, 2)
+    assert await cog.post_due() == 0
+    assert len(fake.find_requests("GET", f"/channels/{doomed['id']}")) == lookups == 1
