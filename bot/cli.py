@@ -93,7 +93,7 @@ def cmd_sources(args) -> int:
 def cmd_forget(args) -> int:
     from bot.scope import forget_in_scope
 
-    forget_in_scope(_kb(), args.id, _scope(args))
+    forget_in_scope(_kb(), args.id, _scope(args), unknown="no document with id {id!r}; `desk sources` lists them")
     print(f"Forgot {args.id}.")
     return 0
 

@@ -17,7 +17,7 @@ def documents_in_scope(kb, guild_id) -> list[dict]:
     return [d for d in docs if visible_to(d, guild_id)]
 
 
-def forget_in_scope(kb, doc_id: str, guild_id) -> None:
+def forget_in_scope(kb, doc_id: str, guild_id, unknown: str = "No document with id {id!r}; /sources lists them.") -> None:
     """Forget a document the scope owns; anything else is answered as unknown, so a server
     learns nothing about another server's documents."""
     doc = kb.get_document(doc_id)
@@ -25,5 +25,5 @@ def forget_in_scope(kb, doc_id: str, guild_id) -> None:
     if not owned:
         if doc is not None and guild_id is not ALL and owner_of(doc) is None:
             raise DeskError(f"{doc_id!r} is shared by every server; it can be forgotten from the command line only.")
-        raise DeskError(f"No document with id {doc_id!r}; sources lists them.")
+        raise DeskError(unknown.format(id=doc_id))
     kb.forget(doc_id)

@@ -63,7 +63,7 @@ def test_a_guild_document_is_seen_and_forgotten_by_its_guild_only(store, tmp_pat
 
     capsys.readouterr()
     assert main(["forget", "--guild", "222", private_id]) == 1  # another guild's: unknown to 222
-    assert "No document" in capsys.readouterr().err
+    assert "no document with id" in capsys.readouterr().err
     assert main(["forget", "--guild", "111", shared_id]) == 1  # shared: not one guild's to remove
     assert "shared by every server" in capsys.readouterr().err
     assert {d["id"] for d in desk_json(capsys, "sources")} == {private_id, shared_id}
