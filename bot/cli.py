@@ -38,7 +38,7 @@ def cmd_ingest(args) -> int:
         def advance(item: str) -> None:
             progress.update(task, advance=1, description=item[-60:])
 
-        ingester = Ingester(kb, progress=advance)
+        ingester = Ingester(kb, progress=advance, guild_id=args.guild)
         report = ingester.ingest(list(args.inputs), holdings=args.holdings)
         if args.feed:
             report.merge(ingester.ingest(args.feed, feed=True))
@@ -70,14 +70,24 @@ def print_records(records: list[dict], as_json: bool, empty: str, headers: tuple
     return True
 
 
+def _scope(args):
+    from bot.scope import ALL
+
+    return ALL if args.guild is None else args.guild
+
+
 def cmd_sources(args) -> int:
     if args.show:
         return _show_source(args.show)
+    from bot.scope import documents_in_scope
+    from retrieval.store import owner_of
+
     print_records(
-        _kb().list_documents(), args.json, "The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.",
-        ("id", "title", "source", "date", "kind", "chunks"),
+        documents_in_scope(_kb(), _scope(args)), args.json,
+        "The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.",
+        ("id", "title", "source", "date", "kind", "chunks", "guild"),
         lambda d: (d["id"], d.get("title", ""), d.get("source", ""), d.get("published", "") or d.get("published_raw", ""),
-                   d.get("kind", ""), str(d.get("chunks", 0))),
+                   d.get("kind", ""), str(d.get("chunks", 0)), str(owner_of(d) or "shared")),
     )
     return 0
 
@@ -103,8 +113,9 @@ def _show_source(doc_id: str) -> int:
 
 
 def cmd_forget(args) -> int:
-    if not _kb().forget(args.id):
-        raise DeskError(f"no document with id {args.id!r}; `desk sources` lists them")
+    from bot.scope import forget_in_scope
+
+    forget_in_scope(_kb(), args.id, _scope(args), unknown="no document with id {id!r}; `desk sources` lists them")
     print(f"Forgot {args.id}.")
     return 0
 
@@ -118,7 +129,8 @@ def _engine(kb=None):
 
 
 def cmd_ask(args) -> int:
-    answer = _engine().ask(args.question)
+    # Without --guild: the shared documents only, as a DM to the bot would see.
+    answer = _engine().ask(args.question, guild_id=args.guild)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -218,8 +230,9 @@ def cmd_feedback(args) -> int:
     )
     if args.json or not shown:
         return 0
-    up = sum(1 for e in entries if e.get("vote") == "up")
-    print(f"{len(entries)} votes: {up} up, {len(entries) - up} down")
+    latest = FeedbackStore(BotSettings().feedback_path).latest()  # a changed vote counts once, as its last
+    up = sum(1 for e in latest if e.get("vote") == "up")
+    print(f"{len(latest)} votes: {up} up, {len(latest) - up} down")
     return 0
 
 
@@ -243,15 +256,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", default=[], metavar="URL_OR_FILE", help="an RSS/Atom feed (repeatable)")
     p.add_argument("--holdings", action="store_true", help="read the inputs as holdings tables")
     p.add_argument("--tic", action="store_true", help="fetch Treasury's current holdings tables")
+    p.add_argument("--guild", type=int, metavar="ID", help="the documents belong to this Discord server only (default: shared)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sources", parents=[common], help="list what is stored, newest first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--show", metavar="ID", help="one document: its body as stored and the boilerplate removed")
+    p.add_argument("--guild", type=int, metavar="ID", help="what this Discord server sees: shared documents and its own")
     p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("forget", parents=[common], help="remove a document by id")
     p.add_argument("id")
+    p.add_argument("--guild", type=int, metavar="ID", help="only a document of this Discord server may be forgotten")
     p.set_defaults(func=cmd_forget)
 
     p = sub.add_parser("holdings", parents=[common], help="exact figures from the holdings tables")
@@ -263,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer one question with its sources")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.add_argument("--guild", type=int, metavar="ID", help="answer as this Discord server would: shared documents and its own")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", parents=[common], help="score a question set (JSONL)")

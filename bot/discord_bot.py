@@ -9,6 +9,7 @@ thread so the gateway heartbeat never stalls; nothing the bot sends may ping any
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import os
@@ -17,12 +18,13 @@ import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.feedback import FeedbackStore
-from bot.render import Rendered
+from bot.render import CONTENT_LIMIT, Rendered, neutralise, truncate
 from bot.settings import BotSettings
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
 
@@ -78,8 +80,42 @@ class Cooldown:
         return 0.0
 
 
+# What each kind of post needs, by discord.py's permission names (all of them: README's invite URL).
+POST = ("view_channel", "send_messages", "embed_links", "read_message_history")
+THREAD = ("create_public_threads", "send_messages_in_threads")
+DIGEST_POST = ("view_channel", "send_messages", "embed_links", "attach_files")
+MANAGE_SERVER = discord.Permissions(manage_guild=True)
+
+
+def permission_name(name: str) -> str:
+    return name.replace("_", " ").title().replace("In ", "in ")
+
+
+def missing_permissions(permissions: discord.Permissions, needed) -> list[str]:
+    return [permission_name(name) for name in needed if not getattr(permissions, name)]
+
+
+def lacking_text(missing: list[str], where: str = "in this channel") -> str:
+    """One line naming what the bot lacks, for the member who can fix it or ask an admin."""
+    return f"I can't post {where}: I lack the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} here."
+
+
 def cooldown_text(seconds: float) -> str:
     return f"Easy there — you can ask again in {max(1, round(seconds))} s."
+
+
+class DeskTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Where the bot answers, for every command at once (a per-command check was missed by
+        all but /ask): DESK_ALLOWED_CHANNELS, DESK_GUILD_IDS, and DMs from allowed members."""
+        bot = interaction.client
+        if interaction.guild_id is not None and not bot.guild_allowed(interaction.guild_id):
+            raise app_commands.CheckFailure("This server is not one I serve.")
+        if interaction.guild_id is None and not await bot.dm_allowed(interaction.user):
+            raise app_commands.CheckFailure("I answer DMs only from members of the servers I serve.")
+        if not bot.channel_allowed(interaction.channel):
+            raise app_commands.CheckFailure("I don't answer in this channel.")
+        return True
 
 
 class DeskBot(commands.Bot):
@@ -98,6 +134,7 @@ class DeskBot(commands.Bot):
             allowed_mentions=NO_MENTIONS,
             help_command=None,
             max_messages=1000,
+            tree_cls=DeskTree,
             **client_options,
         )
         self.kb = kb
@@ -113,16 +150,44 @@ class DeskBot(commands.Bot):
         # One per core: answering is CPU-bound, and more workers only take the GIL from the event loop.
         self.answer_pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="desk-answer")
         self.tree.on_error = self.on_tree_error
+        self._dm_members: dict[int, bool] = {}  # user id -> member of an allowed guild (DESK_GUILD_IDS)
+        self._cleared_stale = False
 
     # -- start-up --------------------------------------------------------------------------------
 
+    # Seconds before the 2nd, 3rd... attempt to reach Discord at start-up: doubling, capped.
+    connect_backoff: tuple[float, float] = (1.0, 60.0)
+
     async def start(self, token: str, *, reconnect: bool = True) -> None:
         redact_in_logs(token)
+        quiet_reconnect_tracebacks()
         # Answer workers run CPU-bound Python. By default the event loop waits up to 5 ms for the
         # GIL after each network read, so a burst of questions starved the acknowledgements
         # Discord needs within 3 s (docs/BENCHMARKS.md); a shorter interval hands it back sooner.
         sys.setswitchinterval(0.0005)
-        await super().start(token, reconnect=reconnect)
+        await self.wait_for_discord(token)
+        await self.login(token)
+        await self.connect(reconnect=reconnect)
+
+    async def wait_for_discord(self, token: str) -> None:
+        """Until Discord answers the token check: one log line per failed attempt, then a wait
+        that doubles up to a cap. A rejected token is not retried (LoginFailure)."""
+        delay, cap = self.connect_backoff
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self.http.static_login(token.strip())
+                return
+            except (OSError, asyncio.TimeoutError, aiohttp.ClientError, discord.DiscordServerError) as exc:
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                log.warning("cannot reach Discord (%s); attempt %d, retrying in %.0f s", reason, attempt, delay)
+            finally:
+                # login() opens its own session; this one (and the connector it owns) is closed.
+                await self.http.close()
+                self.http.connector = discord.utils.MISSING
+            await asyncio.sleep(delay)
+            delay = min(cap, delay * 2)
 
     async def setup_hook(self) -> None:
         if self.kb is None:
@@ -145,13 +210,38 @@ class DeskBot(commands.Bot):
         self.add_view(FeedbackView(self))  # fixed custom ids: buttons keep working after a restart
         for extension in COGS:
             await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Each sync replaces a scope's whole list, so renamed or removed commands disappear.
+        With DESK_GUILD_IDS the global list is emptied too, or every command would show twice;
+        without it, stale guild lists are emptied once the guilds are known (on_ready)."""
         if self.settings.guild_ids:
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-        else:
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to guild %s", len(synced), guild_id)
+            self.tree.clear_commands(guild=None)  # the guild copies answer the interactions
             await self.tree.sync()
+            log.info("cleared the global commands (DESK_GUILD_IDS is set)")
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def _clear_stale_guild_commands(self) -> None:
+        if self._cleared_stale or self.settings.guild_ids:
+            return
+        self._cleared_stale = True
+        for guild in self.guilds:
+            try:
+                if await self.tree.fetch_commands(guild=guild):
+                    await self.tree.sync(guild=guild)  # the tree holds none for it: the list is emptied
+                    log.info("cleared stale commands of guild %s (a DESK_GUILD_IDS run left them)", guild.id)
+            except (discord.HTTPException, aiohttp.ClientError) as exc:
+                if self.is_closed():
+                    return
+                log.warning("could not check guild %s for stale commands: %s", guild.id, exc)
 
     def _warm_up(self) -> None:
         try:
@@ -171,7 +261,63 @@ class DeskBot(commands.Bot):
             log.warning("could not warm up the answer engine", exc_info=True)
 
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s) in %d guild(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        log.info("logged in as %s (%s) in %d guild(s): %s", self.user, getattr(self.user, "id", "?"), len(self.guilds),
+                 ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none")
+        for guild in list(self.guilds):
+            await self._leave_unless_allowed(guild)
+        await self._clear_stale_guild_commands()
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        log.info("added to guild %s (%s)", guild.name, guild.id)
+        await self._leave_unless_allowed(guild)
+
+    async def _leave_unless_allowed(self, guild: discord.Guild) -> None:
+        # Bots are public by default: anyone can add this one. DESK_GUILD_IDS is the allow-list.
+        if self.settings.guild_ids and guild.id not in self.settings.guild_ids:
+            log.warning("leaving guild %s (%s): not in DESK_GUILD_IDS", guild.name, guild.id)
+            try:
+                await guild.leave()
+            except discord.HTTPException as exc:
+                log.warning("could not leave guild %s: %s", guild.id, exc)
+
+    async def on_connect(self) -> None:
+        log.info("connected to the gateway")
+
+    async def on_resumed(self) -> None:
+        log.info("gateway session resumed")
+
+    async def on_disconnect(self) -> None:
+        log.info("disconnected from the gateway; discord.py reconnects")
+
+    def guild_allowed(self, guild_id: int | None) -> bool:
+        return not self.settings.guild_ids or guild_id in self.settings.guild_ids
+
+    async def dm_allowed(self, user: discord.abc.User) -> bool:
+        """With DESK_GUILD_IDS, a DM is answered only for a member of an allowed guild."""
+        if not self.settings.guild_ids:
+            return True
+        known = self._dm_members.get(user.id)
+        if known is not None:
+            return known
+        member = False
+        for guild_id in self.settings.guild_ids:
+            guild = self.get_guild(guild_id)
+            if guild is None:
+                continue
+            if guild.get_member(user.id) is not None:
+                member = True
+                break
+            try:  # without the members intent the cache is partial: ask Discord
+                await guild.fetch_member(user.id)
+                member = True
+                break
+            except discord.NotFound:
+                continue
+            except discord.HTTPException as exc:
+                log.warning("could not check %s's membership of guild %s: %s", user.id, guild_id, exc)
+                return False  # not cached: asked again next time
+        self._dm_members[user.id] = member
+        return member
 
     async def on_message(self, message: discord.Message) -> None:
         # No prefix commands: the ask cog's listener handles mentions, DMs and replies.
@@ -183,10 +329,12 @@ class DeskBot(commands.Bot):
 
     # -- shared helpers for the cogs -------------------------------------------------------------
 
-    async def answer(self, question: str, previous=None):
+    async def answer(self, question: str, previous=None, guild_id: int | None = None):
+        """`guild_id`: the guild asking (None in a DM): it reads the shared documents and its own."""
         await self._acknowledgements_sent()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.answer_pool, self.engine.ask, question, previous)
+        ask = functools.partial(self.engine.ask, question, previous=previous, guild_id=guild_id)
+        return await loop.run_in_executor(self.answer_pool, ask)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         self._forget_old_arrivals()
@@ -245,7 +393,8 @@ class DeskBot(commands.Bot):
             sent.append(await interaction.followup.send(
                 content=rendered.content if i == 0 and rendered.content else discord.utils.MISSING,
                 embeds=self.embeds(message), ephemeral=ephemeral, wait=True, allowed_mentions=NO_MENTIONS, **kwargs))
-        interaction.extras["answered"] = True
+            # The first part replaced the "thinking…" message: an error after it must not touch @original.
+            interaction.extras["answered"] = True
         return sent
 
     async def send_rendered(self, channel, rendered: Rendered, *, view=None, reference=None) -> list[discord.Message]:
@@ -261,17 +410,22 @@ class DeskBot(commands.Bot):
         return sent
 
     async def reply_error(self, interaction: discord.Interaction, text: str) -> None:
-        """A short ephemeral message, whether or not the interaction was already deferred."""
+        """A short message for the user, whether or not the interaction was already deferred."""
+        # Error texts quote what the user typed: a 2,100-character option must not make the
+        # reply itself too long for Discord (then the user would see nothing at all).
+        text = truncate(neutralise(text), CONTENT_LIMIT)
         try:
             if not interaction.response.is_done():
                 await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
                 return
             if not interaction.extras.get("answered"):
-                # A public "thinking…" placeholder would otherwise stay; drop it, then answer privately.
+                # On Discord the first follow-up after a defer would replace the "thinking…"
+                # message and keep its visibility (public): drop it, so the error can be private.
                 try:
                     await interaction.delete_original_response()
                 except discord.HTTPException:
                     pass
+            # Otherwise part of the answer is out, and @original is its first part: it stays.
             await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
             log.warning("could not tell the user about an error (interaction %s)", interaction.id, exc_info=True)
@@ -320,6 +474,31 @@ def redact_in_logs(secret: str) -> None:
     _REDACTED.add(secret)
 
 
+class _ReconnectWithoutTraceback(logging.Filter):
+    """discord.py logs each gateway reconnect with a full traceback: one line says as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.msg.startswith("Attempting a reconnect"):
+            exc = record.exc_info[1]
+            record.msg = f"{record.msg} ({type(exc).__name__}: {exc})" if exc else record.msg
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_reconnect_tracebacks() -> None:
+    logger = logging.getLogger("discord.client")
+    if not any(isinstance(f, _ReconnectWithoutTraceback) for f in logger.filters):
+        logger.addFilter(_ReconnectWithoutTraceback())
+
+
+class TokenRejected(DeskError):
+    """Discord answered 401 to the token: retrying cannot help (exit code 2)."""
+
+
+TOKEN_REJECTED = ("Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN "
+                  "(Developer Portal -> your application -> Bot -> Reset Token).")
+
+
 async def start_bot(bot: DeskBot, token: str) -> None:
     """bot.start with Discord's start-up refusals turned into messages a person can act on."""
     try:
@@ -327,10 +506,20 @@ async def start_bot(bot: DeskBot, token: str) -> None:
     except discord.PrivilegedIntentsRequired:
         raise DeskError(PRIVILEGED_HELP) from None
     except discord.LoginFailure:
-        raise DeskError("Discord refused the token: check DISCORD_TOKEN (Developer Portal -> Bot -> Reset Token).") from None
+        raise TokenRejected(TOKEN_REJECTED) from None
     finally:
         if not bot.is_closed():
             await bot.close()
+
+
+def configure_logging() -> None:
+    """INFO for the bot by default (logged in, guilds, connections, syncs), with times."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig()
+    for handler in root.handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.setLevel(min(root.level, logging.INFO) if root.level else logging.INFO)
 
 
 def run_bot(settings: BotSettings | None = None) -> int:
@@ -338,9 +527,14 @@ def run_bot(settings: BotSettings | None = None) -> int:
     token = settings.token.get_secret_value()
     if not token:
         raise DeskError("DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal and export its token.")
+    redact_in_logs(token)
+    configure_logging()
     bot = DeskBot(settings)
     try:
         asyncio.run(start_bot(bot, token))
+    except TokenRejected as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         pass
     return 0

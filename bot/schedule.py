@@ -113,6 +113,17 @@ class SubscriptionStore:
     def due(self, now: datetime) -> list[Subscription]:
         return [s for s in self.load().values() if s.is_due(now)]
 
+    def skip_day(self, channel_id: int, now: datetime) -> None:
+        """Today's digest is given up (the channel refused it): not due again until tomorrow, and
+        tomorrow's covers everything since the last post that went out."""
+        with self._lock:
+            subs = self.load()
+            sub = subs.get(channel_id)
+            if sub is None:
+                return
+            sub.last_posted_date = sub.local_now(now).date().isoformat()
+            self._save(subs)
+
     def mark_posted(self, channel_id: int, now: datetime, month: str = "") -> None:
         with self._lock:
             subs = self.load()

@@ -16,6 +16,15 @@ UP_ID = "desk:feedback:up"
 DOWN_ID = "desk:feedback:down"
 
 
+def answer_view(bot) -> "FeedbackView":
+    """The buttons for one answer. Stopped before sending, so discord.py does not keep a view per
+    message for ever (it did: one per answer); the persistent view added at start-up answers
+    every click by custom_id."""
+    view = FeedbackView(bot)
+    view.stop()
+    return view
+
+
 class FeedbackView(discord.ui.View):
     def __init__(self, bot):
         super().__init__(timeout=None)
@@ -35,14 +44,19 @@ class FeedbackView(discord.ui.View):
         record = self.bot.answer_records.get(message.id) if message else None
         if record is None:
             record = record_from_embeds([e.to_dict() for e in (message.embeds if message else [])])
-        await asyncio.to_thread(
+        entry = await asyncio.to_thread(
             self.bot.feedback.record,
             vote=vote, user_id=interaction.user.id, question=record.get("question", ""),
             answer=record.get("answer", ""), sources=record.get("sources", []),
             message_id=message.id if message else None, channel_id=interaction.channel_id,
             route=record.get("route", ""), data_month=record.get("data_month", ""),
         )
-        thanks = "Thanks — noted." if vote == "up" else "Thanks — noted; this helps fix weak answers."
+        if entry is None:  # the same vote again from the same person: counted once
+            thanks = "You already voted that way on this answer."
+        elif entry.get("replaces"):
+            thanks = "Vote changed — thanks."
+        else:
+            thanks = "Thanks — noted." if vote == "up" else "Thanks — noted; this helps fix weak answers."
         await interaction.followup.send(thanks, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:

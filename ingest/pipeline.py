@@ -6,6 +6,7 @@ reported on one line and the rest of the batch goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from ingest.documents import ARTICLE_SUFFIXES, SourceDocument, load_file
 from ingest.settings import IngestSettings
 from retrieval.errors import DeskError, InputError
 from retrieval.sentences import split_sentences
-from retrieval.store import DocumentWrite, KnowledgeBase
+from retrieval.store import GUILD, DocumentWrite, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +128,18 @@ def count_inputs(inputs: list[str]) -> int:
     return total
 
 
+def scoped_doc_id(doc_id: str, guild_id: int | None) -> str:
+    """A guild's copy of a page has its own id: another guild (or the shared copy) ingesting the
+    same URL must not take it over."""
+    return doc_id if guild_id is None else f"g{guild_id}:{doc_id}"
+
+
 class Ingester:
     def __init__(self, kb: KnowledgeBase, settings: IngestSettings | None = None,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, guild_id: int | None = None):
         self.kb = kb
+        # None: documents are shared by every guild (the CLI); otherwise they are that guild's only.
+        self.guild_id = guild_id
         self.settings = settings or IngestSettings()
         self.progress = progress or (lambda _item: None)  # called once per file or URL, as it starts
         self._splitter = None
@@ -140,6 +149,8 @@ class Ingester:
 
     def store_document(self, doc: SourceDocument, report: IngestReport) -> None:
         """Queue a changed document; it is embedded with its neighbours and written by flush()."""
+        if self.guild_id is not None and not doc.doc_id.startswith(scoped_doc_id("", self.guild_id)):
+            doc = dataclasses.replace(doc, doc_id=scoped_doc_id(doc.doc_id, self.guild_id))
         if any(item.doc.doc_id == doc.doc_id for item in self._pending):
             self.flush()  # a later version of a queued document is compared with the queued one
         existing = self.kb.get_document(doc.doc_id)
@@ -167,8 +178,11 @@ class Ingester:
         writes, start = [], 0
         for item in pending:
             end = start + len(item.chunks.texts)
+            meta = item.doc.metadata()
+            if self.guild_id is not None:
+                meta[GUILD] = self.guild_id  # the store copies it onto every chunk
             record = {"chunking": CHUNKING, "boilerplate": "\n".join(item.chunks.removed)[:MAX_BOILERPLATE_CHARS]}
-            writes.append(DocumentWrite(item.doc.doc_id, item.doc.metadata(), item.chunks.texts, item.chunks.metas,
+            writes.append(DocumentWrite(item.doc.doc_id, meta, item.chunks.texts, item.chunks.metas,
                                         vectors[start:end], record))
             start = end
         try:
@@ -254,6 +268,11 @@ class Ingester:
         layout = sniff(data)
         if layout is None and not forced:
             return False
+        if self.guild_id is not None:
+            # Tables feed every guild's lookups (the holdings book is not scoped): only the
+            # command line may change what all of them read.
+            raise InputError(ref, "is a holdings table; tables are shared by every server, so they "
+                             "are added from the command line (desk ingest)")
         from ingest.holdings_ingest import ingest_table
 
         ingest_table(self.kb, data, ref, layout, report)
@@ -278,7 +297,7 @@ class Ingester:
         for entry in entries:
             try:
                 page = None
-                doc_id = canonical_url(entry.link) if entry.link else None
+                doc_id = scoped_doc_id(canonical_url(entry.link), self.guild_id) if entry.link else None
                 if doc_id and self.kb.get_document(doc_id):
                     # Known entry: keep what is stored rather than fetch the page again.
                     report.count("unchanged", doc_id)

@@ -13,6 +13,7 @@ from retrieval.sentences import split_sentences
 from retrieval.errors import NotFound
 from retrieval.holdings import Change, Figure, HoldingsBook, format_billions, month_label, movers
 from retrieval.keyword import BM25Index
+from retrieval.store import visible_to
 
 TOPIC = "foreign holdings of U.S. Treasury securities Treasurys bonds yields tariffs central banks reserves"
 MAX_ARTICLES = 5
@@ -49,10 +50,13 @@ def _summary(text: str) -> str:
     return _trim(" ".join(sentences), SUMMARY_CHARS) if sentences else _trim(" ".join(text.split()), SUMMARY_CHARS)
 
 
-def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "") -> Digest:
-    """`since` is an ISO date or time: documents ingested after it are new."""
+def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "",
+                   guild_id: int | None = None) -> Digest:
+    """`since` is an ISO date or time: documents ingested after it are new. `guild_id`: shared
+    documents and that guild's own (None: shared only)."""
     digest = Digest(since=since)
-    new_docs = [d for d in kb.list_documents(kind="article") if (d.get("ingested_at") or "") > since]
+    new_docs = [d for d in kb.list_documents(kind="article")
+                if (d.get("ingested_at") or "") > since and visible_to(d, guild_id)]
     first_chunks = {}
     for _, text, meta in kb.iter_chunks({"$and": [{"kind": "article"}, {"chunk": 0}]}):
         first_chunks[meta["doc_id"]] = text

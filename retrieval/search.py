@@ -14,7 +14,9 @@ import time
 from dataclasses import dataclass
 
 from retrieval.keyword import BM25Index, Row, release_freed_memory
-from retrieval.store import Hit, KnowledgeBase
+import numpy as np
+
+from retrieval.store import Hit, KnowledgeBase, owner_of, visible_to
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ class SearchFilter:
     kinds: tuple[str, ...] | None = None  # "article", "table"
     since_day: int = 0  # YYYYMMDD, inclusive
     until_day: int = 0
+    # Shared documents plus this guild's own; None: shared documents only (a DM, the CLI).
+    # Not part of where(): Chroma cannot match "field absent" (shared, and every document of an
+    # older store), so the scope is applied with allows() on every path of the Retriever.
+    guild_id: int | None = None
 
     def where(self) -> dict | None:
         clauses = []
@@ -41,6 +47,8 @@ class SearchFilter:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def allows(self, meta: dict) -> bool:
+        if not visible_to(meta, self.guild_id):
+            return False
         if self.kinds and meta.get("kind") not in self.kinds:
             return False
         day = int(meta.get("published_day") or 0)
@@ -61,6 +69,8 @@ class Retriever:
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
         self.newest_day = 0  # YYYYMMDD of the newest stored article
         self._prefixes: tuple[int, set[str]] | None = None
+        self.owners: dict[str, int] = {}  # doc_id -> guild, for guild documents only
+        self._row_docs: tuple[object, np.ndarray] | None = None  # (index, its row_docs as an array)
 
     def refresh(self, max_age: float = 0.5) -> None:
         """Bring the keyword index up to date when the store changed (checked at most every max_age s)."""
@@ -72,7 +82,9 @@ class Retriever:
             self._checked_at = time.monotonic()
             if generation == self._generation and self._index is not None:
                 return
-            committed = {d["id"]: d.get("content_hash", "") for d in self.kb.list_documents()}
+            listed = self.kb.list_documents()
+            committed = {d["id"]: d.get("content_hash", "") for d in listed}
+            self.owners = {d["id"]: owner_of(d) for d in listed if owner_of(d) is not None}
             index = self._index or self._saved_index() or BM25Index()
             changed = [d for d, h in committed.items() if index.docs.get(d) != h]
             gone = [d for d in index.docs if committed.get(d) != index.docs[d]]
@@ -150,7 +162,14 @@ class Retriever:
         """BM25's best chunks in rank order; the index holds no texts, so those not already in
         `known` are read from Chroma in one call."""
         index = self._index
-        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, index.mask(flt.kinds, flt.since_day, flt.until_day))]
+        allowed = index.mask(flt.kinds, flt.since_day, flt.until_day)
+        hidden = [d for d, owner in self.owners.items() if owner != flt.guild_id]
+        if hidden:  # other guilds' documents: their rows are left out like any filtered row
+            if self._row_docs is None or self._row_docs[0] is not index:
+                self._row_docs = (index, np.array(index.row_docs, dtype=object))
+            visible = ~np.isin(self._row_docs[1], hidden)
+            allowed = visible if allowed is None else allowed & visible
+        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, allowed)]
         known = known or {}
         missing = [chunk_id for chunk_id in ranked if chunk_id not in known]
         fetched = self.kb.get_chunks(missing) if missing else {}
@@ -170,10 +189,11 @@ class Retriever:
         the usual filter (articles only) removes few chunks: so ask unfiltered for more and
         filter here, and pay for the filtered query only when too few survive."""
         if flt.where() is None:
-            return [h for h in self.kb.dense_search(vector, CANDIDATES) if self._is_committed(h)]
+            return [h for h in self.kb.dense_search(vector, CANDIDATES) if flt.allows(h.meta) and self._is_committed(h)]
         hits = [h for h in self.kb.dense_search(vector, CANDIDATES * 2) if flt.allows(h.meta) and self._is_committed(h)]
         if len(hits) < CANDIDATES // 2:
-            hits = [h for h in self.kb.dense_search(vector, CANDIDATES, flt.where()) if self._is_committed(h)]
+            hits = [h for h in self.kb.dense_search(vector, CANDIDATES, flt.where())
+                    if flt.allows(h.meta) and self._is_committed(h)]
         return hits[:CANDIDATES]
 
     def idf(self, term: str) -> float:

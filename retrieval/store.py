@@ -32,6 +32,9 @@ META_ID = "__meta__"  # the documents collection's record holding the write gene
 PENDING = "commit_pending"  # on a document record between its commit and the clean-up after it
 MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one add
 PAGE = 5000
+# On a server's documents and their chunks (the Discord guild id); absent on shared documents:
+# those ingested from the command line and every document of a store written before scopes.
+GUILD = "guild_id"
 
 
 @dataclass
@@ -336,6 +339,18 @@ class KnowledgeBase:
             Hit(id=i, text=t, meta=m, similarity=1.0 - d)
             for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         ]
+
+
+def owner_of(meta: dict[str, Any]) -> int | None:
+    """The guild a document or chunk belongs to, or None when it is shared by all."""
+    value = meta.get(GUILD)
+    return int(value) if value not in (None, "", 0) else None
+
+
+def visible_to(meta: dict[str, Any], guild_id: int | None) -> bool:
+    """Shared documents are everyone's; a guild's own documents are that guild's only."""
+    owner = owner_of(meta)
+    return owner is None or owner == guild_id
 
 
 def _clean(meta: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,16 @@
-"""Admin: /ingest url, /ingest feed, /forget. Manage Server only: Discord hides the commands from
-others (default_permissions) and the bot checks again, since a server admin can override
-command permissions per role or channel."""
+"""Admin: /ingest url, /ingest feed, /ingest file, /forget. Manage Server only: Discord hides the
+commands from others (default_permissions) and the bot checks again, since a server admin can
+override command permissions per role or channel.
+
+What a server ingests is that server's (guild scope): only it answers from it, lists it and may
+forget it. Shared documents come from the command line."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
+from pathlib import Path
 
 import discord
 from discord import app_commands
@@ -13,7 +18,9 @@ from discord.ext import commands
 
 from bot.discord_bot import NO_MENTIONS
 from bot.render import CONTENT_LIMIT, neutralise, truncate
+from bot.scope import documents_in_scope, forget_in_scope
 from retrieval.errors import DeskError
+from retrieval.store import owner_of
 
 log = logging.getLogger("desk.bot")
 
@@ -53,11 +60,17 @@ class Admin(commands.Cog):
         url = url.strip()
         if not url.lower().startswith(("http://", "https://")):
             raise DeskError("Give an http(s) URL.")
+        await self._ingest_with_progress(interaction, [url], feed, f"{'Feed' if feed else 'URL'} {url}")
+
+    async def _ingest_with_progress(self, interaction: discord.Interaction, inputs: list[str], feed: bool,
+                                    label: str) -> None:
         from ingest.pipeline import Ingester
 
-        latest = {"text": f"Fetching {url}…"}
-        ingester = Ingester(self.bot.kb, progress=lambda msg: latest.__setitem__("text", f"Ingesting {msg}"))
-        job = asyncio.create_task(asyncio.to_thread(ingester.ingest, [url], feed))
+        latest = {"text": f"Fetching {label}…"}
+        ingester = Ingester(self.bot.kb, progress=lambda msg: latest.__setitem__(
+            "text", f"Ingesting {msg if msg.startswith(('http://', 'https://')) else label}"),
+                            guild_id=interaction.guild_id)
+        job = asyncio.create_task(asyncio.to_thread(ingester.ingest, inputs, feed))
         shown = None
         while not job.done():
             if latest["text"] != shown:
@@ -66,11 +79,12 @@ class Admin(commands.Cog):
                                                          allowed_mentions=NO_MENTIONS)
             await asyncio.wait([job], timeout=PROGRESS_EVERY)
         report = job.result()
-        lines = [f"{'Feed' if feed else 'URL'} {url}: {report.summary()}"]
+        lines = [f"{label}: {report.summary()}"]
         lines += [f"• failed: {error}" for error in report.errors[:5]]
         if report.doc_ids:
             lines.append("Documents: " + ", ".join(f"`{d}`" for d in report.doc_ids[:10]))
-        log.info("ingest by %s of %s: %s", interaction.user.id, url, report.summary())
+        log.info("ingest by %s in guild %s of %s: %s", interaction.user.id, interaction.guild_id, label,
+                 report.summary())
         await interaction.edit_original_response(content=truncate(neutralise("\n".join(lines)), CONTENT_LIMIT),
                                                  allowed_mentions=NO_MENTIONS)
         interaction.extras["answered"] = True
@@ -87,6 +101,24 @@ class Admin(commands.Cog):
     async def ingest_feed(self, interaction: discord.Interaction, url: str) -> None:
         await self._run_ingest(interaction, url, feed=True)
 
+    @ingest.command(name="file", description="Ingest an attached file: article (.txt .md .html .json .jsonl) or more")
+    @manager_only()
+    @app_commands.describe(file="The file to add; only this server will answer from it")
+    async def ingest_file(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        _require_manager(interaction)
+        from ingest.settings import IngestSettings
+
+        limits = IngestSettings()
+        if file.size > limits.max_bytes:  # refused before downloading, as the CLI refuses a big file
+            raise DeskError(f"{file.filename} is {file.size / 1e6:.1f} MB, over the {limits.max_file_mb:g} MB limit.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        name = Path(file.filename).name or "attachment"  # never a path of the uploader's choosing
+        with tempfile.TemporaryDirectory(prefix="desk-attachment-") as folder:
+            path = Path(folder) / name
+            path.write_bytes(await file.read())
+            # The CLI's own file loader: every format it reads (and any it learns) works here too.
+            await self._ingest_with_progress(interaction, [str(path)], False, f"File {name}")
+
     @app_commands.command(name="forget", description="Remove a document from the knowledge base (Manage Server)")
     @app_commands.describe(id="The document id, as /sources shows it")
     @app_commands.default_permissions(manage_guild=True)
@@ -95,9 +127,8 @@ class Admin(commands.Cog):
     async def forget(self, interaction: discord.Interaction, id: str) -> None:
         _require_manager(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if not await asyncio.to_thread(self.bot.kb.forget, id):
-            raise DeskError(f"No document with id {id!r}; /sources lists them.")
-        log.info("forget by %s of %s", interaction.user.id, id)
+        await asyncio.to_thread(forget_in_scope, self.bot.kb, id, interaction.guild_id)
+        log.info("forget by %s in guild %s of %s", interaction.user.id, interaction.guild_id, id)
         await interaction.edit_original_response(content=truncate(f"Forgot `{neutralise(id)}`.", CONTENT_LIMIT),
                                                  allowed_mentions=NO_MENTIONS)
         interaction.extras["answered"] = True
@@ -105,9 +136,10 @@ class Admin(commands.Cog):
     @forget.autocomplete("id")
     async def forget_autocomplete(self, interaction: discord.Interaction, current: str):
         try:
-            docs = await asyncio.to_thread(self.bot.kb.list_documents)
+            docs = await asyncio.to_thread(documents_in_scope, self.bot.kb, interaction.guild_id)
         except DeskError:
             return []
+        docs = [d for d in docs if owner_of(d) == interaction.guild_id]  # only its own can be forgotten
         typed = (current or "").lower()
         hits = [d for d in docs if len(d["id"]) <= 100 and (typed in d["id"].lower() or typed in d.get("title", "").lower())]
         return [app_commands.Choice(name=truncate(d.get("title") or d["id"], 100), value=d["id"]) for d in hits[:25]]

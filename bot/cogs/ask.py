@@ -7,19 +7,27 @@ to an answer) is read with the previous question as context, kept in memory by t
 from __future__ import annotations
 
 import logging
+import re
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_MENTIONS, cooldown_text, user_message
+from bot.discord_bot import (NO_MENTIONS, POST, THREAD, cooldown_text, lacking_text, missing_permissions,
+                             user_message)
 from bot.render import answer_record, render_answer, strip_bot_mention, thread_name
-from bot.views import FeedbackView
+from bot.views import answer_view
 
 log = logging.getLogger("desk.bot")
 
 HELP = ("Ask me about foreign holdings of U.S. Treasurys, e.g. \"Who holds the most Treasurys?\" "
         "— or use /holdings, /top, /compare and /chart for exact figures.")
+# A reply to an /ask answer (an interaction's message) does not ping the bot, so without the
+# Message Content intent its text never arrives: the advice must work there too.
+UNREADABLE_REPLY = ("I can't read that reply: Discord only shows me messages that mention me. Type @ and pick me "
+                    "in the text of your reply, or use /ask in the thread.")
+ROLE_MENTION_EMPTY = ("I can't read messages that mention my role: type @ and pick me (the bot, not the role), "
+                      "or use /ask.")
 
 
 class Ask(commands.Cog):
@@ -33,23 +41,26 @@ class Ask(commands.Cog):
                            private="Only you see the answer (no thread)")
     async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
                   private: bool = False) -> None:
-        if not self.bot.channel_allowed(interaction.channel):
-            await interaction.response.send_message("I don't answer in this channel.", ephemeral=True)
-            return
         wait = self.bot.cooldown.retry_after(interaction.user.id)
         if wait:
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         previous = self.bot.contexts.get(interaction.channel_id)
-        answer = await self.bot.answer(question, previous)
+        answer = await self.bot.answer(question, previous, interaction.guild_id)
         sent = await self.bot.followup_rendered(interaction, render_answer(answer, question),
-                                                view=FeedbackView(self.bot), ephemeral=private)
+                                                view=answer_view(self.bot), ephemeral=private)
         self._remember(sent, answer, question)
         channel = interaction.channel
         if not private and not self.bot.opens_thread_in(channel):
             self.bot.remember(interaction.channel_id, answer.question)  # a thread or DM: the conversation goes on here
         if not private and self.bot.settings.threads and interaction.guild_id and self.bot.opens_thread_in(channel):
+            lacking = missing_permissions(interaction.app_permissions, THREAD)
+            if lacking:  # the answer stands; say once, privately, why no thread follows
+                await interaction.followup.send(f"No thread for follow-ups: I lack the {', '.join(lacking)} "
+                                                f"permission{'s' if len(lacking) > 1 else ''} here.",
+                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+                return
             try:
                 # Through the channel: a follow-up (webhook) message carries no guild to start a thread from.
                 thread = await channel.create_thread(name=thread_name(question), message=sent[0])
@@ -76,18 +87,41 @@ class Ask(commands.Cog):
             return text
         if any(u.id == me.id for u in message.mentions):
             return text
+        own_role = message.guild.self_role
+        if own_role is not None and own_role.id in message.raw_role_mentions:
+            # The mention picker often inserts the bot's managed role rather than the bot.
+            return re.sub(rf"<@&{own_role.id}>", " ", text).strip()
         ref = message.reference.resolved if message.reference else None
         if isinstance(ref, discord.Message) and ref.author.id == me.id:
             return text  # a reply to an answer (content needs the mention or the intent)
-        if self.bot.settings.message_content and message.channel.id in self.bot.contexts:
-            return text  # any message in a thread the bot opened
+        if self.bot.settings.message_content and self._bot_thread(message.channel):
+            return text  # any message in a thread the bot opened, and only there
         return None
+
+    def _bot_thread(self, channel) -> bool:
+        """A thread the bot opened for an answer: not any thread where someone once used /ask."""
+        me = self.bot.user
+        return isinstance(channel, discord.Thread) and me is not None and channel.owner_id == me.id
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         question = self._question_in(message)
         if question is None or not self.bot.channel_allowed(message.channel):
             return
+        if message.guild is None and not await self.bot.dm_allowed(message.author):
+            return  # DESK_GUILD_IDS: only members of an allowed server may DM the bot
+        if message.guild is not None:
+            if not self.bot.guild_allowed(message.guild.id):
+                return
+            perms = message.channel.permissions_for(message.guild.me)
+            in_thread = isinstance(message.channel, discord.Thread)
+            if not (perms.send_messages_in_threads if in_thread else perms.send_messages):
+                log.warning("no permission to answer in channel %s (%s)", message.channel.id, message.guild.id)
+                return  # nothing can be said here; the log names the channel for an admin
+            lacking = missing_permissions(perms, POST[2:])
+            if lacking:
+                await message.channel.send(lacking_text(lacking), allowed_mentions=NO_MENTIONS)
+                return
         try:
             await self._answer_message(message, question)
         except Exception as exc:  # a listener has no error handler: answer briefly, log the rest
@@ -103,9 +137,11 @@ class Ask(commands.Cog):
         if not question:
             ref = message.reference.resolved if message.reference else None
             unreadable = isinstance(ref, discord.Message) and not self.bot.intents.message_content
-            # Without the Message Content intent a reply that does not ping the bot arrives blank.
-            text = ("I can't read replies that don't mention me: keep the @mention on, or use /ask."
-                    if unreadable and message.guild is not None else HELP)
+            own_role = message.guild.self_role if message.guild is not None else None
+            by_role = own_role is not None and own_role.id in message.raw_role_mentions
+            # Without the Message Content intent a message that does not ping the bot arrives blank.
+            text = (UNREADABLE_REPLY if unreadable and message.guild is not None
+                    else ROLE_MENTION_EMPTY if by_role and not message.content else HELP)
             await message.channel.send(text, reference=message, mention_author=False, allowed_mentions=NO_MENTIONS)
             return
         wait = self.bot.cooldown.retry_after(message.author.id)
@@ -118,10 +154,12 @@ class Ask(commands.Cog):
         if previous is None and isinstance(ref, discord.Message):
             previous = self.bot.contexts.get(ref.id)
         async with message.channel.typing():
-            answer = await self.bot.answer(question, previous)
+            answer = await self.bot.answer(question, previous, message.guild.id if message.guild else None)
         rendered = render_answer(answer, question)
-        view = FeedbackView(self.bot)
-        if message.guild is not None and self.bot.settings.threads and self.bot.opens_thread_in(message.channel):
+        view = answer_view(self.bot)
+        threads_ok = message.guild is not None and not missing_permissions(
+            message.channel.permissions_for(message.guild.me), THREAD)
+        if threads_ok and self.bot.settings.threads and self.bot.opens_thread_in(message.channel):
             try:
                 thread = await message.create_thread(name=thread_name(question))
             except discord.HTTPException:

@@ -1,4 +1,9 @@
-"""Digest: /digest subscribe|unsubscribe (Manage Server), /digest now, and the daily posts.
+"""Digest: /digest (post it now), /digest-schedule subscribe|unsubscribe (Manage Server), and
+the daily posts.
+
+The schedule commands are a group of their own: Discord applies default_permissions and
+guild_only to a top-level command only (discord.py drops them on subcommands), so only then are
+they hidden from members without Manage Server and from DMs.
 
 A loop checks every minute which subscriptions are due (bot.schedule decides, so the rule is
 tested with a fixed clock); each due channel gets one post, recorded right after it is sent.
@@ -17,12 +22,14 @@ from discord.ext import commands, tasks
 
 from bot.cogs.admin import _require_manager, manager_only
 from bot.digest_render import digest_embed, top_holders_png
-from bot.discord_bot import NO_MENTIONS
+from bot.discord_bot import DIGEST_POST, MANAGE_SERVER, NO_MENTIONS, lacking_text, missing_permissions
 from bot.schedule import SubscriptionStore
 from retrieval.digest import compose_digest
 from retrieval.errors import NotFound
 
 log = logging.getLogger("desk.bot")
+
+FEED_REFRESH_EVERY = timedelta(minutes=30)  # a retried digest must not re-ingest every feed each minute
 
 
 def utcnow() -> datetime:
@@ -30,10 +37,12 @@ def utcnow() -> datetime:
 
 
 class Digest(commands.Cog):
-    digest = app_commands.Group(name="digest", description="A daily post of what the news and the tables say")
+    schedule = app_commands.Group(name="digest-schedule", description="A daily digest in a channel (Manage Server)",
+                                  default_permissions=MANAGE_SERVER, guild_only=True)
 
     def __init__(self, bot, clock=utcnow):
         self.bot = bot
+        self._feeds_refreshed_at: datetime | None = None
         self.clock = clock  # tests move time by replacing this
         self.store = SubscriptionStore(bot.settings.data_dir / "digest_subscriptions.json")
         self.check.start()
@@ -43,22 +52,23 @@ class Digest(commands.Cog):
 
     # -- commands ------------------------------------------------------------------------------
 
-    @digest.command(name="subscribe", description="Post the digest in a channel every day at a time")
+    @schedule.command(name="subscribe", description="Post the digest in a channel every day at a time")
     @app_commands.describe(channel="where to post", time="HH:MM, 24-hour", timezone="e.g. Europe/London (default UTC)")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
     @manager_only()
     async def subscribe(self, interaction: discord.Interaction, channel: discord.TextChannel, time: str,
                         timezone: str = "UTC") -> None:
         _require_manager(interaction)
+        lacking = missing_permissions(channel.permissions_for(interaction.guild.me), DIGEST_POST)
+        if lacking:  # refused now, not every morning
+            await interaction.response.send_message(lacking_text(lacking, f"the digest in {channel.mention}"),
+                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+            return
         await interaction.response.defer(ephemeral=True)
         sub = await asyncio.to_thread(self.store.subscribe, channel.id, interaction.guild_id, time, timezone, self.clock())
         await interaction.followup.send(f"Daily digest set for {channel.mention} at {sub.at} ({sub.timezone}).",
                                         ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    @digest.command(name="unsubscribe", description="Stop the daily digest in a channel")
-    @app_commands.default_permissions(manage_guild=True)
-    @app_commands.guild_only()
+    @schedule.command(name="unsubscribe", description="Stop the daily digest in a channel")
     @manager_only()
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
         _require_manager(interaction)
@@ -67,11 +77,11 @@ class Digest(commands.Cog):
         text = f"No more digests in {channel.mention}." if removed else f"{channel.mention} had no digest."
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
-    @digest.command(name="now", description="Post the digest of the last day here")
+    @app_commands.command(name="digest", description="Post the digest of the last day here")
     async def now(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
         since = (self.clock() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        embed, png, _ = await asyncio.to_thread(self._build, since, "")
+        embed, png, _ = await asyncio.to_thread(self._build, since, "", interaction.guild_id)
         await interaction.followup.send(**self._message(embed, png))
 
     # -- schedule ------------------------------------------------------------------------------
@@ -92,16 +102,46 @@ class Digest(commands.Cog):
         """Post every due digest once; returns how many were posted."""
         now = self.clock()
         posted = 0
-        for sub in await asyncio.to_thread(self.store.due, now):
+        due = await asyncio.to_thread(self.store.due, now)
+        if due and (self._feeds_refreshed_at is None or now - self._feeds_refreshed_at >= FEED_REFRESH_EVERY):
+            # Once for all the subscriptions due, not once each; and not again at every retry.
+            self._feeds_refreshed_at = now
+            await asyncio.to_thread(self._refresh_feeds)
+        for sub in due:
             channel = self.bot.get_channel(sub.channel_id)
-            if channel is None:
-                log.warning("digest channel %s is not visible to the bot; skipped", sub.channel_id)
+            if channel is None:  # not cached: its guild may be in an outage, so ask before giving up
+                try:
+                    channel = await self.bot.fetch_channel(sub.channel_id)
+                except discord.NotFound:
+                    log.warning("digest channel %s no longer exists; unsubscribed", sub.channel_id)
+                    await asyncio.to_thread(self.store.unsubscribe, sub.channel_id)
+                    continue
+                except discord.Forbidden:
+                    log.warning("digest channel %s is hidden from the bot; skipped today", sub.channel_id)
+                    await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
+                    continue
+                except discord.HTTPException as exc:
+                    log.warning("digest channel %s could not be looked up (%s); will retry", sub.channel_id, exc)
+                    continue
+            me = getattr(getattr(channel, "guild", None), "me", None)
+            lacking = missing_permissions(channel.permissions_for(me), DIGEST_POST) if me is not None else []
+            if lacking:
+                log.warning("digest for channel %s skipped today: the bot lacks %s there", sub.channel_id,
+                            ", ".join(lacking))
+                await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
                 continue
             try:
-                await asyncio.to_thread(self._refresh_feeds)
                 since = sub.last_posted_at or (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                embed, png, month = await asyncio.to_thread(self._build, since, sub.last_month_posted)
+                embed, png, month = await asyncio.to_thread(self._build, since, sub.last_month_posted, sub.guild_id)
                 await channel.send(**self._message(embed, png))
+            except (discord.Forbidden, discord.NotFound) as exc:
+                # Retrying every minute cannot help: try again tomorrow (a deleted channel: never).
+                log.warning("digest for channel %s refused (%s %s); skipped today", sub.channel_id, exc.status, exc.code)
+                if isinstance(exc, discord.NotFound):
+                    await asyncio.to_thread(self.store.unsubscribe, sub.channel_id)
+                else:
+                    await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
+                continue
             except Exception:
                 log.exception("digest for channel %s failed; will retry at the next check", sub.channel_id)
                 continue
@@ -123,8 +163,9 @@ class Digest(commands.Cog):
             for error in report.errors:
                 log.warning("digest feed refresh failed: %s", error)
 
-    def _build(self, since: str, last_month: str) -> tuple[dict, bytes | None, str]:
-        digest = compose_digest(self.bot.kb, since=since, book=self.bot.engine.book, last_month_posted=last_month)
+    def _build(self, since: str, last_month: str, guild_id: int | None = None) -> tuple[dict, bytes | None, str]:
+        digest = compose_digest(self.bot.kb, since=since, book=self.bot.engine.book, last_month_posted=last_month,
+                                guild_id=guild_id)
         png = None
         if not digest.empty and digest.month:
             try:

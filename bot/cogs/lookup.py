@@ -16,6 +16,7 @@ from discord.ext import commands
 
 from bot.chart import series_png
 from bot.discord_bot import NO_MENTIONS
+from bot.scope import documents_in_scope
 from bot.holdings_cmd import look_up_country, look_up_top, month_arg
 from bot.render import (COLOUR, neutralise, render_compare, render_country, render_sources, render_top, month_name,
                         truncate)
@@ -130,7 +131,8 @@ class Lookup(commands.Cog):
     @app_commands.describe(query="Only titles, outlets or ids containing this")
     async def sources(self, interaction: discord.Interaction, query: str | None = None) -> None:
         await interaction.response.defer(thinking=True)
-        docs = await asyncio.to_thread(self.bot.kb.list_documents)
+        # This server's documents and the shared ones; a DM sees the shared ones only.
+        docs = await asyncio.to_thread(documents_in_scope, self.bot.kb, interaction.guild_id)
         if query:
             q = query.lower()
             docs = [d for d in docs if any(q in str(d.get(k, "")).lower() for k in ("title", "source", "id", "url"))]

@@ -82,7 +82,8 @@ class AnswerEngine:
         self.llm = llm
         self._outlets: tuple[int, set[str]] = (-1, set())
 
-    def ask(self, text: str, previous: Question | None = None) -> Answer:
+    def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
+        """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         months = self._months()
@@ -90,7 +91,7 @@ class AnswerEngine:
         if previous is not None:
             question = question.with_context(previous)
         timings["understand"] = _ms(started)
-        answer = self._answer(question, months, timings)
+        answer = self._answer(question, months, timings, guild_id)
         answer.question = question
         timings["total"] = _ms(started)
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
@@ -104,7 +105,7 @@ class AnswerEngine:
 
     # -- routing -------------------------------------------------------------------------------
 
-    def _answer(self, q: Question, months: list[str], timings: dict[str, float]) -> Answer:
+    def _answer(self, q: Question, months: list[str], timings: dict[str, float], guild_id: int | None) -> Answer:
         residual = self._residual_words(q)
         if asks_of(q.text) == "why":
             residual.add("why")  # a reason is never in a table, however few other words ask for it
@@ -137,7 +138,7 @@ class AnswerEngine:
         step = time.perf_counter()
         text = _search_text(q)
         need = need_of(text, self.retriever, q.countries, q.months, TABLE_WORDS)
-        evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",)))
+        evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",), guild_id=guild_id))
         timings["search"] = _ms(step)
         # Only sentences about the holders and people the question names can answer it; a word
         # that qualified the figure ("bill holdings") must be carried too.

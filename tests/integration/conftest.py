@@ -55,8 +55,11 @@ async def desk(sample_kb, engine, tmp_path):
     """Factory: ``fake, bot = await desk(**settings)``; fake_kwargs/users/kb/engine are extras."""
     started: list[tuple[FakeDiscord, DeskBot, asyncio.Task]] = []
 
-    async def make(*, fake_kwargs=None, users=0, kb=None, engine_=None, sync_to_fake_guild=False, **overrides):
+    async def make(*, fake_kwargs=None, users=0, kb=None, engine_=None, sync_to_fake_guild=False, prepare=None,
+                   **overrides):
         fake = FakeDiscord(**(fake_kwargs or {}))
+        if prepare is not None:
+            prepare(fake)  # the world as an earlier run or a server admin left it
         if sync_to_fake_guild:
             overrides["guild_ids"] = [fake.guild_id]
         for i in range(users):

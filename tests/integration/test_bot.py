@@ -16,13 +16,14 @@ import time
 import discord
 import pytest
 
+from bot.cogs.ask import UNREADABLE_REPLY
 from bot.discord_bot import PRIVILEGED_HELP, UNAVAILABLE, UNEXPECTED, DeskBot, start_bot
 from bot.render import DESCRIPTION_LIMIT, embed_size
 from bot.settings import BotSettings
 from retrieval.answer import Answer, Citation
 from retrieval.errors import DeskError
 from tests.conftest import SAMPLE_DIR
-from tests.fakediscord import ADMIN_PERMISSIONS, EVERYONE_PERMISSIONS, FakeDiscord, Intents
+from tests.fakediscord import ADMIN_PERMISSIONS, EVERYONE_PERMISSIONS, CommandNotVisible, FakeDiscord, Intents
 
 from tests.integration.conftest import TOKEN
 EPHEMERAL = 64
@@ -63,10 +64,13 @@ async def test_logs_in_with_least_intents_and_syncs_every_command(desk):
     assert fake.intents & Intents.PRIVILEGED == 0  # no message content, members or presences
     assert fake.intents & Intents.GUILD_MESSAGES and fake.intents & Intents.DIRECT_MESSAGES
     commands = {c["name"]: c for c in fake.global_commands}
-    assert set(commands) == {"ask", "holdings", "top", "compare", "chart", "sources", "ingest", "forget", "digest"}
-    assert [o["name"] for o in commands["ingest"]["options"]] == ["url", "feed"]
-    for admin in ("ingest", "forget"):
+    assert set(commands) == {"ask", "holdings", "top", "compare", "chart", "sources", "ingest", "forget", "digest",
+                             "digest-schedule"}
+    assert [o["name"] for o in commands["ingest"]["options"]] == ["url", "feed", "file"]
+    for admin in ("ingest", "forget", "digest-schedule"):
         assert int(commands[admin]["default_member_permissions"]) == discord.Permissions(manage_guild=True).value
+        assert commands[admin]["dm_permission"] is False  # guild only: Discord does not offer it in DMs
+    assert commands["digest"]["default_member_permissions"] is None
     assert {o["name"] for o in commands["chart"]["options"]} == {"country", "from", "to"}
     assert bot.allowed_mentions.to_dict() == {"parse": []}
 
@@ -209,7 +213,7 @@ async def test_reply_without_a_ping_is_explained_not_ignored(desk):
     # no mention and no Message Content intent: Discord delivers the reply with its text blanked
     msg = await fake.send_message("and in March?", reference_message_id=followup.response["id"])
     reply = await fake.wait_for_message(fake.channel_id, after=msg)
-    assert reply["content"] == "I can't read replies that don't mention me: keep the @mention on, or use /ask."
+    assert reply["content"] == UNREADABLE_REPLY
 
 
 async def test_article_answer_cites_linked_sources_and_source_text_never_pings(desk):
@@ -254,7 +258,7 @@ async def test_long_answers_respect_every_discord_limit(desk, engine):
     class LongEngine:
         book = engine.book
 
-        def ask(self, text, previous=None):
+        def ask(self, text, previous=None, *, guild_id=None):
             return Answer(text=long_text, citations=citations, route="articles", timings_ms={"total": 5.0})
 
     fake, bot = await desk(engine_=LongEngine())
@@ -298,7 +302,7 @@ async def test_unexpected_error_is_short_ephemeral_and_logged_without_the_token(
     class BrokenEngine:
         book = engine.book
 
-        def ask(self, text, previous=None):
+        def ask(self, text, previous=None, *, guild_id=None):
             raise RuntimeError("index exploded")
 
     fake, bot = await desk(engine_=BrokenEngine())
@@ -436,8 +440,19 @@ async def test_feedback_click_is_recorded_and_survives_a_restart(desk, tmp_path)
 # ---------------------------------------------------------------- admin
 
 
-async def test_admin_commands_are_refused_without_manage_server_and_in_dms(desk):
+async def test_admin_commands_are_hidden_from_members_and_dms_and_still_refused_if_shown(desk):
     fake, bot = await desk()
+    for name, options in (("forget", {"id": "x"}), ("ingest url", {"url": "http://127.0.0.1:9/x"}),
+                          ("digest-schedule subscribe", {"channel": fake.channel_id, "time": "09:00"})):
+        with pytest.raises(CommandNotVisible):  # Discord does not even list them
+            await fake.send_interaction(name, options, user="alice", permissions=EVERYONE_PERMISSIONS)
+        with pytest.raises(CommandNotVisible):
+            await fake.send_interaction(name, options, user="owner", guild=False)
+
+
+async def test_admin_commands_are_refused_when_a_server_shows_them_to_members_anyway(desk):
+    # A server admin can override command permissions per role or channel: the bot checks again.
+    fake, bot = await desk(fake_kwargs={"enforce_visibility": False})
 
     member = await fake.send_interaction("forget", {"id": "anything"}, user="alice", permissions=EVERYONE_PERMISSIONS)
     refused = await fake.wait_for_response(member, "callback")
@@ -555,6 +570,18 @@ async def test_knowledge_base_going_away_gets_a_clear_reply_and_recovers(desk, c
 
 
 # ---------------------------------------------------------------- settings and the CLI
+
+
+def test_the_readme_invite_url_asks_for_exactly_the_permissions_the_bot_checks():
+    import re
+
+    from bot.discord_bot import DIGEST_POST, POST, THREAD
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    (asked,) = set(re.findall(r"permissions=(\d+)", readme))
+    needed = discord.Permissions(**{name: True for name in {*POST, *THREAD, *DIGEST_POST}})
+    assert int(asked) == needed.value
 
 
 def test_settings_read_the_token_and_id_lists_from_the_environment(monkeypatch):

@@ -15,7 +15,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
+from tests.fakediscord import ADMIN_PERMISSIONS, CommandNotVisible, FakeDiscord
 
 # ---------------------------------------------------------------- the tiny bot
 
@@ -53,6 +53,7 @@ class TinyBot(commands.Bot):
         )
         self.app_errors: list[Exception] = []
         self.seen_threads: list[int] = []
+        self.release = asyncio.Event()  # /later answers once a test sets it
         self._add_commands()
 
     async def setup_hook(self) -> None:
@@ -106,6 +107,24 @@ class TinyBot(commands.Bot):
         async def status(interaction: discord.Interaction) -> None:
             await interaction.response.defer(ephemeral=True, thinking=True)
             await interaction.edit_original_response(content="all systems go")
+
+        @tree.command(description="Defers publicly, then asks for an ephemeral follow-up")
+        async def whisper(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(thinking=True)
+            await interaction.followup.send("just for you", ephemeral=True)
+            await interaction.followup.send("and a second message", ephemeral=True)
+
+        @tree.command(description="Answers when released")
+        async def later(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(thinking=True)
+            await self.release.wait()
+            await interaction.edit_original_response(content="finally")
+
+        @tree.command(description="Managers only")
+        @app_commands.default_permissions(manage_guild=True)
+        @app_commands.guild_only()
+        async def manage(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("managed")
 
         @tree.command(description="Too long an answer")
         async def toolong(interaction: discord.Interaction) -> None:
@@ -177,7 +196,7 @@ async def test_login_and_command_sync_are_recorded(desk):
     assert fake.find_requests("GET", "/users/@me")[0].headers["Authorization"] == "Bot fake-token"
 
     synced = {c["name"]: c for c in fake.global_commands}
-    assert set(synced) == {"ask", "data", "feedback", "export", "status", "toolong", "slow"}
+    assert set(synced) == {"ask", "data", "feedback", "export", "status", "toolong", "slow", "whisper", "later", "manage"}
     assert synced["ask"]["options"][0]["name"] == "question" and synced["ask"]["id"]
     assert synced["data"]["options"][0]["type"] == 2  # subcommand group
 
@@ -381,3 +400,97 @@ async def test_discord_limits_and_the_three_second_deadline(desk):
     await fake.wait_until(lambda: len(bot.app_errors) >= 2 or None)
     codes = sorted(e.original.code for e in bot.app_errors)
     assert codes == [10062, 50035]
+
+
+# ---------------------------------------------------------------- where the fake is as strict as Discord
+
+
+async def test_first_follow_up_after_a_defer_edits_the_thinking_message_and_keeps_its_visibility(desk):
+    fake, bot = await desk()
+
+    inter = await fake.send_interaction("whisper")
+    first = await fake.wait_for_response(inter, "followup", index=0)
+    second = await fake.wait_for_response(inter, "followup", index=1)
+    assert first.response["id"] == str(inter.original_message_id)  # the deferred message, edited
+    original = fake.get_message(inter.original_message_id)
+    assert original["content"] == "just for you"
+    assert original["flags"] & 64 == 0  # public, as deferred: the ephemeral flag is ignored
+    assert original["flags"] & 128 == 0  # no longer "thinking"
+    assert second.response["id"] != first.response["id"] and second.response["flags"] & 64  # a new, ephemeral one
+
+
+async def test_channel_permissions_are_enforced_with_discords_codes(desk):
+    fake, bot = await desk()
+    quiet = fake.add_channel("quiet")
+    hidden = fake.add_channel("hidden")
+    fake.set_channel_permissions(quiet["id"], deny=1 << 11)  # Send Messages
+    fake.set_channel_permissions(hidden["id"], deny=1 << 10)  # View Channel
+    await fake.wait_until(lambda: all(bot.get_channel(int(c["id"])) and bot.get_channel(int(c["id"])).overwrites
+                                      for c in (quiet, hidden)), what="the overwrites in the bot's cache")
+
+    for channel, code in ((quiet, 50013), (hidden, 50001)):
+        with pytest.raises(discord.Forbidden) as refused:
+            await bot.get_channel(int(channel["id"])).send("hello")
+        assert refused.value.status == 403 and refused.value.code == code
+    assert not bot.get_channel(int(quiet["id"])).permissions_for(bot.get_guild(fake.guild_id).me).send_messages
+
+    inter = await fake.send_interaction("ask", {"question": "q"}, channel_id=quiet["id"])
+    assert int(inter.payload["app_permissions"]) & (1 << 11) == 0
+    await fake.wait_for_response(inter, "followup")  # interaction replies do not need Send Messages
+
+
+async def test_commands_are_only_sent_where_discord_shows_them(desk):
+    fake, bot = await desk()
+
+    with pytest.raises(CommandNotVisible):
+        await fake.send_interaction("manage", user="alice")  # no Manage Server
+    with pytest.raises(CommandNotVisible):
+        await fake.send_interaction("manage", user="owner", guild=False)  # guild_only: not in DMs
+    inter = await fake.send_interaction("manage", user="owner")
+    assert (await fake.wait_for_response(inter, "callback")).json["data"]["content"] == "managed"
+
+
+async def test_an_interaction_token_expires_after_fifteen_minutes(desk):
+    fake, bot = await desk()
+
+    inter = await fake.send_interaction("later")
+    await fake.wait_for_response(inter, "callback")
+    fake.advance(15 * 60 + 1)
+    bot.release.set()
+    edit = await fake.wait_for_response(inter, "edit", ok_only=False)
+    assert edit.status == 401 and edit.response["code"] == 50027
+
+
+async def test_per_route_rate_limit_answers_429_and_every_message_still_arrives(desk):
+    fake, bot = await desk(rate_limits={"POST /channels/{id}/messages": (2, 0.3)})
+
+    sent = [await fake.send_message(f"m{i}", author="bob") for i in range(6)]
+    for msg in sent:
+        await fake.wait_for_message(fake.channel_id, predicate=lambda m, mid=msg["id"]: m.get(
+            "message_reference", {}).get("message_id") == mid, timeout=10)
+    posts = fake.find_requests("POST", f"/channels/{fake.channel_id}/messages")
+    assert len([p for p in posts if p.ok]) == 6
+    assert all(p.status in (200, 429) for p in posts)
+    assert any(p.response_headers.get("X-RateLimit-Remaining") == "0" for p in posts if p.ok)
+    # discord.py holds the bucket until its window resets before the handler returns
+    await fake.wait_until(lambda: not [t for t in asyncio.all_tasks() if t.get_name() == "discord.py: on_message"
+                                       and not t.done()], what="the replies' handlers to finish")
+
+
+async def test_role_mentions_and_replies_to_interaction_messages(desk):
+    fake, bot = await desk(message_content=False)
+
+    by_role = await fake.send_message("who holds the most?", author="alice", role_mentions=[fake.bot_role])
+    assert by_role["content"] == f"<@&{fake.bot_role_id}> who holds the most?"
+    assert by_role["mentions"] == [] and by_role["mention_roles"] == [str(fake.bot_role_id)]
+    reply = await fake.wait_for_message(fake.channel_id, predicate=lambda m: m.get(
+        "message_reference", {}).get("message_id") == by_role["id"])
+    assert reply["content"] == f"pong: <@&{fake.bot_role_id}> who holds the most?"
+
+    inter = await fake.send_interaction("ask", {"question": "q"})
+    answer = (await fake.wait_for_response(inter, "followup")).response
+    to_answer = await fake.send_message("and in March?", author="alice", reference_message_id=answer["id"])
+    assert to_answer["mentions"] == []  # a reply to an interaction's message pings nobody
+    reply = await fake.wait_for_message(fake.channel_id, predicate=lambda m: m.get(
+        "message_reference", {}).get("message_id") == to_answer["id"])
+    assert reply["content"] == "pong: "  # so without the intent its text never arrives
