@@ -146,6 +146,7 @@ def clean_page(text: str, title: str = "") -> CleanText:
     for index, line in enumerate(lines):
         if not line:
             continue
+        original = line
         # A wire story's dateline opens its first paragraph: the paragraph stays, the dateline goes.
         line = MARKUP.sub("", line).strip()
         for opening in (EDITOR_NOTE, DATELINE_PREFIX):
@@ -159,7 +160,7 @@ def clean_page(text: str, title: str = "") -> CleanText:
             removed.extend(x for x in lines[index:] if x)
             break
         if key in seen or _is_headline(key, title_key) or _is_chrome(line):
-            removed.append(line)
+            removed.append(original)
             continue
         seen.add(key)
         body.append(EMPHASIS.sub("", MARKUP.sub("", line)).strip())

@@ -88,7 +88,9 @@ def chunk_document(doc: SourceDocument, splitter=None) -> "Chunks":
         return Chunks([p.page_content.strip() for p in pieces],
                       [{"start": p.metadata.get("start_index", 0)} for p in pieces])
     cleaned = clean_page(doc.text, doc.title)
-    sentences = [s[:MAX_SENTENCE_CHARS] for s in split_sentences(cleaned.body)]
+    # A page too short for a full sentence ("China holds less.") is still stored, whole.
+    sentences = split_sentences(cleaned.body) or [x for x in (cleaned.body or doc.text).split("\n") if x.strip()]
+    sentences = [s.strip()[:MAX_SENTENCE_CHARS] for s in sentences]
     texts, metas = [], []
     for i, sentence in enumerate(sentences):
         # Each sentence is searched with its neighbours: a window is matched by meaning, the
