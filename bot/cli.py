@@ -96,13 +96,18 @@ def _engine(kb=None):
 
 
 def cmd_ask(args) -> int:
-    answer = _engine().ask(args.question)
+    engine = _engine()
+    answer = engine.ask(args.question)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         from bot.chat import render_answer
 
         print(render_answer(answer))
+    # A large store without its keyword-index file is indexed in the background while this
+    # answer used dense search: finish and save it (once per store) so the next `desk ask` has it.
+    sys.stdout.flush()
+    engine.retriever.wait_for_index()
     return 0
 
 
@@ -116,7 +121,10 @@ def cmd_eval(args) -> int:
 
         report = Ingester(kb).ingest(args.ingest)
         print(f"Corpus: {report.summary()}", file=sys.stderr)
-    result = run_eval(_engine(kb), items)
+    engine = _engine(kb)
+    engine.retriever.refresh()
+    engine.retriever.wait_for_index()  # scores are taken with the whole hybrid search
+    result = run_eval(engine, items)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0
