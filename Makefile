@@ -11,12 +11,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
-	# The embedding model exported to ONNX once, so no command pays for it (issue 18); should
-	# this fail, the first question exports it instead.
-	$(PY) -m retrieval.onnx_embedder || echo "ONNX export deferred to first use"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The embedding model exported to ONNX once, so no command pays for it (issue 18); should this
+# fail, the first question exports it instead.
+EXPORTED := $(VENV)/.onnx-exported
+$(EXPORTED): $(STAMP) retrieval/onnx_embedder.py
+	$(PY) -m retrieval.onnx_embedder || echo "ONNX export deferred to first use"
+	touch $(EXPORTED)
+
+install: $(STAMP) $(EXPORTED)
 
 run: install
 	$(VENV)/bin/desk run

@@ -9,9 +9,10 @@ sentence-transformers applies them; a model with other modules (a Dense layer, s
 exported and the caller falls back to sentence-transformers.
 
 Cache layout: DIR/<key>/{model.onnx, manifest.json}. The folder is written beside, then renamed
-into place, so no reader sees half an export; the manifest carries a probe sentence's vector as
-sentence-transformers computed it, and a cached export whose probe no longer matches (a damaged
-file) is exported again.
+into place, so no reader sees half an export. The manifest carries the file's size, time and
+sha256 and a probe sentence's vector as sentence-transformers computed it: a cached export that
+was written since (and hashes differently), fails to load or no longer gives the probe's vector
+is exported again.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the export or the manifest changes: older caches are then ignored
+FORMAT = 2  # bump when the export or the manifest changes: older caches are then ignored
 PROBE = "Who holds the most U.S. Treasurys, and how did Japan's holdings change in March 2025?"
 PROBE_MIN_COSINE = 1 - 1e-5
 # Small model files whose content decides the vectors; the weights are hashed too.
@@ -122,6 +123,14 @@ def model_key(path: Path, memo_dirs: list[Path] = ()) -> str:
         except OSError:
             pass  # only costs the next process another hash
     return key
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -219,8 +228,12 @@ def _valid(folder: Path, key: str, model_path: Path, spec: dict, threads: int) -
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT or manifest.get("key") != key:
             raise ValueError("written for another model or format")
-        if (folder / "model.onnx").stat().st_size != manifest["size"]:
+        st = (folder / "model.onnx").stat()
+        if st.st_size != manifest["size"]:
             raise ValueError("model.onnx has the wrong size")
+        # Hashing 90 MB costs ~0.1 s: done only when the file was written since the export.
+        if st.st_mtime_ns != manifest["mtime_ns"] and _sha256(folder / "model.onnx") != manifest["sha256"]:
+            raise ValueError("model.onnx differs from what was exported")
         encoder = OnnxEncoder(folder, model_path, spec, threads)
         probe = encoder.encode([manifest["probe_text"]])[0]
         cosine = float(probe @ np.asarray(manifest["probe_vector"], dtype=np.float32))
@@ -295,8 +308,10 @@ def export(model_path: Path, dest: Path, key: str, spec: dict) -> None:
                 input_names=names, output_names=["token_embeddings"], opset_version=17, dynamo=False,
                 dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["token_embeddings"]},
             )
+        written = (tmp / "model.onnx").stat()
         manifest = {"format": FORMAT, "key": key, "model": str(model_path), "spec": spec,
-                    "size": (tmp / "model.onnx").stat().st_size, "probe_text": PROBE,
+                    "size": written.st_size, "mtime_ns": written.st_mtime_ns,
+                    "sha256": _sha256(tmp / "model.onnx"), "probe_text": PROBE,
                     "probe_vector": [float(x) for x in probe_vector], "torch": torch.__version__}
         (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         if dest.exists():  # a damaged export: set it aside before the new one takes its name
@@ -357,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
 
     path = Path(argv[0] if argv else bundled_model_path())
     encoder = load_encoder(path, [install_cache_dir()])
+    keep = model_key(path, [install_cache_dir()])
+    for old in install_cache_dir().iterdir():  # exports of an earlier format or model version
+        if old.is_dir() and old.name not in (keep, "keys"):
+            shutil.rmtree(old, ignore_errors=True)
     print(f"ONNX export of {path} ready ({encoder.encode(['ok']).shape[1]} dimensions) in {install_cache_dir()}")
     return 0
 
