@@ -46,6 +46,11 @@ def cmd_ingest(args) -> int:
             from ingest.holdings_ingest import fetch_tic
 
             report.merge(fetch_tic(ingester))
+    if report.added or report.updated:
+        from retrieval.search import Retriever
+
+        # The keyword index file follows the store now, so no question has to build it.
+        Retriever(kb).update_index()
     for error in report.errors:
         print(f"failed {error}", file=sys.stderr)  # one unwrapped line each, easy to grep
     print(f"Ingested into {kb.describe()}: {report.summary()}")

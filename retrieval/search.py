@@ -91,6 +91,12 @@ class Retriever:
             builder.join(timeout)
         return not self.building
 
+    def update_index(self) -> None:
+        """Bring the keyword index and its file up to date now, waiting for a build if one is
+        needed: for writers (`desk ingest`), so that questions find the file current."""
+        self.refresh(max_age=0)
+        self.wait_for_index()
+
     def refresh(self, max_age: float = 0.5) -> None:
         """Bring the keyword index up to date when the store changed (checked at most every max_age s)."""
         now = time.monotonic()
