@@ -1,10 +1,10 @@
 """Sentence embeddings for Chroma, loaded on first use.
 
-Queries run through onnxruntime (retrieval/onnx_embedder.py): the model exported once to ONNX,
-so a new process embeds its question without importing torch (8-9 s). Batches (ingest) go
-through sentence-transformers, which is as fast per chunk on two cores and already loaded by
-the ingest anyway (docs/BENCHMARKS.md, issue 18). A model that cannot be exported is run by
-sentence-transformers for queries too, with one log line saying so.
+Queries and batches run through onnxruntime (retrieval/onnx_embedder.py): the model exported
+once to ONNX, so a new process embeds its question without importing torch (8-9 s), and a batch
+encodes faster than sentence-transformers on this shared two-core machine (docs/BENCHMARKS.md,
+issue 18). A model that cannot be exported runs through sentence-transformers, with one log
+line saying so.
 
 The class is a LangChain `Embeddings` by its methods (embed_documents, embed_query) without
 subclassing it: importing langchain_core costs a new `desk ask` 0.3 s it has no use for.
@@ -20,6 +20,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 32  # measured fastest on 2 CPU cores (128 is slower)
+BATCH_THREADS = 2  # onnxruntime threads for a batch (ingest); a query runs on one
 
 
 def bundled_model_path() -> str:
@@ -49,6 +50,7 @@ class Embedder:
         self._cache_dir = Path(cache_dir) if cache_dir else None
         self._model = None  # sentence-transformers, for batches and the fallback
         self._onnx = None  # the ONNX encoder for queries; False once found impossible
+        self._onnx_batch = None  # its twin with more threads, for batches
         self._lock = threading.Lock()
         self._onnx_lock = threading.Lock()
         self.texts_embedded = 0  # counted so tests and the ingest summary can show re-ingest embeds nothing
@@ -123,12 +125,28 @@ class Embedder:
 
     # -- embedding ------------------------------------------------------------------------------
 
+    def _batch_encoder(self):
+        """A second ONNX session for batches, at BATCH_THREADS (a query's one thread is too few
+        for a batch on an idle machine); None when the model runs through sentence-transformers."""
+        if self.onnx_encoder() is None:
+            return None
+        with self._onnx_lock:
+            if self._onnx_batch is None:
+                from retrieval.onnx_embedder import load_encoder
+
+                self._onnx_batch = load_encoder(self._local_folder(), self._cache_dirs(), threads=BATCH_THREADS)
+        return self._onnx_batch
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._load().encode(
-            list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
-        )
+        encoder = self._batch_encoder()
+        if encoder is not None:
+            vectors = encoder.encode(list(texts), batch_size=BATCH_SIZE)
+        else:
+            vectors = self._load().encode(
+                list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
+            )
         self.texts_embedded += len(texts)
         return vectors.tolist()
 

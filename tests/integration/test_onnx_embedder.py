@@ -61,13 +61,19 @@ def test_query_vectors_match_sentence_transformers_on_the_question_set(reference
     # Texts past the model's 256 tokens are cut where sentence-transformers cuts them.
     long_text = " ".join(questions) * 3
     assert float(np.dot(embedder.embed_query(long_text), st_vectors(reference, [long_text])[0])) >= 1 - MAX_COSINE_GAP
+    # Batches (ingest) too: sorted by length, padded per batch, and put back in order.
+    texts = questions + [long_text, "", "  Japan  "]
+    batch = np.array(embedder.embed_documents(texts), dtype=np.float32)
+    assert (batch * st_vectors(reference, texts)).sum(axis=1).min() >= 1 - MAX_COSINE_GAP
 
 
-def test_a_query_is_embedded_without_importing_torch(tmp_path):
+def test_queries_and_batches_are_embedded_without_importing_torch(tmp_path):
     code = (
         "import sys\n"
         "from retrieval.embedder import Embedder\n"
-        f"vector = Embedder(cache_dir={str(tmp_path / 'models')!r}).embed_query('Who holds the most Treasurys?')\n"
+        f"embedder = Embedder(cache_dir={str(tmp_path / 'models')!r})\n"
+        "vector = embedder.embed_query('Who holds the most Treasurys?')\n"
+        "assert len(embedder.embed_documents(['Japan sold bills.', 'China held notes.'])) == 2\n"
         "print(len(vector), sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'langchain_core')"
         " if m in sys.modules))\n"
     )
