@@ -108,11 +108,16 @@ class Retriever:
             self._checked_at = time.monotonic()
             if generation == self._generation and self._index is not None:
                 return
+            index = self._index or self._saved_index()
+            if self._index is None and index is not None and index.generation == generation and generation > 0:
+                # The file describes the store as it is: its documents are the committed ones.
+                self.committed = dict(index.docs)
+                self._install(index, generation)
+                return
             documents = self.kb.list_documents()
             committed = {d["id"]: d.get("content_hash", "") for d in documents}
             # The dense ranking only needs to know what is committed: it is current at once.
             self.committed = committed
-            index = self._index or self._saved_index()
             changed = [d for d, h in committed.items() if index is None or index.docs.get(d) != h]
             gone = [d for d in index.docs if committed.get(d) != index.docs[d]] if index is not None else []
             full = index is None or len(changed) > len(committed) // 2
@@ -132,10 +137,13 @@ class Retriever:
                           for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start:start + 200]}}))
                 index = index.updated(gone, self._rows(chunks, committed), {d: committed[d] for d in changed})
                 rebuilt = True
+            # A file of an older generation (or none recorded) is saved again even when no document
+            # changed, so that the next process can skip listing the documents.
+            rebuilt = rebuilt or index.generation != generation
             self._install(index, generation)
         # Outside the lock: answers on other threads need not wait for the file or the trim.
         if rebuilt:
-            self._save(index)
+            self._save(index, generation)
         # Reading the documents and chunks leaves freed pages the allocator keeps: ~140 MiB at 100k.
         release_freed_memory()
 
@@ -170,7 +178,7 @@ class Retriever:
             with self._lock:
                 self._install(index, generation)
                 self._checked_at = 0.0  # the next question checks for writes made meanwhile
-            self._save(index)
+            self._save(index, generation)
             log.info("keyword index of %d chunks built in the background in %.1f s", len(index), time.perf_counter() - started)
         except Exception as exc:  # the next refresh tries again; answers go on with dense search
             self._build_error = exc
@@ -189,9 +197,10 @@ class Retriever:
     def _saved_index(self) -> BM25Index | None:
         return BM25Index.load(self._index_path(), self._index_key())
 
-    def _save(self, index: BM25Index) -> None:
+    def _save(self, index: BM25Index, generation: int) -> None:
+        index.generation = generation
         try:
-            index.save(self._index_path(), self._index_key())
+            index.save(self._index_path(), self._index_key(), generation)
         except OSError as exc:  # a read-only data directory only costs the next process a rebuild
             log.warning("could not save the keyword index to %s: %s", self._index_path(), exc)
 

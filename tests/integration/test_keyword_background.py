@@ -99,3 +99,22 @@ def test_a_small_store_is_still_indexed_before_its_first_answer(kb, tmp_path, mo
     hits = retriever.search("okapi Norway bills", k=3)
     assert not retriever.building
     assert titles(hits)[0] == "Okapi memo" and hits[0].ranks.get("keyword") == 1
+
+
+def test_a_new_process_trusts_a_file_of_the_stores_generation_and_nothing_older(kb, tmp_path, monkeypatch):
+    ingest_memos(kb, tmp_path / "in")
+    Retriever(kb).update_index()
+    listings = []
+    real = kb.list_documents
+    monkeypatch.setattr(kb, "list_documents", lambda *a, **k: listings.append(a) or real(*a, **k))
+
+    fresh = Retriever(kb)  # as a new process: the file is of the store's generation
+    assert titles(fresh.search("okapi Norway bills", k=1)) == ["Okapi memo"]
+    assert listings == []  # the file's documents were taken as the committed ones
+
+    assert kb.forget("one.txt")  # the generation moves on
+    later = Retriever(kb)
+    assert "Okapi memo" not in titles(later.search("okapi Norway bills", k=3))
+    assert not later.known("okapi")
+    assert len(listings) == 1
+    assert Retriever(kb).known("heron") and len(listings) == 1  # and the file was saved at the new generation
