@@ -102,6 +102,9 @@ class Embedder:
         return self._onnx or None
 
     def _open_onnx(self):
+        # Before tokenizers is loaded: its batch encoding would otherwise start a thread pool
+        # per core, which a one-thread query path does not want.
+        _offline()
         from retrieval.onnx_embedder import NotExportable, load_encoder
 
         folder = self._local_folder()

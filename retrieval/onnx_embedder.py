@@ -173,7 +173,8 @@ class OnnxEncoder:
         """Normalised sentence vectors, float32, in the order of `texts`."""
         if self.spec["do_lower_case"]:
             texts = [t.lower() for t in texts]
-        encodings = self.tokenizer.encode_batch(list(texts))
+        encodings = ([self.tokenizer.encode(texts[0])] if len(texts) == 1
+                     else self.tokenizer.encode_batch(list(texts)))
         # Like sentence-transformers: longest first, so each batch pads little.
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
