@@ -72,7 +72,6 @@ class Retriever:
         self._checked_at = 0.0
         self._index: BM25Index | None = None
         self._builder: threading.Thread | None = None
-        self._build_error: BaseException | None = None
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
         self.newest_day = 0  # YYYYMMDD of the newest stored article
         self._prefixes: tuple[int, set[str]] | None = None  # (id of the index, its term prefixes)
@@ -181,7 +180,6 @@ class Retriever:
             self._save(index, generation)
             log.info("keyword index of %d chunks built in the background in %.1f s", len(index), time.perf_counter() - started)
         except Exception as exc:  # the next refresh tries again; answers go on with dense search
-            self._build_error = exc
             log.warning("building the keyword index failed: %s: %s", type(exc).__name__, exc)
         finally:
             release_freed_memory()
