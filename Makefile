@@ -13,7 +13,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The embedding model exported to ONNX once, so no command pays for it (issue 18); should this
+# fail, the first question exports it instead.
+EXPORTED := $(VENV)/.onnx-exported
+$(EXPORTED): $(STAMP) retrieval/onnx_embedder.py
+	$(PY) -m retrieval.onnx_embedder || echo "ONNX export deferred to first use"
+	touch $(EXPORTED)
+
+install: $(STAMP) $(EXPORTED)
 
 run: install
 	$(VENV)/bin/desk run

@@ -28,12 +28,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import REPO, Results, loadavg, percentile  # noqa: E402
-from benchmarks.stores import ensure_store  # noqa: E402
+from benchmarks.stores import ensure_keyword_index, ensure_store  # noqa: E402
 
 SIZES = [int(s) for s in os.environ.get("BENCH_BOT_SIZES", "1000,10000,20000,100000").split(",")]
 LOAD_SIZE = int(os.environ.get("BENCH_BOT_LOAD_SIZE", "20000"))
-BURSTS = [int(s) for s in os.environ.get("BENCH_BURSTS", "50,200").split(",")]
+BURSTS = [int(s) for s in os.environ.get("BENCH_BURSTS", "50,200").split(",") if s]
 HEARTBEAT_MS = 1000
+ARTICLE_QUESTIONS: set[str] = set()
 
 
 def questions() -> list[str]:
@@ -43,6 +44,7 @@ def questions() -> list[str]:
             item = json.loads(line)
             if item["kind"] in by_kind:
                 by_kind[item["kind"]].append(item["question"])
+    ARTICLE_QUESTIONS.update(by_kind["article"])
     mixed = []
     for i in range(max(len(v) for v in by_kind.values())):
         mixed += [v[i] for v in by_kind.values() if i < len(v)]
@@ -119,11 +121,19 @@ async def run_bot(res: Results, size: int, folder: Path, bursts: list[int], qs: 
     try:
         await fake.wait_ready(timeout=180)
         ready = time.perf_counter() - started
-        # warm: the model (loaded by setup_hook), then one question of each kind (builds the indexes)
+        # Start to ready to answer (issue 18): an article question sent as soon as the bot is
+        # logged in, answered once the embedder, the keyword index and the tables are up.
+        article = next(q for q in qs if q in ARTICLE_QUESTIONS)
+        await ask_and_wait(fake, article, "user0")
+        first_answer = time.perf_counter() - started
+        judged = size == LOAD_SIZE
+        res.add(f"bot start to its first article answer, {tag}", first_answer, "s",
+                "< 5 s at 20k" if judged else "", (first_answer < 5) if judged else None)
+        # warm: one question of each kind
         first = time.perf_counter()
         for i, q in enumerate(qs[:3]):
             await ask_and_wait(fake, q, f"user{i}")
-        res.add(f"bot ready (logged in) / first 3 answers, {tag}",
+        res.add(f"bot ready (logged in) / next 3 answers, {tag}",
                 f"{ready:.1f} / {time.perf_counter() - first:.1f}", "s")
         await asyncio.sleep(0.5)
         rss = sampler.now()
@@ -192,6 +202,7 @@ async def amain() -> int:
     qs = questions()
     for size in SIZES:
         folder = ensure_store(size)
+        ensure_keyword_index(folder)  # "with a saved index": as `desk ingest` leaves a store
         print(f"== bot at {size} chunks; load {loadavg()}", flush=True)
         await run_bot(res, size, folder, BURSTS if size == LOAD_SIZE else [], qs)
     res.note(f"load average at end: {loadavg()}")

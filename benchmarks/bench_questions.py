@@ -9,8 +9,12 @@ Targets (issue 8): warm p95 table < 50 ms and article < 200 ms at 100k chunks; p
 
 Environment: BENCH_SIZES (default 1000,10000,100000), BENCH_MODES (embedded,server),
 BENCH_ROUNDS (3 passes over each kind's questions, warm), BENCH_COLD_RUNS (2 per kind; half that at 100k),
-BENCH_WHATIF=1 (default) re-measures warm article questions with torch.set_num_threads(1),
-BENCH_PROFILE=1 (default) writes pyinstrument profiles of the largest size to benchmarks/.cache/.
+BENCH_WHATIF=1 re-measures warm article questions with torch.set_num_threads(1) (default 0 since
+queries run through ONNX at one thread, issue 18), BENCH_PROFILE=1 (default) writes pyinstrument
+profiles of the largest size to benchmarks/.cache/, BENCH_WARM=0 skips the warm runs (cold only).
+Cold runs first bring the store's keyword-index file up to date (as `desk ingest` leaves it),
+then time one `desk ask` without the file: until its answer is printed, and until it exits
+(it finishes the background build and saves the file first).
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import common  # noqa: E402
 from benchmarks.common import DESK, REPO, Results, cache_dir, loadavg, percentile, run_measured  # noqa: E402
-from benchmarks.stores import ChromaRun, ensure_store, store_summary  # noqa: E402
+from benchmarks.stores import ChromaRun, ensure_keyword_index, ensure_store, store_summary  # noqa: E402
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
 MODES = os.environ.get("BENCH_MODES", "embedded,server").split(",")
@@ -33,7 +38,8 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "2"))
 PER_KIND = int(os.environ.get("BENCH_PER_KIND", "10"))
 PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
-WHATIF = os.environ.get("BENCH_WHATIF", "1") == "1"
+WHATIF = os.environ.get("BENCH_WHATIF", "0") == "1"
+WARM = os.environ.get("BENCH_WARM", "1") == "1"
 KINDS = {"table": "table", "article": "article", "both": "mixed"}
 TARGETS = {"table": 50.0, "article": 200.0}
 BIG = 100_000
@@ -78,7 +84,10 @@ def warm(res: Results, size: int, mode: str, folder: Path, url: str, embedder, q
     started = time.perf_counter()
     engine.ask(qs["article"][0])
     res.add(f"first article question in a new engine, no saved keyword index, {tag}",
-            (time.perf_counter() - started) * 1000, "ms", note="reads every chunk, builds and saves the BM25 index")
+            (time.perf_counter() - started) * 1000, "ms",
+            note="above 2,000 chunks: dense search alone while the index is built in the background")
+    engine.retriever.wait_for_index()
+    res.add(f"keyword index built and saved, from the first question, {tag}", time.perf_counter() - started, "s")
     started = time.perf_counter()
     AnswerEngine(kb).ask(qs["article"][0])
     res.add(f"first article question in a new engine, saved keyword index, {tag}",
@@ -123,20 +132,45 @@ def warm(res: Results, size: int, mode: str, folder: Path, url: str, embedder, q
     gc.collect()
 
 
+def until_answer(args: list[str], env: dict) -> tuple[float, float, int]:
+    """(seconds until `desk ask --json` has printed its answer, seconds until it exits, exit code)."""
+    import subprocess
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    answered = float("nan")
+    for line in proc.stdout:
+        if line.rstrip() == "}":  # json.dumps(indent=2) closes the answer on a line of its own
+            answered = time.perf_counter() - started
+    code = proc.wait()
+    return answered, time.perf_counter() - started, code
+
+
 def cold(res: Results, size: int, mode: str, folder: Path, url: str, qs) -> None:
     env = {**os.environ, "DESK_DATA_DIR": str(folder), "DESK_CHROMA_URL": url, "DESK_LLM": ""}
     tag = f"{size // 1000}k {mode}"
+    if mode == "embedded":
+        saved = folder / "keyword-index.npz"
+        saved.unlink(missing_ok=True)
+        answered, exited, code = until_answer([DESK, "ask", qs["article"][0], "--json"], env)
+        if code != 0:
+            res.note(f"desk ask without the index file failed ({code}) at {tag}")
+        res.add(f"cold article `desk ask`, no keyword-index file: answer printed / process exit, {tag}",
+                f"{answered:.2f} / {exited:.2f}", "s", note="the exit waits for the background build and saves the file")
+    ensure_keyword_index(folder)
     peak = 0.0
     for kind, kind_qs in qs.items():
-        times = []
+        times, cpu = [], []
         for r in range(COLD_RUNS if size < BIG else max(1, COLD_RUNS // 2)):
             q = kind_qs[r % len(kind_qs)]
             wall, rss, code, out, err = run_measured([DESK, "ask", q], env=env)
             if code != 0:
                 res.note(f"desk ask failed ({code}) at {tag}: {err.strip()[-300:]}")
             times.append(wall * 1000)
+            cpu.append(common.LAST_CPU_SECONDS)
             peak = max(peak, rss)
         res.add(f"cold {kind:7} `desk ask` median, {tag} (n={len(times)})", percentile(times, 50) / 1000, "s")
+        res.add(f"cold {kind:7} `desk ask` CPU (user + system) median, {tag}", percentile(cpu, 50), "s")
     res.add(f"peak RSS of `desk ask`, {tag}", peak, "MiB")
 
 
@@ -155,11 +189,13 @@ def main() -> int:
         for mode in MODES:
             if mode == "server":
                 with ChromaRun(folder / "chroma") as server:
-                    warm(res, size, mode, folder, server.url, embedder, qs, summary)
+                    if WARM:
+                        warm(res, size, mode, folder, server.url, embedder, qs, summary)
                     cold(res, size, mode, folder, server.url, qs)
                     res.add(f"chroma run RSS after the runs, {size // 1000}k", server.rss_mb(), "MiB")
             else:
-                warm(res, size, mode, folder, "", embedder, qs, summary)
+                if WARM:
+                    warm(res, size, mode, folder, "", embedder, qs, summary)
                 cold(res, size, mode, folder, "", qs)
     small, big = min(SIZES), max(SIZES)
     if small != big:

@@ -140,6 +140,9 @@ class Results:
         return 0
 
 
+LAST_CPU_SECONDS = float("nan")  # user + system CPU of the last run_measured child
+
+
 def run_measured(args: list[str], env: dict | None = None, timeout: float = 900) -> tuple[float, float, int, str, str]:
     """(wall seconds, peak RSS MiB, exit code, stdout, stderr) of one child.
 
@@ -152,8 +155,12 @@ def run_measured(args: list[str], env: dict | None = None, timeout: float = 900)
         deadline = started + timeout
         peak_kib = 0
         while True:
-            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
+                # CPU seconds of the child: on a machine shared with other work, far steadier
+                # than the wall time (kept for callers that want it, see last_cpu_seconds).
+                global LAST_CPU_SECONDS
+                LAST_CPU_SECONDS = usage.ru_utime + usage.ru_stime
                 break
             peak_kib = max(peak_kib, _own_peak_kib(proc.pid, args[-1]))
             if time.perf_counter() > deadline:

@@ -208,6 +208,18 @@ def ensure_store(size: int, embedder=None) -> Path:
     return folder
 
 
+def ensure_keyword_index(folder: Path) -> float:
+    """Bring the store's keyword-index file up to date (as `desk ingest` leaves it); seconds taken."""
+    from retrieval.search import Retriever
+    from retrieval.settings import RetrievalSettings
+    from retrieval.store import KnowledgeBase
+
+    started = time.perf_counter()
+    kb = KnowledgeBase(RetrievalSettings(data_dir=folder, chroma_url="", _env_file=None))
+    Retriever(kb).update_index()
+    return time.perf_counter() - started
+
+
 def store_summary(folder: Path) -> str:
     return (folder / "READY").read_text().strip().replace("\n", "; ")
 

@@ -46,6 +46,11 @@ def cmd_ingest(args) -> int:
             from ingest.holdings_ingest import fetch_tic
 
             report.merge(fetch_tic(ingester))
+    if report.added or report.updated:
+        from retrieval.search import Retriever
+
+        # The keyword index file follows the store now, so no question has to build it.
+        Retriever(kb).update_index()
     for error in report.errors:
         print(f"failed {error}", file=sys.stderr)  # one unwrapped line each, easy to grep
     print(f"Ingested into {kb.describe()}: {report.summary()}")
@@ -129,14 +134,19 @@ def _engine(kb=None):
 
 
 def cmd_ask(args) -> int:
+    engine = _engine()
     # Without --guild: the shared documents only, as a DM to the bot would see.
-    answer = _engine().ask(args.question, guild_id=args.guild)
+    answer = engine.ask(args.question, guild_id=args.guild)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         from bot.chat import render_answer
 
         print(render_answer(answer))
+    # A large store without its keyword-index file is indexed in the background while this
+    # answer used dense search: finish and save it (once per store) so the next `desk ask` has it.
+    sys.stdout.flush()
+    engine.retriever.wait_for_index()
     return 0
 
 
@@ -150,7 +160,10 @@ def cmd_eval(args) -> int:
 
         report = Ingester(kb).ingest(args.ingest)
         print(f"Corpus: {report.summary()}", file=sys.stderr)
-    result = run_eval(_engine(kb), items, halves=args.halves)
+    engine = _engine(kb)
+    engine.retriever.refresh()
+    engine.retriever.wait_for_index()  # scores are taken with the whole hybrid search
+    result = run_eval(engine, items, halves=args.halves)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 0

@@ -245,12 +245,14 @@ class DeskBot(commands.Bot):
 
     def _warm_up(self) -> None:
         try:
-            import torch
-
-            # Questions are answered in parallel workers: on two cores, one torch thread each
-            # beats several workers' thread pairs fighting over them (docs/BENCHMARKS.md).
-            torch.set_num_threads(1)
             self.kb.embedder.embed_query("warm up")
+            # Queries run through ONNX at one thread and never import torch; only a model that
+            # falls back to sentence-transformers loads it. Questions are answered in parallel
+            # workers: on two cores, one torch thread each beats several workers' thread pairs
+            # fighting over them (docs/BENCHMARKS.md).
+            torch = sys.modules.get("torch")
+            if torch is not None:
+                torch.set_num_threads(1)
             # The keyword index and the holdings tables too, so the first asker does not wait for them.
             self.engine.retriever.refresh()
             self.engine.book.refresh()

@@ -14,14 +14,16 @@ import time
 from dataclasses import dataclass
 
 from retrieval.keyword import BM25Index, Row, release_freed_memory
-import numpy as np
-
-from retrieval.store import Hit, KnowledgeBase, owner_of, visible_to
+from retrieval.store import Hit, KnowledgeBase, visible_to
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 40
+# A store this small is indexed on the question's path (~3,000 chunks per CPU-second, so well
+# under a second): its first answers keep the keyword ranking and corpus statistics. A bigger
+# store without a usable index file is indexed in the background (issue 18).
+INLINE_BUILD_MAX_CHUNKS = 2000
 
 
 @dataclass
@@ -60,56 +62,133 @@ class SearchFilter:
 
 
 class Retriever:
-    def __init__(self, kb: KnowledgeBase):
+    """Dense search fused with the BM25 ranking, over the committed chunks.
+
+    The keyword index is loaded from its file and updated document by document on a question's
+    path; it is never built from scratch there. When there is nothing to update from (no file,
+    another store's file, or most documents changed), a background thread builds it while the
+    answers use dense search alone (`building` is true meanwhile). A store of at most
+    `inline_build_max_chunks` chunks is indexed at once instead."""
+
+    def __init__(self, kb: KnowledgeBase, inline_build_max_chunks: int = INLINE_BUILD_MAX_CHUNKS):
         self.kb = kb
+        self.inline_build_max_chunks = inline_build_max_chunks
         self._lock = threading.Lock()
         self._generation = -1
         self._checked_at = 0.0
         self._index: BM25Index | None = None
+        self._builder: threading.Thread | None = None
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
         self.newest_day = 0  # YYYYMMDD of the newest stored article
-        self._prefixes: tuple[int, set[str]] | None = None
-        self.owners: dict[str, int] = {}  # doc_id -> guild, for guild documents only
-        self._row_docs: tuple[object, np.ndarray] | None = None  # (index, its row_docs as an array)
+        self._prefixes: tuple[int, set[str]] | None = None  # (id of the index, its term prefixes)
+
+    @property
+    def building(self) -> bool:
+        """Whether the keyword index is being built in the background (answers use dense search)."""
+        builder = self._builder
+        return builder is not None and builder.is_alive()
+
+    def wait_for_index(self, timeout: float | None = None) -> bool:
+        """Block until a background build has finished (and its file is saved); True when done.
+        A short-lived process calls it after answering, so that the next one finds the file."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
+        return not self.building
+
+    def update_index(self) -> None:
+        """Bring the keyword index and its file up to date now, waiting for a build if one is
+        needed: for writers (`desk ingest`), so that questions find the file current."""
+        self.refresh(max_age=0)
+        self.wait_for_index()
 
     def refresh(self, max_age: float = 0.5) -> None:
         """Bring the keyword index up to date when the store changed (checked at most every max_age s)."""
         now = time.monotonic()
-        if now - self._checked_at < max_age and self._index is not None:
-            return
+        if self.building or (now - self._checked_at < max_age and self._index is not None):
+            return  # a build re-arms the check when it is done
+        rebuilt = False
         with self._lock:
             generation = self.kb.generation()
             self._checked_at = time.monotonic()
             if generation == self._generation and self._index is not None:
                 return
-            listed = self.kb.list_documents()
-            committed = {d["id"]: d.get("content_hash", "") for d in listed}
-            self.owners = {d["id"]: owner_of(d) for d in listed if owner_of(d) is not None}
-            index = self._index or self._saved_index() or BM25Index()
-            changed = [d for d, h in committed.items() if index.docs.get(d) != h]
-            gone = [d for d in index.docs if committed.get(d) != index.docs[d]]
-            if changed or gone:
-                if len(changed) > len(committed) // 2:
-                    index, changed = BM25Index(), list(committed)
-                    chunks = self.kb.iter_chunks()  # one pass beats many filtered reads
-                else:
-                    chunks = (c for start in range(0, len(changed), 200)
-                              for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start:start + 200]}}))
-                rows = [Row(chunk_id, _index_text(text, meta), meta["doc_id"], str(meta.get("kind", "")),
-                            int(meta.get("published_day") or 0))
-                        for chunk_id, text, meta in chunks if committed.get(meta.get("doc_id")) == meta.get("content_hash")]
-                index = index.updated(gone, rows, {d: committed[d] for d in changed})
-            rebuilt = bool(changed or gone)
-            self._index = index
-            # What "now" means to the knowledge base: the newest article it holds.
-            self.newest_day = index.newest_day("article")
+            index = self._index or self._saved_index()
+            if self._index is None and index is not None and index.generation == generation and generation > 0:
+                # The file describes the store as it is: its documents are the committed ones.
+                self.committed = dict(index.docs)
+                self._install(index, generation)
+                return
+            documents = self.kb.list_documents()
+            committed = {d["id"]: d.get("content_hash", "") for d in documents}
+            # The dense ranking only needs to know what is committed: it is current at once.
             self.committed = committed
-            self._generation = generation
+            changed = [d for d, h in committed.items() if index is None or index.docs.get(d) != h]
+            gone = [d for d in index.docs if committed.get(d) != index.docs[d]] if index is not None else []
+            full = index is None or len(changed) > len(committed) // 2
+            if full and self.kb.count_chunks() > self.inline_build_max_chunks:
+                # Nothing to update from, or nearly everything changed: one pass over every chunk
+                # (35-50 s at 100k), too long for a question to wait. Meanwhile a loaded but stale
+                # index still ranks (its gone chunks are dropped when read), or dense alone does.
+                self._start_build(generation)
+                self._index = index
+                self.newest_day = index.newest_day("article") if index is not None else _newest_article_day(documents)
+                return
+            if full:
+                index = BM25Index().updated((), self._rows(self.kb.iter_chunks(), committed), committed)
+                rebuilt = True
+            elif changed or gone:
+                chunks = (c for start in range(0, len(changed), 200)
+                          for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start:start + 200]}}))
+                index = index.updated(gone, self._rows(chunks, committed), {d: committed[d] for d in changed})
+                rebuilt = True
+            # A file of an older generation (or none recorded) is saved again even when no document
+            # changed, so that the next process can skip listing the documents.
+            rebuilt = rebuilt or index.generation != generation
+            self._install(index, generation)
         # Outside the lock: answers on other threads need not wait for the file or the trim.
         if rebuilt:
-            self._save(index)
+            self._save(index, generation)
         # Reading the documents and chunks leaves freed pages the allocator keeps: ~140 MiB at 100k.
         release_freed_memory()
+
+    def _install(self, index: BM25Index, generation: int) -> None:
+        self._index = index
+        # What "now" means to the knowledge base: the newest article it holds.
+        self.newest_day = index.newest_day("article")
+        self._generation = generation
+
+    @staticmethod
+    def _rows(chunks, committed: dict[str, str]) -> list[Row]:
+        return [Row(chunk_id, _index_text(text, meta), meta["doc_id"], str(meta.get("kind", "")),
+                    int(meta.get("published_day") or 0))
+                for chunk_id, text, meta in chunks if committed.get(meta.get("doc_id")) == meta.get("content_hash")]
+
+    def _start_build(self, generation: int) -> None:
+        """Build the whole index in a thread (called under the lock; one build at a time)."""
+        if self.building:
+            return
+        self._builder = threading.Thread(target=self._build, args=(generation,), name="keyword-index-build", daemon=True)
+        self._builder.start()
+
+    def _build(self, generation: int) -> None:
+        started = time.perf_counter()
+        try:
+            # The documents are read again after the generation: a write in between leaves the
+            # index describing a newer state than `generation`, which the next refresh re-checks.
+            committed = {d["id"]: d.get("content_hash", "") for d in self.kb.list_documents()}
+            rows = self._rows(self.kb.iter_chunks(), committed)  # one pass beats many filtered reads
+            index = BM25Index().updated((), rows, committed)
+            del rows
+            with self._lock:
+                self._install(index, generation)
+                self._checked_at = 0.0  # the next question checks for writes made meanwhile
+            self._save(index, generation)
+            log.info("keyword index of %d chunks built in the background in %.1f s", len(index), time.perf_counter() - started)
+        except Exception as exc:  # the next refresh tries again; answers go on with dense search
+            log.warning("building the keyword index failed: %s: %s", type(exc).__name__, exc)
+        finally:
+            release_freed_memory()
 
     def _index_path(self):
         return self.kb.settings.data_dir / "keyword-index.npz"
@@ -122,9 +201,10 @@ class Retriever:
     def _saved_index(self) -> BM25Index | None:
         return BM25Index.load(self._index_path(), self._index_key())
 
-    def _save(self, index: BM25Index) -> None:
+    def _save(self, index: BM25Index, generation: int) -> None:
+        index.generation = generation
         try:
-            index.save(self._index_path(), self._index_key())
+            index.save(self._index_path(), self._index_key(), generation)
         except OSError as exc:  # a read-only data directory only costs the next process a rebuild
             log.warning("could not save the keyword index to %s: %s", self._index_path(), exc)
 
@@ -150,8 +230,11 @@ class Retriever:
         return collapse(ranked, per_doc)[:k]
 
     def keyword_search(self, query: str, k: int = 6, flt: SearchFilter | None = None, per_doc: int = 1) -> list[Hit]:
-        """The BM25 ranking alone: no embedding, so it costs about a millisecond."""
+        """The BM25 ranking alone: no embedding, so it costs about a millisecond. While the index
+        is first built, the dense ranking stands in for it."""
         self.refresh()
+        if self._index is None:
+            return self.search(query, k, flt, per_doc=per_doc)
         hits = self._keyword_hits(query, flt or SearchFilter())
         for rank, hit in enumerate(hits, start=1):
             hit.score = 1.0 / (RRF_K + rank)
@@ -162,14 +245,9 @@ class Retriever:
         """BM25's best chunks in rank order; the index holds no texts, so those not already in
         `known` are read from Chroma in one call."""
         index = self._index
-        allowed = index.mask(flt.kinds, flt.since_day, flt.until_day)
-        hidden = [d for d, owner in self.owners.items() if owner != flt.guild_id]
-        if hidden:  # other guilds' documents: their rows are left out like any filtered row
-            if self._row_docs is None or self._row_docs[0] is not index:
-                self._row_docs = (index, np.array(index.row_docs, dtype=object))
-            visible = ~np.isin(self._row_docs[1], hidden)
-            allowed = visible if allowed is None else allowed & visible
-        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, allowed)]
+        if index is None:  # being built: dense search alone meanwhile
+            return []
+        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, index.mask(flt.kinds, flt.since_day, flt.until_day))]
         known = known or {}
         missing = [chunk_id for chunk_id in ranked if chunk_id not in known]
         fetched = self.kb.get_chunks(missing) if missing else {}
@@ -179,7 +257,8 @@ class Retriever:
                 hits.append(known[chunk_id])
             elif chunk_id in fetched:  # gone only if forgotten since the index was read
                 text, meta = fetched[chunk_id]
-                hits.append(Hit(id=chunk_id, text=text, meta=meta))
+                if flt.allows(meta):  # another guild's document is never a hit
+                    hits.append(Hit(id=chunk_id, text=text, meta=meta))
         return hits
 
     def _dense(self, vector: list[float], flt: SearchFilter) -> list[Hit]:
@@ -196,27 +275,40 @@ class Retriever:
                     if flt.allows(h.meta) and self._is_committed(h)]
         return hits[:CANDIDATES]
 
+    # While the index is first built there are no corpus statistics: every word counts the same
+    # and is taken as known, so no question is refused for a word the index could not vouch for.
+
     def idf(self, term: str) -> float:
         self.refresh()
-        return self._index.idf(term)
+        index = self._index
+        return index.idf(term) if index is not None else 1.0
 
     def known(self, term: str) -> bool:
         """Whether any stored chunk uses the (tokenized) term."""
         self.refresh()
-        return self._index.known(term)
+        index = self._index
+        return index.known(term) if index is not None else True
 
     def known_stem(self, term: str, length: int = 4) -> bool:
         """Whether a stored word starts like this one ("norwegian" ~ "norway"): a loose check
         for names written in another form than the corpus uses."""
         self.refresh()
+        index = self._index
+        if index is None:
+            return True
         if len(term) <= length:
-            return self.known(term)
-        if self._prefixes is None or self._prefixes[0] != self._generation:
-            self._prefixes = (self._generation, {t[:length] for t in self._index.terms() if len(t) > length})
+            return index.known(term)
+        if self._prefixes is None or self._prefixes[0] != id(index):
+            self._prefixes = (id(index), {t[:length] for t in index.terms() if len(t) > length})
         return term[:length] in self._prefixes[1]
 
     def _is_committed(self, hit: Hit) -> bool:
         return self.committed.get(hit.doc_id) == hit.meta.get("content_hash")
+
+
+def _newest_article_day(documents: list[dict]) -> int:
+    """The newest article's day from the document records, while there is no index to ask."""
+    return max((int(d.get("published_day") or 0) for d in documents if d.get("kind") == "article"), default=0)
 
 
 def _index_text(text: str, meta: dict) -> str:

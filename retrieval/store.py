@@ -86,7 +86,8 @@ class KnowledgeBase:
         if self._embedder is None:
             from retrieval.embedder import Embedder
 
-            self._embedder = Embedder(self.settings.embed_model)
+            # The ONNX export of the model is cached beside the store (retrieval/onnx_embedder.py).
+            self._embedder = Embedder(self.settings.embed_model, cache_dir=self.settings.data_dir / "models")
         return self._embedder
 
     def describe(self) -> str:
