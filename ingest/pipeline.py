@@ -74,6 +74,9 @@ def chunk_document(doc: SourceDocument, splitter=None) -> tuple[list[str], list[
     pieces = splitter.create_documents([doc.text])
     texts = [p.page_content.strip() for p in pieces]
     metas = [{"start": p.metadata.get("start_index", 0)} for p in pieces]
+    if doc.page_starts:  # a PDF's chunks carry the page they start on, for citations ("p. 4")
+        for meta in metas:
+            meta["page"] = doc.page_at(meta["start"])
     return texts, metas
 
 
@@ -222,7 +225,7 @@ class Ingester:
         from ingest.tables import sniff
 
         data = read()
-        layout = sniff(data)
+        layout = None if data[:5] == b"%PDF-" else sniff(data)  # a PDF is a report, never one of the tables
         if layout is None and not forced:
             return False
         from ingest.holdings_ingest import ingest_table
