@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench soak clean
+.PHONY: install run test lint eval bench soak clean
 
 # torch goes in first, pinned: the CPU build lies on this disk, any other spelling pulls CUDA.
 $(STAMP): pyproject.toml
@@ -21,6 +21,13 @@ run: install
 # -rs lists any skip and tests/no_skips.py fails the run on it: the suite must run whole.
 test: install
 	$(PY) -m pytest -q -rs -p tests.no_skips
+
+# ruff (rules and formatting) and mypy, as configured in pyproject.toml; CI runs it after the tests.
+LINTED := bot/ retrieval/ ingest/ prompts/
+lint: install
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy $(LINTED)
 
 # The question set runs over the sample corpus and Treasury's tables beside the checkout.
 SHARED := ../shared/data
