@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test eval bench soak clean
+.PHONY: install run test lint eval bench soak clean
 
 # torch goes in first, pinned: the CPU build lies on this disk, any other spelling pulls CUDA.
 $(STAMP): pyproject.toml
@@ -25,8 +25,16 @@ install: $(STAMP) $(EXPORTED)
 run: install
 	$(VENV)/bin/desk run
 
+# -rs lists any skip and tests/no_skips.py fails the run on it: the suite must run whole.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs -p tests.no_skips
+
+# ruff (rules and formatting) and mypy, as configured in pyproject.toml; CI runs it after the tests.
+LINTED := bot/ retrieval/ ingest/ prompts/
+lint: install
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy $(LINTED)
 
 # The question set runs over the sample corpus and Treasury's tables beside the checkout.
 SHARED := ../shared/data
@@ -37,6 +45,7 @@ EVAL_CORPUS := data/sample $(wildcard $(SHARED)/holdings/slt_table5.txt $(SHARED
 DEV := ../shared/eval-dev
 
 eval: install
+	@test -d $(SHARED) || echo "make eval: $(SHARED) is absent, so only data/sample is ingested: the questions on Treasury's full tables and the shared article will fail."
 	$(VENV)/bin/desk eval tests/eval/questions.jsonl --data-dir var/eval --ingest $(EVAL_CORPUS)
 	@if [ -d $(DEV) ]; then \
 		cat $(DEV)/questions_a.jsonl $(DEV)/questions_b.jsonl > var/dev-questions.jsonl && \

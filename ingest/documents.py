@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 from retrieval.errors import InputError
 
-ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
+ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"}
 KNOWN_FIELDS = ("title", "source", "url", "published")
 HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,40}):[ \t]*(.*)$")
 MONTHS = {m: i for i, m in enumerate(
@@ -31,6 +32,15 @@ class SourceDocument:
     published_raw: str = ""  # kept as written ("2025-05-17 04:00 GMT+8", "not stated")
     kind: str = "article"
     extra: dict[str, str] = field(default_factory=dict)
+    page_starts: list[int] = field(default_factory=list)  # a PDF's: where each page starts in `text`
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (1-based) of the text at `offset`, from its first non-blank character on."""
+        if not self.page_starts:
+            return None
+        while offset < len(self.text) and self.text[offset].isspace():
+            offset += 1
+        return bisect_right(self.page_starts, offset)
 
     @property
     def content_hash(self) -> str:
@@ -257,6 +267,10 @@ def load_file(path: Path, rel: str, max_bytes: int) -> list[SourceDocument]:
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(ref, f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (DESK_MAX_FILE_MB)")
+    if suffix == ".pdf":
+        from ingest.pdf import from_pdf
+
+        return [from_pdf(path.read_bytes(), rel, ref)]
     text = decode_text(path.read_bytes(), ref)
     if suffix in (".json", ".jsonl"):
         return from_json_records(text, ref, rel, jsonl=suffix == ".jsonl")

@@ -98,6 +98,9 @@ def chunk_document(doc: SourceDocument, splitter=None) -> "Chunks":
         window = " ".join(sentences[max(0, i - WINDOW_SIDE):i + WINDOW_SIDE + 1])
         texts.append(window if len(window) <= MAX_WINDOW_CHARS else sentence)
         metas.append({"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40]))})
+    if doc.page_starts:  # a PDF's chunks carry the page they start on, for citations ("p. 4")
+        for meta in metas:
+            meta["page"] = doc.page_at(meta["start"])
     return Chunks(texts, metas, cleaned.removed)
 
 
@@ -267,7 +270,7 @@ class Ingester:
         from ingest.tables import sniff
 
         data = read()
-        layout = sniff(data)
+        layout = None if data[:5] == b"%PDF-" else sniff(data)  # a PDF is a report, never one of the tables
         if layout is None and not forced:
             return False
         if self.guild_id is not None:

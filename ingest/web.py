@@ -58,6 +58,12 @@ def looks_like_feed(fetched: Fetched) -> bool:
 
 
 def document_from_page(fetched: Fetched, ref: str) -> SourceDocument:
+    if fetched.body[:5] == b"%PDF-" or "application/pdf" in fetched.content_type:
+        from ingest.pdf import from_pdf
+
+        doc = from_pdf(fetched.body, canonical_url(fetched.url), ref)
+        doc.url = fetched.url
+        return doc
     text = decode_text(fetched.body, ref) if "charset" not in fetched.content_type else _decode_declared(fetched, ref)
     doc_id = canonical_url(fetched.url)
     if "html" in fetched.content_type or text.lstrip()[:1] == "<":

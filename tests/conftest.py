@@ -14,9 +14,11 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
-HOLDINGS_DIR = SHARED_DATA / "holdings"
-ARTICLES_DIR = SHARED_DATA / "articles"
+# Treasury's tables, byte for byte, and an article page written for the tests: the suite needs
+# nothing beside the repository.
+HOLDINGS_DIR = REPO / "tests" / "fixtures" / "treasury"
+ARTICLES_DIR = REPO / "tests" / "fixtures" / "articles"
+PAGE_ARTICLE = ARTICLES_DIR / "insurers-keep-treasurys.txt"
 SAMPLE_DIR = REPO / "data" / "sample"
 
 

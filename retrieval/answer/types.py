@@ -59,7 +59,9 @@ class Sources:
     def article(self, hit: Hit, snippet: str) -> str:
         m = hit.meta
         key = ("doc", hit.doc_id)
-        return self.add(key, Citation(0, m.get("title", ""), m.get("source", ""), m.get("url", ""),
+        # A PDF's chunks carry their page: the title says it, so every renderer shows "p. 4".
+        title = f"{m.get('title', '')}, p. {m['page']}" if m.get("page") else m.get("title", "")
+        return self.add(key, Citation(0, title, m.get("source", ""), m.get("url", ""),
                                       m.get("published", "") or m.get("published_raw", ""), m.get("kind", "article"),
                                       m.get("ref", ""), snippet))
 

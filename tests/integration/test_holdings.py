@@ -32,9 +32,6 @@ MFHHIS01_TITLE = "Major Foreign Holders of Treasury Securities (historical, mfhh
 MFH_TITLE = "Major Foreign Holders of Treasury Securities (monthly, mfh)"
 CITATION_KEYS = {"title", "release", "release_estimated", "ref", "url", "month"}
 
-if not (HOLDINGS_DIR / "mfhhis01.txt").exists():
-    pytest.skip(f"Treasury's tables are not checked out next to the repo ({HOLDINGS_DIR})", allow_module_level=True)
-
 
 class VectorMemo:
     """The session model, with each text's vector kept for the rest of the module.

@@ -12,7 +12,7 @@ import pytest
 
 from ingest.pipeline import CHUNK_SIZE, Ingester
 from ingest.settings import IngestSettings
-from tests.conftest import ARTICLES_DIR, REPO
+from tests.conftest import PAGE_ARTICLE, REPO
 from tests.webserver import LocalWeb
 
 BRIEF = """title: Japan keeps its lead among foreign holders
@@ -159,13 +159,15 @@ def test_forget_removes_document_and_chunks(kb, tmp_path):
     assert kb.forget("a.txt") is False
 
 
-def test_shared_article_ingests_with_its_header(kb):
-    report = Ingester(kb).ingest([str(ARTICLES_DIR / "kato-treasury-card.txt")])
+def test_news_page_ingests_with_its_header(kb):
+    report = Ingester(kb).ingest([str(PAGE_ARTICLE)])
     assert report.added == 1
-    doc = stored(kb)["kato-treasury-card.txt"]
-    assert doc["title"].startswith("Japan's finance minister says Treasury holdings")
-    assert doc["published"] == "2025-05-02"
-    assert doc["x_note"].startswith("headline written for this file")
+    doc = stored(kb)["insurers-keep-treasurys.txt"]
+    assert doc["title"] == "Japan's life insurers say they will keep their Treasurys as hedging costs bite"
+    assert doc["published"] == "2026-02-12"
+    assert doc["x_note"].startswith("written for these tests in the shape of a scraped news page")
+    # The header block is metadata, not text: no chunk starts with it.
+    assert not any(text.startswith("title:") for _, text, _ in kb.iter_chunks())
 
 
 @pytest.mark.parametrize("name,content,reason", [

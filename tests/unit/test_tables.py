@@ -13,17 +13,14 @@ from retrieval import countries
 from retrieval.errors import DeskError, InputError
 
 REPO = Path(__file__).resolve().parents[2]
-HOLDINGS = REPO / ".." / "shared" / "data" / "holdings"
-ARTICLE = REPO / ".." / "shared" / "data" / "articles" / "kato-treasury-card.txt"
+HOLDINGS = REPO / "tests" / "fixtures" / "treasury"  # Treasury's files, byte for byte
+ARTICLE = REPO / "tests" / "fixtures" / "articles" / "insurers-keep-treasurys.txt"  # a news page written for the tests
 FIXTURES = REPO / "tests" / "fixtures" / "tables"
 SAMPLE = REPO / "data" / "sample" / "holdings" / "table5_sample.txt"
 
 
 def _real(name: str) -> Path:
-    path = HOLDINGS / name
-    if not path.exists():
-        pytest.skip(f"Treasury's tables are not checked out next to the repo ({HOLDINGS} is absent)")
-    return path
+    return HOLDINGS / name
 
 
 _parsed: dict[str, HoldingsTable] = {}
@@ -59,12 +56,10 @@ def test_sniff_recognises_each_real_file(name, layout):
 
 
 def test_sniff_says_a_news_article_is_not_a_table():
-    if not ARTICLE.exists():
-        pytest.skip(f"shared article not found at {ARTICLE}")
     data = ARTICLE.read_bytes()
     assert sniff(data) is None
     with pytest.raises(TableError, match="not a holdings table"):
-        parse_table(data, "kato.txt")
+        parse_table(data, "insurers.txt")
 
 
 @pytest.mark.parametrize(
@@ -205,11 +200,10 @@ def test_sample_parses_and_carries_treasurys_figures():
     for month in table.months:
         parts = sum(values[s, month] for s in listed) + values["All Other", month]
         assert parts == pytest.approx(values["Grand Total", month], abs=0.05)
-    if HOLDINGS.exists():
-        treasury = _values(_table("slt_table5.txt"))
-        for (series, month), value in values.items():
-            if series != "All Other":
-                assert treasury[series, month] == value
+    treasury = _values(_table("slt_table5.txt"))
+    for (series, month), value in values.items():
+        if series != "All Other":
+            assert treasury[series, month] == value
 
 
 # ---------------------------------------------------------------- CSV
@@ -332,8 +326,6 @@ def test_table_error_is_a_user_facing_input_error():
 
 
 def _fuzz_sources() -> list[list[bytes]]:
-    if not HOLDINGS.exists():
-        return [SAMPLE.read_bytes().splitlines(keepends=True)]
     history = (HOLDINGS / "mfhhis01.txt").read_bytes().splitlines(keepends=True)
     start_2011 = next(i for i, line in enumerate(history) if line.startswith(b"Country\t2011")) - 4
     return [
