@@ -66,7 +66,7 @@ def ingester(kb, **settings) -> Ingester:
     return Ingester(kb, IngestSettings(_env_file=None, **settings))
 
 
-def shared(*names: str) -> list[str]:
+def treasury(*names: str) -> list[str]:
     return [str(HOLDINGS_DIR / name) for name in names]
 
 
@@ -95,7 +95,7 @@ def desk(tmp_path_factory, memo):
     """The three current tables, ingested once for the module."""
     data_dir = tmp_path_factory.mktemp("desk")
     kb = make_kb(data_dir, memo)
-    report = ingester(kb).ingest(shared("slt_table5.txt", "mfhhis01.txt", "mfh.txt"))
+    report = ingester(kb).ingest(treasury("slt_table5.txt", "mfhhis01.txt", "mfh.txt"))
     assert (report.added, report.failed) == (3, 0), report.errors
     return SimpleNamespace(kb=kb, book=HoldingsBook(kb), data_dir=data_dir, report=report)
 
@@ -159,7 +159,7 @@ def test_cli_ingest_with_holdings_flag_names_the_file(tmp_path, capsys):
 
 def test_reingesting_unchanged_tables_embeds_nothing(desk, memo, embedder):
     before = (memo.texts_embedded, embedder.texts_embedded, desk.kb.count_chunks(), desk.kb.generation())
-    report = ingester(desk.kb).ingest(shared("slt_table5.txt", "mfhhis01.txt", "mfh.txt"))
+    report = ingester(desk.kb).ingest(treasury("slt_table5.txt", "mfhhis01.txt", "mfh.txt"))
     assert (report.added, report.updated, report.unchanged, report.failed, report.chunks) == (0, 0, 3, 0, 0)
     after = (memo.texts_embedded, embedder.texts_embedded, desk.kb.count_chunks(), desk.kb.generation())
     assert after == before
@@ -267,7 +267,7 @@ def test_revised_figure_keeps_the_first_published_one(desk):
                                    ("mfhhis01_earlier_vintage.txt", "mfhhis01.txt")])
 def test_the_later_stated_release_answers_whatever_the_ingest_order(fresh_kb, order):
     for name in order:  # one at a time, so the ingest times differ too
-        assert ingester(fresh_kb).ingest(shared(name)).added == 1
+        assert ingester(fresh_kb).ingest(treasury(name)).added == 1
     book = HoldingsBook(fresh_kb)
     official = book.value("Foreign Official", "2025-03")
     assert (official.value, official.citation.release, official.citation.ref) == (
@@ -311,7 +311,7 @@ def test_grand_total_and_foreign_official(desk):
 
 def test_lookups_against_a_chroma_server(server_kb, memo, capsys, monkeypatch):
     kb = make_kb(server_kb.settings.data_dir, memo, chroma_url=server_kb.settings.chroma_url)
-    report = ingester(kb).ingest(shared("slt_table5.txt", "mfh.txt", "mfhhis01.txt"))
+    report = ingester(kb).ingest(treasury("slt_table5.txt", "mfh.txt", "mfhhis01.txt"))
     assert (report.added, report.failed) == (3, 0), report.errors
     book = HoldingsBook(kb)
     assert [(f.series, f.value) for f in book.top(3)] == [
@@ -320,7 +320,7 @@ def test_lookups_against_a_chroma_server(server_kb, memo, capsys, monkeypatch):
     uk = book.value("Britain", "2023-01")
     assert (uk.value, uk.first_published, uk.earlier[0][1].release) == (598.0, 668.3, "2023-03-15")
     assert book.rank("China", "2025-03")[0] == 3
-    assert ingester(kb).ingest(shared("mfh.txt")).unchanged == 1
+    assert ingester(kb).ingest(treasury("mfh.txt")).unchanged == 1
 
     # The CLI finds the server through DESK_CHROMA_URL, as a deployment would.
     monkeypatch.setenv("DESK_CHROMA_URL", server_kb.settings.chroma_url)
@@ -362,7 +362,7 @@ def stocked(tmp_path_factory, memo):
     """A store holding Table 5 before the bad tables arrive."""
     data_dir = tmp_path_factory.mktemp("stocked")
     kb = make_kb(data_dir, memo)
-    assert ingester(kb).ingest(shared("slt_table5.txt")).added == 1
+    assert ingester(kb).ingest(treasury("slt_table5.txt")).added == 1
     return kb
 
 
