@@ -17,8 +17,9 @@ def series_png(series: str, figures: list) -> bytes:
     ax = fig.add_subplot()
     ax.plot(range(len(months)), values, marker="o" if len(months) <= 36 else None, color="#2E6DB4")
     step = max(1, len(months) // 12)
-    ax.set_xticks(range(0, len(months), step), [months[i] for i in range(0, len(months), step)],
-                  rotation=45, ha="right")
+    ax.set_xticks(
+        range(0, len(months), step), [months[i] for i in range(0, len(months), step)], rotation=45, ha="right"
+    )
     ax.set_ylabel("billions of dollars")
     ax.set_title(f"{series}: holdings of U.S. Treasury securities")
     ax.grid(True, alpha=0.3)

@@ -6,7 +6,10 @@ import sys
 
 from retrieval.errors import DeskError
 
-SAMPLE_QUESTIONS = ["Who holds the most Treasurys?", "What did Japan's finance minister say about its Treasury holdings?"]
+SAMPLE_QUESTIONS = [
+    "Who holds the most Treasurys?",
+    "What did Japan's finance minister say about its Treasury holdings?",
+]
 
 
 def run_chat(engine, interactive: bool) -> int:

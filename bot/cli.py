@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from retrieval.errors import DeskError
@@ -30,8 +31,13 @@ def cmd_ingest(args) -> int:
     if not args.inputs and not args.feed and not args.tic:
         raise DeskError("nothing to ingest: give files, folders, URLs, --feed URL or --tic")
     kb = _kb()
-    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.description}"))
+    columns = (
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("", total=count_inputs(args.inputs) or None)
 
@@ -88,11 +94,19 @@ def cmd_sources(args) -> int:
     from retrieval.store import owner_of
 
     print_records(
-        documents_in_scope(_kb(), _scope(args)), args.json,
+        documents_in_scope(_kb(), _scope(args)),
+        args.json,
         "The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.",
         ("id", "title", "source", "date", "kind", "chunks", "guild"),
-        lambda d: (d["id"], d.get("title", ""), d.get("source", ""), d.get("published", "") or d.get("published_raw", ""),
-                   d.get("kind", ""), str(d.get("chunks", 0)), str(owner_of(d) or "shared")),
+        lambda d: (
+            d["id"],
+            d.get("title", ""),
+            d.get("source", ""),
+            d.get("published", "") or d.get("published_raw", ""),
+            d.get("kind", ""),
+            str(d.get("chunks", 0)),
+            str(owner_of(d) or "shared"),
+        ),
     )
     return 0
 
@@ -236,10 +250,18 @@ def cmd_feedback(args) -> int:
 
     entries = FeedbackStore(BotSettings().feedback_path).entries()
     shown = print_records(
-        entries, args.json, "No feedback yet: votes on the bot's answers (👍/👎) are listed here.",
+        entries,
+        args.json,
+        "No feedback yet: votes on the bot's answers (👍/👎) are listed here.",
         ("time", "vote", "user", "question", "answer", "sources"),
-        lambda e: (e.get("time", ""), "👍" if e.get("vote") == "up" else "👎", e.get("user_id", ""),
-                   e.get("question", ""), (e.get("answer", "") or "")[:80], str(len(e.get("sources", [])))),
+        lambda e: (
+            e.get("time", ""),
+            "👍" if e.get("vote") == "up" else "👎",
+            e.get("user_id", ""),
+            e.get("question", ""),
+            (e.get("answer", "") or "")[:80],
+            str(len(e.get("sources", []))),
+        ),
     )
     if args.json or not shown:
         return 0
@@ -250,18 +272,24 @@ def cmd_feedback(args) -> int:
 
 
 def _yesterday() -> str:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    return (datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand must not reset what was given before it (`desk --data-dir X sources`).
-    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="where the embedded store and state live (DESK_DATA_DIR)")
+    common.add_argument(
+        "--data-dir", default=argparse.SUPPRESS, help="where the embedded store and state live (DESK_DATA_DIR)"
+    )
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
 
-    parser = argparse.ArgumentParser(prog="desk", description="Holdings Desk: answers about foreign holdings of U.S. Treasurys, with citations.", parents=[common])
+    parser = argparse.ArgumentParser(
+        prog="desk",
+        description="Holdings Desk: answers about foreign holdings of U.S. Treasurys, with citations.",
+        parents=[common],
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", parents=[common], help="add articles, feeds and holdings tables to the knowledge base")
@@ -269,13 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", default=[], metavar="URL_OR_FILE", help="an RSS/Atom feed (repeatable)")
     p.add_argument("--holdings", action="store_true", help="read the inputs as holdings tables")
     p.add_argument("--tic", action="store_true", help="fetch Treasury's current holdings tables")
-    p.add_argument("--guild", type=int, metavar="ID", help="the documents belong to this Discord server only (default: shared)")
+    p.add_argument(
+        "--guild", type=int, metavar="ID", help="the documents belong to this Discord server only (default: shared)"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("sources", parents=[common], help="list what is stored, newest first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--show", metavar="ID", help="one document: its body as stored and the boilerplate removed")
-    p.add_argument("--guild", type=int, metavar="ID", help="what this Discord server sees: shared documents and its own")
+    p.add_argument(
+        "--guild", type=int, metavar="ID", help="what this Discord server sees: shared documents and its own"
+    )
     p.set_defaults(func=cmd_sources)
 
     p = sub.add_parser("forget", parents=[common], help="remove a document by id")
@@ -292,19 +324,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", parents=[common], help="answer one question with its sources")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
-    p.add_argument("--guild", type=int, metavar="ID", help="answer as this Discord server would: shared documents and its own")
+    p.add_argument(
+        "--guild", type=int, metavar="ID", help="answer as this Discord server would: shared documents and its own"
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", parents=[common], help="score a question set (JSONL)")
     p.add_argument("file")
     p.add_argument("--ingest", nargs="*", default=[], metavar="PATH", help="ingest these first")
-    p.add_argument("--halves", action="store_true",
-                   help="a dev set: score its odd (tuning) and even (held-out) questions apart, list tuning failures only")
+    p.add_argument(
+        "--halves",
+        action="store_true",
+        help="a dev set: score its odd (tuning) and even (held-out) questions apart, list tuning failures only",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("digest", parents=[common], help="print the digest: new articles and the latest table")
-    p.add_argument("--since", default=_yesterday(), help="ISO date or time; articles ingested after it are new (default: 24 h ago)")
+    p.add_argument(
+        "--since", default=_yesterday(), help="ISO date or time; articles ingested after it are new (default: 24 h ago)"
+    )
     p.add_argument("--markdown", action="store_true", help="keep Markdown emphasis")
     p.set_defaults(func=cmd_digest)
 
@@ -327,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "data_dir", None):
         os.environ["DESK_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return args.func(args)
     except DeskError as exc:

@@ -25,7 +25,9 @@ def digest_embed(digest: Digest) -> dict:
         lines.append(f"…and {digest.more_articles} more: `/sources` lists them.")
     embed: dict = {
         "title": "Treasury holdings digest",
-        "description": truncate("\n\n".join(lines) or "No new articles since the last digest.", DESCRIPTION_LIMIT - 100),
+        "description": truncate(
+            "\n\n".join(lines) or "No new articles since the last digest.", DESCRIPTION_LIMIT - 100
+        ),
         "fields": [],
         "footer": {"text": "Holdings Desk digest · figures from Treasury's tables, summaries from each article"},
     }
@@ -33,12 +35,22 @@ def digest_embed(digest: Digest) -> dict:
         citation = digest.top[0].citation
         cite = f"[T] {citation.title}, released {citation.release}"
         top = "\n".join(f"{i}. {f.series} — ${format_billions(f.value)}bn" for i, f in enumerate(digest.top, 1))
-        embed["fields"].append({"name": f"Top holders, {month_label(digest.month)} [T]", "value": truncate(top, FIELD_LIMIT),
-                                "inline": True})
+        embed["fields"].append(
+            {
+                "name": f"Top holders, {month_label(digest.month)} [T]",
+                "value": truncate(top, FIELD_LIMIT),
+                "inline": True,
+            }
+        )
         if digest.movers:
             moves = "\n".join(f"{c.series} {c.absolute:+,.1f}bn" for c in digest.movers)
-            embed["fields"].append({"name": f"Biggest moves vs {month_label(digest.movers[0].start.month)} [T]",
-                                    "value": truncate(moves, FIELD_LIMIT), "inline": True})
+            embed["fields"].append(
+                {
+                    "name": f"Biggest moves vs {month_label(digest.movers[0].start.month)} [T]",
+                    "value": truncate(moves, FIELD_LIMIT),
+                    "inline": True,
+                }
+            )
         embed["fields"].append({"name": "Table source", "value": truncate(cite, FIELD_LIMIT), "inline": False})
     return embed
 

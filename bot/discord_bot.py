@@ -179,7 +179,7 @@ class DeskBot(commands.Bot):
             try:
                 await self.http.static_login(token.strip())
                 return
-            except (OSError, asyncio.TimeoutError, aiohttp.ClientError, discord.DiscordServerError) as exc:
+            except (TimeoutError, OSError, aiohttp.ClientError, discord.DiscordServerError) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 log.warning("cannot reach Discord (%s); attempt %d, retrying in %.0f s", reason, attempt, delay)
             finally:
@@ -263,8 +263,13 @@ class DeskBot(commands.Bot):
             log.warning("could not warm up the answer engine", exc_info=True)
 
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s) in %d guild(s): %s", self.user, getattr(self.user, "id", "?"), len(self.guilds),
-                 ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none")
+        log.info(
+            "logged in as %s (%s) in %d guild(s): %s",
+            self.user,
+            getattr(self.user, "id", "?"),
+            len(self.guilds),
+            ", ".join(f"{g.name} ({g.id})" for g in self.guilds) or "none",
+        )
         for guild in list(self.guilds):
             await self._leave_unless_allowed(guild)
         await self._clear_stale_guild_commands()
@@ -384,17 +389,25 @@ class DeskBot(commands.Bot):
     def embeds(rendered_message: list[dict]) -> list[discord.Embed]:
         return [discord.Embed.from_dict(e) for e in rendered_message]
 
-    async def followup_rendered(self, interaction: discord.Interaction, rendered: Rendered, *, view=None,
-                                ephemeral: bool = False, files=None) -> list[discord.WebhookMessage]:
+    async def followup_rendered(
+        self, interaction: discord.Interaction, rendered: Rendered, *, view=None, ephemeral: bool = False, files=None
+    ) -> list[discord.WebhookMessage]:
         sent = []
         for i, message in enumerate(rendered.messages):
             last = i == len(rendered.messages) - 1
             kwargs = {"view": view} if (last and view is not None) else {}
             if i == 0 and files:
                 kwargs["files"] = files
-            sent.append(await interaction.followup.send(
-                content=rendered.content if i == 0 and rendered.content else discord.utils.MISSING,
-                embeds=self.embeds(message), ephemeral=ephemeral, wait=True, allowed_mentions=NO_MENTIONS, **kwargs))
+            sent.append(
+                await interaction.followup.send(
+                    content=rendered.content if i == 0 and rendered.content else discord.utils.MISSING,
+                    embeds=self.embeds(message),
+                    ephemeral=ephemeral,
+                    wait=True,
+                    allowed_mentions=NO_MENTIONS,
+                    **kwargs,
+                )
+            )
             # The first part replaced the "thinking…" message: an error after it must not touch @original.
             interaction.extras["answered"] = True
         return sent
@@ -407,8 +420,14 @@ class DeskBot(commands.Bot):
             if i == 0 and reference is not None:
                 kwargs["reference"] = reference
                 kwargs["mention_author"] = False
-            sent.append(await channel.send(content=rendered.content if i == 0 and rendered.content else None,
-                                           embeds=self.embeds(message), allowed_mentions=NO_MENTIONS, **kwargs))
+            sent.append(
+                await channel.send(
+                    content=rendered.content if i == 0 and rendered.content else None,
+                    embeds=self.embeds(message),
+                    allowed_mentions=NO_MENTIONS,
+                    **kwargs,
+                )
+            )
         return sent
 
     async def reply_error(self, interaction: discord.Interaction, text: str) -> None:
@@ -497,8 +516,10 @@ class TokenRejected(DeskError):
     """Discord answered 401 to the token: retrying cannot help (exit code 2)."""
 
 
-TOKEN_REJECTED = ("Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN "
-                  "(Developer Portal -> your application -> Bot -> Reset Token).")
+TOKEN_REJECTED = (
+    "Discord rejected the token (401 Unauthorized): check DISCORD_TOKEN "
+    "(Developer Portal -> your application -> Bot -> Reset Token)."
+)
 
 
 async def start_bot(bot: DeskBot, token: str) -> None:

@@ -27,9 +27,19 @@ class FeedbackStore:
                     self._votes[(e.get("user_id", ""), e["message_id"])] = e.get("vote", "")
         return self._votes
 
-    def record(self, *, vote: str, user_id: int, question: str, answer: str, sources: list[dict],
-               message_id: int | None = None, channel_id: int | None = None, route: str = "",
-               data_month: str = "") -> dict | None:
+    def record(
+        self,
+        *,
+        vote: str,
+        user_id: int,
+        question: str,
+        answer: str,
+        sources: list[dict],
+        message_id: int | None = None,
+        channel_id: int | None = None,
+        route: str = "",
+        data_month: str = "",
+    ) -> dict | None:
         """The entry written, or None when this person already gave this answer this vote (one
         vote per person per answer; a changed vote is written and replaces the earlier one)."""
         if vote not in ("up", "down"):

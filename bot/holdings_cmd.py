@@ -45,8 +45,12 @@ def count_arg(text: str) -> int:
 def add_arguments(parser) -> None:
     parser.description = "Exact figures from Treasury's holdings tables (billions of dollars, end of month)."
     # nargs="*" so that `desk holdings South Korea` works without quotes.
-    parser.add_argument("country", nargs="*", metavar="COUNTRY",
-                        help="a country or series (aliases work: UK, Britain, mainland China, Grand Total)")
+    parser.add_argument(
+        "country",
+        nargs="*",
+        metavar="COUNTRY",
+        help="a country or series (aliases work: UK, Britain, mainland China, Grand Total)",
+    )
     parser.add_argument("--month", type=month_arg, metavar="YYYY-MM", help="the month (default: the latest)")
     parser.add_argument("--from", dest="start", type=month_arg, metavar="YYYY-MM", help="first month of a series")
     parser.add_argument("--to", dest="end", type=month_arg, metavar="YYYY-MM", help="last month of a series")
@@ -131,8 +135,9 @@ def look_up_country(book, name: str, month: str | None = None) -> CountryView:
     latest = book.latest_month()
     if month is None and figure.month < latest:
         # "Latest" for a country Treasury stopped listing is not the latest month of the tables.
-        note = (f"{figure.series} is not listed after {month_label(figure.month)}; "
-                f"the tables run to {month_label(latest)}.")
+        note = (
+            f"{figure.series} is not listed after {month_label(figure.month)}; the tables run to {month_label(latest)}."
+        )
     elif figure.series == countries.ALL_OTHER:
         note = "All Other is everything outside the countries its table lists, so it differs between tables."
     return CountryView(figure, rank, before, change, history, note)
@@ -195,9 +200,12 @@ def change_json(change) -> dict | None:
         return None
     percent = change.percent
     return {
-        "from": change.start.month, "to": change.end.month,
-        "start": change.start.value, "end": change.end.value,
-        "absolute": change.absolute, "percent": None if percent is None else round(percent, 2),
+        "from": change.start.month,
+        "to": change.end.month,
+        "start": change.start.value,
+        "end": change.end.value,
+        "absolute": change.absolute,
+        "percent": None if percent is None else round(percent, 2),
     }
 
 
@@ -334,8 +342,10 @@ def render_text(view, console) -> None:
 
     if isinstance(view, CountryView):
         figure = view.figure
-        line(f"{figure.series}: ${format_billions(figure.value)} billion at the end of {month_label(figure.month)}",
-             "bold")
+        line(
+            f"{figure.series}: ${format_billions(figure.value)} billion at the end of {month_label(figure.month)}",
+            "bold",
+        )
         # Label and text on one line each, never hard-wrapped: piped output stays greppable.
         details = []
         if view.rank:
@@ -371,8 +381,11 @@ def render_text(view, console) -> None:
             line(text, "dim")
         return
 
-    line(f"Top {len(view.figures)} foreign holders of U.S. Treasury securities, end of {month_label(view.month)} "
-         "(billions of dollars)", "bold")
+    line(
+        f"Top {len(view.figures)} foreign holders of U.S. Treasury securities, end of {month_label(view.month)} "
+        "(billions of dollars)",
+        "bold",
+    )
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("Rank", justify="right")
     table.add_column("Country")

@@ -30,8 +30,13 @@ REFUSED_COLOUR = 0x8A8D91
 _LINK = re.compile(r"\[[^\]\n]*\]\([^)\s]*\)|<https?://[^>\s]+>|https?://\S+")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*\s+")
-_ROUTE_NAMES = {"table": "holdings tables", "articles": "news articles", "mixed": "tables and articles",
-                "none": "no source", "lookup": "exact lookup"}
+_ROUTE_NAMES = {
+    "table": "holdings tables",
+    "articles": "news articles",
+    "mixed": "tables and articles",
+    "none": "no source",
+    "lookup": "exact lookup",
+}
 
 
 def neutralise(text: str) -> str:
@@ -143,8 +148,20 @@ def sources_value(citations, max_shown: int = MAX_SOURCES) -> str:
 
 
 def month_name(month: str) -> str:
-    names = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-             "October", "November", "December"]
+    names = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ]
     try:
         year, number = month.split("-")
         return f"{names[int(number) - 1]} {year}"
@@ -234,8 +251,9 @@ def record_from_embeds(embeds: list[dict]) -> dict:
                 for line in (f.get("value") or "").splitlines():
                     m = re.match(r"`\[(\d+)\]` (?:\[(.*?)\]\((\S+?)\)|\*\*(.*?)\*\*)", line)
                     if m:
-                        sources.append({"n": int(m.group(1)), "title": m.group(2) or m.group(4) or "",
-                                        "url": m.group(3) or ""})
+                        sources.append(
+                            {"n": int(m.group(1)), "title": m.group(2) or m.group(4) or "", "url": m.group(3) or ""}
+                        )
     return {"question": question, "answer": answer, "sources": sources}
 
 
@@ -280,18 +298,30 @@ def render_country(view) -> dict:
     if view.change is not None:
         pct = view.change.percent
         pct_text = f" ({pct:+.1f}%)" if pct is not None else ""
-        fields.append({"name": f"Change from {month_name(view.previous)}",
-                       "value": f"{_signed(view.change.absolute)} bn{pct_text}", "inline": True})
+        fields.append(
+            {
+                "name": f"Change from {month_name(view.previous)}",
+                "value": f"{_signed(view.change.absolute)} bn{pct_text}",
+                "inline": True,
+            }
+        )
     else:
-        fields.append({"name": f"Change from {month_name(view.previous)}", "value": "not in the tables", "inline": True})
+        fields.append(
+            {"name": f"Change from {month_name(view.previous)}", "value": "not in the tables", "inline": True}
+        )
     if len(view.history) > 1:
         rows = "\n".join(f"{f.month}  {f.value:>9,.1f}" for f in view.history)
-        fields.append({"name": "Recent months ($ bn)", "value": truncate(f"```\n{rows}\n```", FIELD_VALUE_LIMIT),
-                       "inline": False})
+        fields.append(
+            {"name": "Recent months ($ bn)", "value": truncate(f"```\n{rows}\n```", FIELD_VALUE_LIMIT), "inline": False}
+        )
     fields.append({"name": "Source", "value": _table_source(fig.citation), "inline": False})
-    return {"title": truncate(f"{fig.series} — holdings of U.S. Treasurys", TITLE_LIMIT),
-            "description": "\n".join(lines), "color": COLOUR, "fields": fields,
-            "footer": _footer(f"Exact lookup · data month {month_name(fig.month)}")}
+    return {
+        "title": truncate(f"{fig.series} — holdings of U.S. Treasurys", TITLE_LIMIT),
+        "description": "\n".join(lines),
+        "color": COLOUR,
+        "fields": fields,
+        "footer": _footer(f"Exact lookup · data month {month_name(fig.month)}"),
+    }
 
 
 def render_top(view) -> dict:
@@ -305,9 +335,13 @@ def render_top(view) -> dict:
     if view.total is not None:
         description += f"\n\nAll foreign holders: {_money(view.total.value)}"
     fields = [{"name": "Source", "value": _table_source(view.figures[0].citation), "inline": False}]
-    return {"title": f"Largest foreign holders, {month_name(view.month)}",
-            "description": truncate(description, DESCRIPTION_LIMIT), "color": COLOUR, "fields": fields,
-            "footer": _footer(f"Exact lookup · {view.ranked} holders ranked · change from the month before in $ bn")}
+    return {
+        "title": f"Largest foreign holders, {month_name(view.month)}",
+        "description": truncate(description, DESCRIPTION_LIMIT),
+        "color": COLOUR,
+        "fields": fields,
+        "footer": _footer(f"Exact lookup · {view.ranked} holders ranked · change from the month before in $ bn"),
+    }
 
 
 def render_compare(a, b) -> dict:
@@ -319,15 +353,27 @@ def render_compare(a, b) -> dict:
             lines.append(f"ranked {_ordinal(view.rank[0])} of {view.rank[1]}")
         if view.change is not None:
             lines.append(f"{_signed(view.change.absolute)} bn since {month_name(view.previous)}")
-        fields.append({"name": truncate(neutralise(view.figure.series), FIELD_NAME_LIMIT), "value": "\n".join(lines),
-                       "inline": True})
+        fields.append(
+            {
+                "name": truncate(neutralise(view.figure.series), FIELD_NAME_LIMIT),
+                "value": "\n".join(lines),
+                "inline": True,
+            }
+        )
     gap = a.figure.value - b.figure.value
     leader, trailer = (a, b) if gap >= 0 else (b, a)
-    description = (f"{neutralise(leader.figure.series)} holds {_money(abs(gap))} more than "
-                   f"{neutralise(trailer.figure.series)} at the end of {month_name(a.figure.month)}.")
+    description = (
+        f"{neutralise(leader.figure.series)} holds {_money(abs(gap))} more than "
+        f"{neutralise(trailer.figure.series)} at the end of {month_name(a.figure.month)}."
+    )
     fields.append({"name": "Source", "value": _table_source(a.figure.citation), "inline": False})
-    return {"title": truncate(f"{a.figure.series} vs {b.figure.series}", TITLE_LIMIT), "description": description,
-            "color": COLOUR, "fields": fields, "footer": _footer(f"Exact lookup · data month {month_name(a.figure.month)}")}
+    return {
+        "title": truncate(f"{a.figure.series} vs {b.figure.series}", TITLE_LIMIT),
+        "description": description,
+        "color": COLOUR,
+        "fields": fields,
+        "footer": _footer(f"Exact lookup · data month {month_name(a.figure.month)}"),
+    }
 
 
 def render_sources(docs: list[dict], query: str = "", max_shown: int = 15) -> dict:
@@ -351,5 +397,9 @@ def render_sources(docs: list[dict], query: str = "", max_shown: int = 15) -> di
     if not docs:
         text = f"Nothing stored matches {neutralise(query)!r}." if query else "The knowledge base is empty."
     title = f"Sources matching {query!r}" if query else "Sources in the knowledge base"
-    return {"title": truncate(neutralise(title), TITLE_LIMIT), "description": text, "color": COLOUR,
-            "footer": _footer(f"{len(docs)} document{'s' if len(docs) != 1 else ''}, newest first")}
+    return {
+        "title": truncate(neutralise(title), TITLE_LIMIT),
+        "description": text,
+        "color": COLOUR,
+        "footer": _footer(f"{len(docs)} document{'s' if len(docs) != 1 else ''}, newest first"),
+    }

@@ -82,8 +82,9 @@ class SubscriptionStore:
     def _save(self, subs: dict[int, Subscription]) -> None:
         atomic_write(self.path, json.dumps({str(k): asdict(v) for k, v in subs.items()}, indent=2))
 
-    def subscribe(self, channel_id: int, guild_id: int, at: str, timezone: str = "UTC",
-                  now: datetime | None = None) -> Subscription:
+    def subscribe(
+        self, channel_id: int, guild_id: int, at: str, timezone: str = "UTC", now: datetime | None = None
+    ) -> Subscription:
         parse_time(at)
         check_timezone(timezone)
         now = now or datetime.now(ZoneInfo("UTC"))

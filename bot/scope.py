@@ -17,7 +17,9 @@ def documents_in_scope(kb, guild_id) -> list[dict]:
     return [d for d in docs if visible_to(d, guild_id)]
 
 
-def forget_in_scope(kb, doc_id: str, guild_id, unknown: str = "No document with id {id!r}; /sources lists them.") -> None:
+def forget_in_scope(
+    kb, doc_id: str, guild_id, unknown: str = "No document with id {id!r}; /sources lists them."
+) -> None:
     """Forget a document the scope owns; anything else is answered as unknown, so a server
     learns nothing about another server's documents."""
     doc = kb.get_document(doc_id)

@@ -12,7 +12,7 @@ from retrieval.settings import default_data_dir
 
 
 def _id_list(value) -> list[int]:
-    """"1,2 3" or a list -> [1, 2, 3]: people write ids separated by commas or spaces."""
+    """ "1,2 3" or a list -> [1, 2, 3]: people write ids separated by commas or spaces."""
     if value is None or value == "":
         return []
     if isinstance(value, (int, str)):

@@ -16,7 +16,7 @@ UP_ID = "desk:feedback:up"
 DOWN_ID = "desk:feedback:down"
 
 
-def answer_view(bot) -> "FeedbackView":
+def answer_view(bot) -> FeedbackView:
     """The buttons for one answer. Stopped before sending, so discord.py does not keep a view per
     message for ever (it did: one per answer); the persistent view added at start-up answers
     every click by custom_id."""
@@ -46,10 +46,15 @@ class FeedbackView(discord.ui.View):
             record = record_from_embeds([e.to_dict() for e in (message.embeds if message else [])])
         entry = await asyncio.to_thread(
             self.bot.feedback.record,
-            vote=vote, user_id=interaction.user.id, question=record.get("question", ""),
-            answer=record.get("answer", ""), sources=record.get("sources", []),
-            message_id=message.id if message else None, channel_id=interaction.channel_id,
-            route=record.get("route", ""), data_month=record.get("data_month", ""),
+            vote=vote,
+            user_id=interaction.user.id,
+            question=record.get("question", ""),
+            answer=record.get("answer", ""),
+            sources=record.get("sources", []),
+            message_id=message.id if message else None,
+            channel_id=interaction.channel_id,
+            route=record.get("route", ""),
+            data_month=record.get("data_month", ""),
         )
         if entry is None:  # the same vote again from the same person: counted once
             thanks = "You already voted that way on this answer."

@@ -49,13 +49,17 @@ DATELINE = re.compile(
     re.I,
 )
 # Where the story ends and the teasers for other stories begin.
-TEASERS = re.compile(r"^(?:related(?:\s+(?:articles?|stories|news|posts|content|reading))?|more\s+(?:from|on|stories|news)\b.*|"
-                     r"read\s+next|recommended(?:\s+for\s+you)?|you\s+(?:may|might)\s+also\s+like|"
-                     r"(?:latest|popular|trending|top)\s+(?:news|stories|articles)|most\s+read|comments?)\s*:?$", re.I)
+TEASERS = re.compile(
+    r"^(?:related(?:\s+(?:articles?|stories|news|posts|content|reading))?|more\s+(?:from|on|stories|news)\b.*|"
+    r"read\s+next|recommended(?:\s+for\s+you)?|you\s+(?:may|might)\s+also\s+like|"
+    r"(?:latest|popular|trending|top)\s+(?:news|stories|articles)|most\s+read|comments?)\s*:?$",
+    re.I,
+)
 # A wire story's opening "TOKYO, Oct 29 (Reuters) - " or "By Jane Doe LONDON (Agency) -- ".
 DATELINE_PREFIX = re.compile(
     r"^(?:By (?:[A-Z][\w.'’-]* ){1,3})?[^.!?\n]{0,60}?(?:\([A-Z][\w .&-]{1,30}\)|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
-    r"Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2})(?:\s*\([A-Z][\w .&-]{1,30}\))?\s*(?:[-–—]{1,2}|:)\s+(?=[A-Z“\"(])")
+    r"Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2})(?:\s*\([A-Z][\w .&-]{1,30}\))?\s*(?:[-–—]{1,2}|:)\s+(?=[A-Z“\"(])"
+)
 # A wire editor's note opening a paragraph: "(Repeats Oct 8 item ...) ", "(Adds quote) ".
 EDITOR_NOTE = re.compile(r"^\([^()]{3,200}\)\s+(?=[A-Z])")
 SENTENCE_END = re.compile(r"[.!?…][\"”')\]]*$")
@@ -89,7 +93,8 @@ def _unwrap(lines: list[str]) -> list[str]:
         stripped = line.strip()
         joins = bool(out and out[-1] and stripped) and (
             stripped[0].islower()
-            or (wrapped and len(previous) >= WRAP_WIDTH // 2 and stripped[0].isalnum() and not _is_chrome(stripped)))
+            or (wrapped and len(previous) >= WRAP_WIDTH // 2 and stripped[0].isalnum() and not _is_chrome(stripped))
+        )
         if joins:
             out[-1] = f"{out[-1]} {stripped}"
         else:
@@ -104,7 +109,7 @@ def _without_front_matter(lines: list[str]) -> list[str]:
     if first is None or lines[first].strip() != "---":
         return lines
     end = next((i for i in range(first + 1, len(lines)) if lines[i].strip() == "---"), None)
-    return lines if end is None else lines[end + 1:]
+    return lines if end is None else lines[end + 1 :]
 
 
 def _key(line: str) -> str:
@@ -141,7 +146,7 @@ def clean_page(text: str, title: str = "") -> CleanText:
     lines = _unwrap(body_lines)
     title_key = _key(title)
     body: list[str] = []
-    removed: list[str] = [x.strip() for x in raw[:len(raw) - len(body_lines)] if x.strip()]
+    removed: list[str] = [x.strip() for x in raw[: len(raw) - len(body_lines)] if x.strip()]
     seen: set[str] = set()
     for index, line in enumerate(lines):
         if not line:
@@ -153,7 +158,7 @@ def clean_page(text: str, title: str = "") -> CleanText:
             found = opening.match(line)
             if found:
                 removed.append(found.group(0).strip())
-                line = line[found.end():]
+                line = line[found.end() :]
         key = _key(line)
         # Teasers start at a "Related" heading in the last part of the page: drop the rest.
         if TEASERS.match(line.strip("#*:_ ")) and index > len(lines) // 3:

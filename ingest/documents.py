@@ -16,8 +16,10 @@ from retrieval.errors import InputError
 ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"}
 KNOWN_FIELDS = ("title", "source", "url", "published")
 HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,40}):[ \t]*(.*)$")
-MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)
+}
 
 
 @dataclass
@@ -44,7 +46,9 @@ class SourceDocument:
 
     @property
     def content_hash(self) -> str:
-        payload = json.dumps([self.text, self.title, self.source, self.url, self.published_raw, self.extra], sort_keys=True)
+        payload = json.dumps(
+            [self.text, self.title, self.source, self.url, self.published_raw, self.extra], sort_keys=True
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def metadata(self) -> dict:
@@ -110,7 +114,9 @@ def _valid(year: int, month: int, day: int) -> bool:
 def canonical_url(url: str) -> str:
     """One id per page: lower-case host, no fragment, no tracking parameters, no trailing slash."""
     parts = urlparse(url.strip(CONTROL_OR_SPACE))
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(("utm_", "fbclid", "gclid"))])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(("utm_", "fbclid", "gclid"))]
+    )
     # Blanks and control characters at either end of the path go, as urlparse drops them at the
     # ends of a URL: "http://h/ ?" or "\x1b/" gave ids that canonicalised again to others ("http://h/",
     # "/"): one page, two ids (found by tests/reliability/test_fuzz.py).
@@ -148,16 +154,19 @@ def split_header(text: str) -> tuple[dict[str, str], str]:
             data = yaml.safe_load("\n".join(lines[1:end])) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise InputError("front matter", f"is not valid YAML: {getattr(exc, 'problem', exc)}",
-                             line=(mark.line + 2) if mark else None) from None
+            raise InputError(
+                "front matter",
+                f"is not valid YAML: {getattr(exc, 'problem', exc)}",
+                line=(mark.line + 2) if mark else None,
+            ) from None
         if not isinstance(data, dict):
-            return {}, "\n".join(lines[end + 1:])
-        return {str(k).lower(): "" if v is None else str(v) for k, v in data.items()}, "\n".join(lines[end + 1:])
+            return {}, "\n".join(lines[end + 1 :])
+        return {str(k).lower(): "" if v is None else str(v) for k, v in data.items()}, "\n".join(lines[end + 1 :])
     header: dict[str, str] = {}
     for i, line in enumerate(lines):
         if not line.strip():
             if header:
-                return header, "\n".join(lines[i + 1:])
+                return header, "\n".join(lines[i + 1 :])
             return {}, "\n".join(lines)
         m = HEADER_LINE.match(line)
         if not m or (i == 0 and m[1].lower() in ("http", "https")):
@@ -204,7 +213,9 @@ def from_text_file(text: str, doc_id: str, ref: str) -> SourceDocument:
 def from_html(html: str, doc_id: str, ref: str, url: str = "") -> SourceDocument:
     import trafilatura
 
-    extracted = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False, favor_precision=True)
+    extracted = trafilatura.bare_extraction(
+        html, url=url or None, with_metadata=True, include_comments=False, favor_precision=True
+    )
     data = extracted.as_dict() if hasattr(extracted, "as_dict") else (extracted or {})
     text = (data.get("text") or "").strip()
     if not text:
@@ -244,8 +255,10 @@ def from_json_records(text: str, ref: str, rel: str, jsonl: bool) -> list[Source
         if not isinstance(record, dict):
             raise InputError(ref, f"{where}: a record must be a JSON object", line=None)
         if not isinstance(record.get("text"), str) or not record["text"].strip():
-            raise InputError(ref, f"{where}: the record has no \"text\" field")
-        fields = {str(k).lower(): str(v) for k, v in record.items() if v is not None and not isinstance(v, (dict, list))}
+            raise InputError(ref, f'{where}: the record has no "text" field')
+        fields = {
+            str(k).lower(): str(v) for k, v in record.items() if v is not None and not isinstance(v, (dict, list))
+        }
         if record.get("url"):
             doc_id = canonical_url(str(record["url"]))
         elif record.get("id"):
@@ -263,7 +276,9 @@ def load_file(path: Path, rel: str, max_bytes: int) -> list[SourceDocument]:
     ref = str(path)
     suffix = path.suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
-        raise InputError(ref, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(ARTICLE_SUFFIXES))}")
+        raise InputError(
+            ref, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(ARTICLE_SUFFIXES))}"
+        )
     size = path.stat().st_size
     if size > max_bytes:
         raise InputError(ref, f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (DESK_MAX_FILE_MB)")

@@ -82,11 +82,16 @@ def table_documents(table: HoldingsTable) -> tuple[dict, list[str], list[dict], 
 def month_text(title: str, month: str, cells: dict[str, float], limit: int | None = None) -> str:
     holders = sorted(((s, v) for s, v in cells.items() if not is_aggregate(s)), key=lambda sv: -sv[1])
     ranked = "; ".join(f"{i}. {s} {format_billions(v)}" for i, (s, v) in enumerate(holders[:limit], start=1))
-    aggregates = "; ".join(f"{s} {format_billions(v)}" for s, v in sorted(cells.items())
-                           if s in ("Grand Total", "Foreign Official") or (limit is None and is_aggregate(s)))
+    aggregates = "; ".join(
+        f"{s} {format_billions(v)}"
+        for s, v in sorted(cells.items())
+        if s in ("Grand Total", "Foreign Official") or (limit is None and is_aggregate(s))
+    )
     source = f", {title}" if title else ""
-    return (f"Major foreign holders of U.S. Treasury securities at the end of {month_label(month)} "
-            f"(billions of dollars{source}): {ranked}. {aggregates}.")
+    return (
+        f"Major foreign holders of U.S. Treasury securities at the end of {month_label(month)} "
+        f"(billions of dollars{source}): {ranked}. {aggregates}."
+    )
 
 
 def ingest_table(kb, data: bytes, ref: str, layout: str | None, report) -> None:

@@ -23,8 +23,18 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 MIN_LETTERS = 20  # fewer letters than a sentence in the whole file: a scan, or a form with no text
 SAME_LINE_PT = 1.0  # text drawn within a point of the same baseline is one line (a table row)
-LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-                           "\ufb05": "st", "\ufb06": "st", "\u00ad": ""})
+LIGATURES = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+        "\u00ad": "",
+    }
+)
 TITLE_JUNK = re.compile(r"^(untitled|microsoft (word|powerpoint) - .*|.*\.(docx?|pdf|pptx?|indd|tex))$", re.I)
 PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 
@@ -50,15 +60,27 @@ def from_pdf(data: bytes, doc_id: str, ref: str) -> SourceDocument:
     try:
         pages = [_page_text(page, n, ref) for n, page in enumerate(reader.pages, start=1)]
         info = reader.metadata or {}
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError,
-            RecursionError, ZeroDivisionError) as exc:  # pypdf raises these on broken objects and streams
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        OSError,
+        RecursionError,
+        ZeroDivisionError,
+    ) as exc:  # pypdf raises these on broken objects and streams
         raise InputError(ref, f"is damaged and cannot be read ({_why(exc)})") from None
     if not pages:
         raise InputError(ref, "has no pages")
     text, starts = _join(pages)
     if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
-        raise InputError(ref, f"has no text layer ({len(pages)} page{'s' * (len(pages) != 1)} of images, "
-                              "a scan?); run it through OCR first")
+        raise InputError(
+            ref,
+            f"has no text layer ({len(pages)} page{'s' * (len(pages) != 1)} of images, "
+            "a scan?); run it through OCR first",
+        )
     raw_date = _meta(info, "/CreationDate") or _meta(info, "/ModDate")
     return SourceDocument(
         doc_id=doc_id,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ingest.clean import clean_page
 from ingest.documents import ARTICLE_SUFFIXES, SourceDocument, load_file
@@ -56,15 +56,17 @@ class IngestReport:
         self.failed += 1
         self.errors.append(str(error))
 
-    def merge(self, other: "IngestReport") -> None:
+    def merge(self, other: IngestReport) -> None:
         for name in ("added", "updated", "unchanged", "failed", "chunks"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors += other.errors
         self.doc_ids += other.doc_ids
 
     def summary(self) -> str:
-        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.failed} failed; {self.chunks} chunks written in {self.seconds:.1f} s")
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.failed} failed; {self.chunks} chunks written in {self.seconds:.1f} s"
+        )
 
 
 def make_splitter():
@@ -80,13 +82,14 @@ def make_splitter():
     )
 
 
-def chunk_document(doc: SourceDocument, splitter=None) -> "Chunks":
+def chunk_document(doc: SourceDocument, splitter=None) -> Chunks:
     """An article's body as sentence windows; a table document in paragraph-sized pieces."""
     if doc.kind != "article":
         splitter = splitter or make_splitter()
         pieces = splitter.create_documents([doc.text])
-        return Chunks([p.page_content.strip() for p in pieces],
-                      [{"start": p.metadata.get("start_index", 0)} for p in pieces])
+        return Chunks(
+            [p.page_content.strip() for p in pieces], [{"start": p.metadata.get("start_index", 0)} for p in pieces]
+        )
     cleaned = clean_page(doc.text, doc.title)
     # A page too short for a full sentence ("China holds less.") is still stored, whole.
     sentences = split_sentences(cleaned.body) or [x for x in (cleaned.body or doc.text).split("\n") if x.strip()]
@@ -95,7 +98,7 @@ def chunk_document(doc: SourceDocument, splitter=None) -> "Chunks":
     for i, sentence in enumerate(sentences):
         # Each sentence is searched with its neighbours: a window is matched by meaning, the
         # sentence in its middle is what an answer quotes.
-        window = " ".join(sentences[max(0, i - WINDOW_SIDE):i + WINDOW_SIDE + 1])
+        window = " ".join(sentences[max(0, i - WINDOW_SIDE) : i + WINDOW_SIDE + 1])
         texts.append(window if len(window) <= MAX_WINDOW_CHARS else sentence)
         metas.append({"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40]))})
     if doc.page_starts:  # a PDF's chunks carry the page they start on, for citations ("p. 4")
@@ -114,6 +117,7 @@ class Chunks:
 @dataclass
 class _Pending:
     """A changed document, chunked, waiting for its embeddings."""
+
     doc: SourceDocument
     existing: bool
     chunks: Chunks
@@ -126,8 +130,11 @@ def count_inputs(inputs: list[str]) -> int:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            total += sum(1 for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-                         and p.suffix.lower() in ARTICLE_SUFFIXES | TABLE_SUFFIXES)
+            total += sum(
+                1
+                for p in path.rglob("*")
+                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in ARTICLE_SUFFIXES | TABLE_SUFFIXES
+            )
         else:
             total += 1
     return total
@@ -140,8 +147,13 @@ def scoped_doc_id(doc_id: str, guild_id: int | None) -> str:
 
 
 class Ingester:
-    def __init__(self, kb: KnowledgeBase, settings: IngestSettings | None = None,
-                 progress: Callable[[str], None] | None = None, guild_id: int | None = None):
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        settings: IngestSettings | None = None,
+        progress: Callable[[str], None] | None = None,
+        guild_id: int | None = None,
+    ):
         self.kb = kb
         # None: documents are shared by every guild (the CLI); otherwise they are that guild's only.
         self.guild_id = guild_id
@@ -177,8 +189,9 @@ class Ingester:
         if not pending:
             return
         # Title in front of each chunk's embedding input gives short chunks their context.
-        inputs = [f"{item.doc.title}\n{text}" if item.doc.title else text
-                  for item in pending for text in item.chunks.texts]
+        inputs = [
+            f"{item.doc.title}\n{text}" if item.doc.title else text for item in pending for text in item.chunks.texts
+        ]
         vectors = self.kb.embedder.embed_documents(inputs)
         writes, start = [], 0
         for item in pending:
@@ -187,8 +200,9 @@ class Ingester:
             if self.guild_id is not None:
                 meta[GUILD] = self.guild_id  # the store copies it onto every chunk
             record = {"chunking": CHUNKING, "boilerplate": "\n".join(item.chunks.removed)[:MAX_BOILERPLATE_CHARS]}
-            writes.append(DocumentWrite(item.doc.doc_id, meta, item.chunks.texts, item.chunks.metas,
-                                        vectors[start:end], record))
+            writes.append(
+                DocumentWrite(item.doc.doc_id, meta, item.chunks.texts, item.chunks.metas, vectors[start:end], record)
+            )
             start = end
         try:
             written = self.write_documents(writes)
@@ -258,8 +272,11 @@ class Ingester:
             self._ingest_feed_entries(str(path), *parse_feed(data, str(path)), report)
             return
         if path.stat().st_size > self.settings.max_bytes:
-            raise InputError(str(path), f"is {path.stat().st_size / 1e6:.1f} MB, over the "
-                             f"{self.settings.max_file_mb:g} MB limit (DESK_MAX_FILE_MB)")
+            raise InputError(
+                str(path),
+                f"is {path.stat().st_size / 1e6:.1f} MB, over the "
+                f"{self.settings.max_file_mb:g} MB limit (DESK_MAX_FILE_MB)",
+            )
         if self._try_table(path.read_bytes, str(path), report, forced=holdings):
             return
         docs = load_file(path, rel, self.settings.max_bytes)
@@ -276,8 +293,11 @@ class Ingester:
         if self.guild_id is not None:
             # Tables feed every guild's lookups (the holdings book is not scoped): only the
             # command line may change what all of them read.
-            raise InputError(ref, "is a holdings table; tables are shared by every server, so they "
-                             "are added from the command line (desk ingest)")
+            raise InputError(
+                ref,
+                "is a holdings table; tables are shared by every server, so they "
+                "are added from the command line (desk ingest)",
+            )
         from ingest.holdings_ingest import ingest_table
 
         ingest_table(self.kb, data, ref, layout, report)

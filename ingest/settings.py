@@ -1,8 +1,9 @@
 """Settings of the ingest step, read from DESK_ environment variables or a .env file."""
 
+from typing import Annotated
+
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 
 class IngestSettings(BaseSettings):

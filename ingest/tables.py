@@ -51,10 +51,20 @@ SUM_TOLERANCE = 0.005
 _MONTH_NAMES = {
     name: number
     for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for name in names
@@ -66,7 +76,9 @@ _NOT_AVAILABLE = {"n.a.", "n.a", "na", "n/a"}
 _LESS_THAN_HALF_UNIT = "*"
 _OF_WHICH = re.compile(r"of\s+which\s*:?", re.IGNORECASE)
 _OFFICIAL_SERIES = {
-    countries.FOREIGN_OFFICIAL, countries.FOREIGN_OFFICIAL_BILLS, countries.FOREIGN_OFFICIAL_BONDS,
+    countries.FOREIGN_OFFICIAL,
+    countries.FOREIGN_OFFICIAL_BILLS,
+    countries.FOREIGN_OFFICIAL_BONDS,
 }
 
 
@@ -213,7 +225,7 @@ def _looks_like_html(text: str) -> bool:
 
 
 def _header_kind(row: _Row) -> str | None:
-    """"iso" for a Country row of YYYY-MM months, "years" for a Country row of years."""
+    """ "iso" for a Country row of YYYY-MM months, "years" for a Country row of years."""
     label, values = _label_and_values(row)
     if label.lower() != "country" or not values:
         return None
@@ -309,8 +321,10 @@ def _header_months(rows: list[_Row], index: int, ref: str) -> list[str]:
     if len(names) != len(values):
         column = min(len(names), len(values)) + 2
         raise TableError(
-            ref, f"{len(names)} month names over {len(values)} years: the headers do not line up",
-            header_line, column,
+            ref,
+            f"{len(names)} month names over {len(values)} years: the headers do not line up",
+            header_line,
+            column,
         )
     months = []
     for column, ((name, name_line), (year, _)) in enumerate(zip(names, values), 2):
@@ -417,13 +431,20 @@ class _GridReader:
         return index
 
     def _read_row(
-        self, series: str, label: str, values: list[tuple[str, int]], line: int,
-        columns: list[str | None], block_rows: dict[str, int],
+        self,
+        series: str,
+        label: str,
+        values: list[tuple[str, int]],
+        line: int,
+        columns: list[str | None],
+        block_rows: dict[str, int],
     ) -> None:
         if series in block_rows:
             raise TableError(
-                self.ref, f"duplicate {series} row in this month block (first at line {block_rows[series]})",
-                line, 1,
+                self.ref,
+                f"duplicate {series} row in this month block (first at line {block_rows[series]})",
+                line,
+                1,
             )
         block_rows[series] = line
         if not values:
@@ -436,16 +457,16 @@ class _GridReader:
         if len(values) < len(columns):
             raise TableError(
                 self.ref,
-                f"the {label} row has {len(values)} values but the header has {len(columns)} months "
-                "(truncated row?)",
-                values[-1][1], len(values) + 2,
+                f"the {label} row has {len(values)} values but the header has {len(columns)} months (truncated row?)",
+                values[-1][1],
+                len(values) + 2,
             )
         if len(values) > len(columns):
             raise TableError(
                 self.ref,
-                f"the {label} row has {len(values)} values but the header has {len(columns)} months "
-                "(shifted column?)",
-                values[len(columns)][1], len(columns) + 2,
+                f"the {label} row has {len(values)} values but the header has {len(columns)} months (shifted column?)",
+                values[len(columns)][1],
+                len(columns) + 2,
             )
         missing = []
         for column, (value, (_, cell_line), month) in enumerate(zip(parsed, values, columns), 2):
@@ -456,8 +477,10 @@ class _GridReader:
                 continue
             if (series, month) in self._seen:
                 raise TableError(
-                    self.ref, f"{series} {month} is given twice (first at line {self._seen[series, month]})",
-                    cell_line, column,
+                    self.ref,
+                    f"{series} {month} is given twice (first at line {self._seen[series, month]})",
+                    cell_line,
+                    column,
                 )
             self._seen[series, month] = cell_line
             self.cells.append(Cell(series, month, value, cell_line))
@@ -605,6 +628,11 @@ def parse_table(data: bytes, ref: str, layout: str | None = None) -> HoldingsTab
             title = MFHHIS01_TITLE if layout == "mfhhis01" else MFH_TITLE
     _check_sums(cells, ref)
     return HoldingsTable(
-        title=title, layout=layout, released=released, ref=ref,
-        content_hash=content_hash, cells=cells, notes=notes,
+        title=title,
+        layout=layout,
+        released=released,
+        ref=ref,
+        content_hash=content_hash,
+        cells=cells,
+        notes=notes,
     )

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from ingest.documents import SourceDocument, canonical_url, decode_text, document_from_fields, from_html, parse_published
+from ingest.documents import (
+    SourceDocument,
+    canonical_url,
+    decode_text,
+    document_from_fields,
+    from_html,
+    parse_published,
+)
 from retrieval.errors import InputError
 
 MAX_REDIRECTS = 5
@@ -29,8 +36,9 @@ def fetch(url: str, timeout: float, max_bytes: int) -> Fetched:
     if not re.match(r"^https?://", url, re.I):
         raise InputError(url, "only http(s) addresses can be fetched")
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS,
-                          headers={"User-Agent": USER_AGENT}) as client:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=True, max_redirects=MAX_REDIRECTS, headers={"User-Agent": USER_AGENT}
+        ) as client:
             with client.stream("GET", url) as response:
                 if response.status_code >= 400:
                     raise InputError(url, f"the server answered HTTP {response.status_code}")
@@ -53,8 +61,12 @@ def fetch(url: str, timeout: float, max_bytes: int) -> Fetched:
 
 def looks_like_feed(fetched: Fetched) -> bool:
     head = fetched.body[:2000].lstrip().lower()
-    return "rss" in fetched.content_type or "atom" in fetched.content_type or head.startswith(b"<?xml") and (
-        b"<rss" in head or b"<feed" in head or b"<rdf" in head)
+    return (
+        "rss" in fetched.content_type
+        or "atom" in fetched.content_type
+        or head.startswith(b"<?xml")
+        and (b"<rss" in head or b"<feed" in head or b"<rdf" in head)
+    )
 
 
 def document_from_page(fetched: Fetched, ref: str) -> SourceDocument:
@@ -104,13 +116,15 @@ def parse_feed(body: bytes, ref: str) -> tuple[str, list[FeedEntry]]:
             continue  # feeds repeat ids; one document per entry
         seen.add(entry_id)
         summary = re.sub(r"<[^>]+>", " ", entry.get("summary", "") or "")
-        entries.append(FeedEntry(
-            title=entry.get("title", ""),
-            link=link,
-            published=entry.get("published", "") or entry.get("updated", ""),
-            summary=re.sub(r"\s+", " ", summary).strip(),
-            entry_id=entry_id,
-        ))
+        entries.append(
+            FeedEntry(
+                title=entry.get("title", ""),
+                link=link,
+                published=entry.get("published", "") or entry.get("updated", ""),
+                summary=re.sub(r"\s+", " ", summary).strip(),
+                entry_id=entry_id,
+            )
+        )
     return feed_title, entries
 
 

@@ -7,8 +7,20 @@ from __future__ import annotations
 
 import re
 
-MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December"]
+MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -31,7 +43,7 @@ def month_label(month: str) -> str:
 
 
 def shift_month(month: str, delta: int) -> str:
-    """"YYYY-MM" moved by `delta` months."""
+    """ "YYYY-MM" moved by `delta` months."""
     year, number = map(int, month.split("-"))
     index = year * 12 + number - 1 + delta
     return format_month(index // 12, index % 12 + 1)

@@ -42,11 +42,22 @@ AGGREGATES: frozenset[str] = frozenset(
 _ALIASES: dict[str, tuple[str, ...]] = {
     "Japan": ("Japanese",),
     "United Kingdom": (
-        "UK", "U.K.", "Britain", "Great Britain", "British", "England", "English",
+        "UK",
+        "U.K.",
+        "Britain",
+        "Great Britain",
+        "British",
+        "England",
+        "English",
         "Northern Ireland",
     ),
     "China, Mainland": (
-        "China", "Mainland China", "Chinese", "PRC", "P.R.C.", "People's Republic of China",
+        "China",
+        "Mainland China",
+        "Chinese",
+        "PRC",
+        "P.R.C.",
+        "People's Republic of China",
         "Mainland",
     ),
     "Cayman Islands": ("Cayman", "Caymans", "Cayman Is."),
@@ -64,8 +75,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "Brazil": ("Brazilian",),
     "Saudi Arabia": ("Saudi", "Saudis", "KSA"),
     "Korea, South": (
-        "Korea", "South Korea", "S. Korea", "Republic of Korea", "Korea, Republic of",
-        "South Korean", "Korean",
+        "Korea",
+        "South Korea",
+        "S. Korea",
+        "Republic of Korea",
+        "Korea, Republic of",
+        "South Korean",
+        "Korean",
     ),
     "Israel": ("Israeli",),
     "United Arab Emirates": ("UAE", "U.A.E.", "Emirati"),
@@ -105,12 +121,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ALL_OTHER: ("All Others", "All Other Countries", "Rest of the World"),
     GRAND_TOTAL: ("Total", "Grand Totals", "Total Foreign Holdings", "All Foreign Holders"),
     FOREIGN_OFFICIAL: (
-        "For. Official", "Foreign Official Holders", "Foreign Official Institutions",
-        "Official", "Official Holders", "Foreign Central Banks",
+        "For. Official",
+        "Foreign Official Holders",
+        "Foreign Official Institutions",
+        "Official",
+        "Official Holders",
+        "Foreign Central Banks",
     ),
     FOREIGN_OFFICIAL_BILLS: ("Treasury Bills", "Foreign Official Bills", "Official Treasury Bills"),
     FOREIGN_OFFICIAL_BONDS: (
-        "T-Bonds & Notes", "Foreign Official Bonds and Notes", "Official T-Bonds & Notes",
+        "T-Bonds & Notes",
+        "Foreign Official Bonds and Notes",
+        "Official T-Bonds & Notes",
         "Foreign Official Treasury Bonds and Notes",
     ),
 }
@@ -123,9 +145,16 @@ _NOT_IN_PROSE: frozenset[str] = frozenset(
 
 # Words that look like a listed country but are not it; matched in prose and then dropped.
 _FALSE_FRIENDS: tuple[str, ...] = (
-    "North Korea", "North Korean", "Democratic People's Republic of Korea",
-    "New Mexico", "Gulf of Mexico", "Indian Ocean", "American Indian",
-    "British Virgin Islands", "Netherlands Antilles", "South China Sea",
+    "North Korea",
+    "North Korean",
+    "Democratic People's Republic of Korea",
+    "New Mexico",
+    "Gulf of Mexico",
+    "Indian Ocean",
+    "American Indian",
+    "British Virgin Islands",
+    "Netherlands Antilles",
+    "South China Sea",
 )
 
 # Ordinary English words that only name a country when capitalised.

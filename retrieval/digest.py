@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from retrieval.formatting import truncate as _trim
-from retrieval.sentences import split_sentences
 from retrieval.errors import NotFound
+from retrieval.formatting import truncate as _trim
 from retrieval.holdings import Change, Figure, HoldingsBook, format_billions, month_label, movers
 from retrieval.keyword import BM25Index
+from retrieval.sentences import split_sentences
 from retrieval.store import visible_to
 
 TOPIC = "foreign holdings of U.S. Treasury securities Treasurys bonds yields tariffs central banks reserves"
@@ -50,27 +50,40 @@ def _summary(text: str) -> str:
     return _trim(" ".join(sentences), SUMMARY_CHARS) if sentences else _trim(" ".join(text.split()), SUMMARY_CHARS)
 
 
-def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "",
-                   guild_id: int | None = None) -> Digest:
+def compose_digest(
+    kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "", guild_id: int | None = None
+) -> Digest:
     """`since` is an ISO date or time: documents ingested after it are new. `guild_id`: shared
     documents and that guild's own (None: shared only)."""
     digest = Digest(since=since)
-    new_docs = [d for d in kb.list_documents(kind="article")
-                if (d.get("ingested_at") or "") > since and visible_to(d, guild_id)]
+    new_docs = [
+        d for d in kb.list_documents(kind="article") if (d.get("ingested_at") or "") > since and visible_to(d, guild_id)
+    ]
     first_chunks = {}
     for _, text, meta in kb.iter_chunks({"$and": [{"kind": "article"}, {"chunk": 0}]}):
         first_chunks[meta["doc_id"]] = text
     new_docs = [d for d in new_docs if d["id"] in first_chunks]
     if new_docs:
         # Most relevant to the desk's subject first, then newest.
-        index = BM25Index.from_texts([d["id"] for d in new_docs], [f"{d.get('title', '')} {first_chunks[d['id']]}" for d in new_docs])
+        index = BM25Index.from_texts(
+            [d["id"] for d in new_docs], [f"{d.get('title', '')} {first_chunks[d['id']]}" for d in new_docs]
+        )
         scores = index.scores(TOPIC)
-        order = sorted(range(len(new_docs)), key=lambda i: (-round(float(scores[i]), 3), new_docs[i].get("published", "")),
-                       reverse=False)
+        order = sorted(
+            range(len(new_docs)),
+            key=lambda i: (-round(float(scores[i]), 3), new_docs[i].get("published", "")),
+            reverse=False,
+        )
         chosen = [new_docs[i] for i in order]
         digest.articles = [
-            DigestArticle(d["id"], d.get("title") or d["id"], d.get("url", ""), d.get("source", ""),
-                          d.get("published", ""), _summary(first_chunks[d["id"]]))
+            DigestArticle(
+                d["id"],
+                d.get("title") or d["id"],
+                d.get("url", ""),
+                d.get("source", ""),
+                d.get("published", ""),
+                _summary(first_chunks[d["id"]]),
+            )
             for d in chosen[:MAX_ARTICLES]
         ]
         digest.more_articles = max(0, len(chosen) - MAX_ARTICLES)

@@ -114,11 +114,18 @@ class Embedder:
         try:
             return load_encoder(folder, self._cache_dirs(), threads=1)
         except NotExportable as exc:
-            log.warning("embedding model %s cannot run through ONNX (%s): queries use sentence-transformers",
-                        self.model_name, exc)
+            log.warning(
+                "embedding model %s cannot run through ONNX (%s): queries use sentence-transformers",
+                self.model_name,
+                exc,
+            )
         except Exception as exc:  # an export that failed must not stop the answers
-            log.warning("exporting embedding model %s to ONNX failed (%s: %s): queries use sentence-transformers",
-                        self.model_name, type(exc).__name__, exc)
+            log.warning(
+                "exporting embedding model %s to ONNX failed (%s: %s): queries use sentence-transformers",
+                self.model_name,
+                type(exc).__name__,
+                exc,
+            )
         return False
 
     @property

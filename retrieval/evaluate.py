@@ -34,7 +34,9 @@ def load_items(path: Path) -> list[dict]:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise InputError(str(path), f"accept pattern {pattern!r} is not a valid regex ({exc})", line=n) from None
+                raise InputError(
+                    str(path), f"accept pattern {pattern!r} is not a valid regex ({exc})", line=n
+                ) from None
         items.append(item)
     if not items:
         raise InputError(str(path), "holds no questions")
@@ -68,8 +70,11 @@ def score_by_kind(results: list[dict]) -> dict:
     for kind in KINDS:
         chosen = [r for r in results if r["kind"] == kind]
         if chosen:
-            by_kind[kind] = {"passed": sum(r["passed"] for r in chosen), "total": len(chosen),
-                             "rate": round(sum(r["passed"] for r in chosen) / len(chosen), 3)}
+            by_kind[kind] = {
+                "passed": sum(r["passed"] for r in chosen),
+                "total": len(chosen),
+                "rate": round(sum(r["passed"] for r in chosen) / len(chosen), 3),
+            }
     return by_kind
 
 
@@ -86,13 +91,26 @@ def run_eval(engine, items: list[dict], halves: bool = False) -> dict:
     for item in items:
         answer = engine.ask(item["question"])
         latencies.append(answer.timings_ms.get("total", 0.0))
-        results.append({"id": item["id"], "question": item["question"], "kind": item["kind"],
-                        "passed": passes(item, answer), "cites_expected": cites_expected(item, answer),
-                        "answer": answer.to_dict()})
+        results.append(
+            {
+                "id": item["id"],
+                "question": item["question"],
+                "kind": item["kind"],
+                "passed": passes(item, answer),
+                "cites_expected": cites_expected(item, answer),
+                "answer": answer.to_dict(),
+            }
+        )
     by_kind = score_by_kind(results)
     halves = halves and {half_of(r["id"]) for r in results} - {None}
-    by_half = {} if not halves else {
-        half: score_by_kind([r for r in results if half_of(r["id"]) == half]) for half in sorted(halves, reverse=True)}
+    by_half = (
+        {}
+        if not halves
+        else {
+            half: score_by_kind([r for r in results if half_of(r["id"]) == half])
+            for half in sorted(halves, reverse=True)
+        }
+    )
     cited = [r["cites_expected"] for r in results if r["cites_expected"] is not None]
     uncited = sum(1 for r in results if not r["answer"]["refused"] and not r["answer"]["citations"])
     summary = {

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field
 
 from retrieval import countries
-from retrieval.calendar import month_label, previous_month, shift_month
+from retrieval.calendar import month_label, previous_month
 from retrieval.errors import NotFound
-from retrieval.formatting import format_billions
+
 
 @dataclass(frozen=True)
 class TableCitation:
@@ -98,13 +98,20 @@ class HoldingsBook:
             for doc_id, doc in docs.items():
                 releases[doc_id] = _Release(
                     citation_base={
-                        "doc_id": doc_id, "title": doc.get("title", doc_id), "release": doc.get("release", ""),
-                        "release_estimated": bool(doc.get("release_estimated")), "ref": doc.get("ref", ""),
+                        "doc_id": doc_id,
+                        "title": doc.get("title", doc_id),
+                        "release": doc.get("release", ""),
+                        "release_estimated": bool(doc.get("release_estimated")),
+                        "ref": doc.get("ref", ""),
                         "url": doc.get("url", ""),
                     },
                     # Same release date: the fuller table wins (a sample or team extract lists fewer rows).
-                    order=(doc.get("release", ""), doc.get("last_month", ""), doc.get("series_count", 0),
-                           doc.get("ingested_at", "")),
+                    order=(
+                        doc.get("release", ""),
+                        doc.get("last_month", ""),
+                        doc.get("series_count", 0),
+                        doc.get("ingested_at", ""),
+                    ),
                 )
             for meta in self.kb.iter_chunk_metas({"table_doc": "month"}):
                 release = releases.get(meta.get("doc_id"))
@@ -123,8 +130,11 @@ class HoldingsBook:
         return sorted({m for r in self._releases for m in r.months})
 
     def latest_month(self, series: str | None = None) -> str:
-        months = [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells] \
-            if (self.refresh() or True) else []
+        months = (
+            [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells]
+            if (self.refresh() or True)
+            else []
+        )
         if not months:
             raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
         return max(months)
@@ -147,7 +157,7 @@ class HoldingsBook:
         suggestions = [c for c in countries.closest(name, n=5) if c in known][:3]
         hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
         if canonical:
-            raise NotFound(f"The tables do not list {canonical} separately (it is inside \"All Other\").{hint}")
+            raise NotFound(f'The tables do not list {canonical} separately (it is inside "All Other").{hint}')
         raise NotFound(f"No country called {name!r} in the holdings tables.{hint}")
 
     def coverage(self, series: str) -> tuple[str, str]:
@@ -166,8 +176,9 @@ class HoldingsBook:
                 found.append((cells[series], release.cite(month)))
         if not found:
             first, last = self.coverage(series)
-            raise NotFound(f"The tables hold {series} from {month_label(first)} to {month_label(last)}, "
-                           f"not {month_label(month)}.")
+            raise NotFound(
+                f"The tables hold {series} from {month_label(first)} to {month_label(last)}, not {month_label(month)}."
+            )
         value, citation = found[0]
         earlier = [(v, c) for v, c in reversed(found[1:]) if v != value]  # oldest vintage first
         return Figure(series, month, value, citation, earlier)
@@ -180,13 +191,16 @@ class HoldingsBook:
             cells = release.months.get(month)
             if cells:
                 citation = release.cite(month)
-                ranked = sorted(((s, v) for s, v in cells.items() if not countries.is_aggregate(s)),
-                                key=lambda sv: (-sv[1], sv[0]))
+                ranked = sorted(
+                    ((s, v) for s, v in cells.items() if not countries.is_aggregate(s)), key=lambda sv: (-sv[1], sv[0])
+                )
                 return [Figure(s, month, v, citation) for s, v in ranked]
         months = self.months()
         if not months:
             raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
-        raise NotFound(f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}.")
+        raise NotFound(
+            f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}."
+        )
 
     def top(self, n: int = 5, month: str | None = None) -> list[Figure]:
         return self.ranking(month)[: max(1, n)]
@@ -215,15 +229,18 @@ class HoldingsBook:
         chosen = [m for m in months if (not start or m >= start) and (not end or m <= end)]
         if not chosen:
             first, last = months[0], months[-1]
-            raise NotFound(f"The tables hold {series} from {month_label(first)} to {month_label(last)}; "
-                           f"nothing between {month_label(start or first)} and {month_label(end or last)}.")
+            raise NotFound(
+                f"The tables hold {series} from {month_label(first)} to {month_label(last)}; "
+                f"nothing between {month_label(start or first)} and {month_label(end or last)}."
+            )
         return [self.value(series, m) for m in chosen]
 
     def extremes(self, name: str, start: str | None = None, end: str | None = None) -> tuple[Figure, Figure]:
         """(highest, lowest) over the range; the earliest month wins a tie."""
         figures = self.series(name, start, end)
-        return max(figures, key=lambda f: (f.value, -int(f.month.replace("-", "")))), \
-            min(figures, key=lambda f: (f.value, int(f.month.replace("-", ""))))
+        return max(figures, key=lambda f: (f.value, -int(f.month.replace("-", "")))), min(
+            figures, key=lambda f: (f.value, int(f.month.replace("-", "")))
+        )
 
 
 def movers(book: HoldingsBook, month: str, n: int = 3) -> list[Change]:

@@ -37,8 +37,19 @@ _US = re.compile(r"\bu\.\s?s\.(?:\s?a\.)?")
 _UNIT_GLUE = re.compile(r"\b(\d+)(yr|yrs|y|bn|pct|m|mo)\b")
 # Closed compounds written three ways ("selloff", "sell-off", "sell off") meet as two words.
 _COMPOUNDS = re.compile(r"\b(sell|buy|pull|roll|pay|take|run)(?:off|back|over|out)?-?(off|back|over|out)\b")
-ABBREVIATIONS = {"yr": "year", "yrs": "year", "y": "year", "bn": "billion", "pct": "percent", "mo": "month",
-                 "m": "month", "govt": "government", "usts": "ust", "treasuries": "treasury", "treasurys": "treasury"}
+ABBREVIATIONS = {
+    "yr": "year",
+    "yrs": "year",
+    "y": "year",
+    "bn": "billion",
+    "pct": "percent",
+    "mo": "month",
+    "m": "month",
+    "govt": "government",
+    "usts": "ust",
+    "treasuries": "treasury",
+    "treasurys": "treasury",
+}
 
 
 def tokenize(text: str) -> list[str]:
@@ -92,6 +103,7 @@ def _stem(token: str) -> str:
 @dataclass
 class Row:
     """One chunk as the index sees it."""
+
     id: str
     text: str
     doc_id: str = ""
@@ -124,7 +136,7 @@ class BM25Index:
         self.generation = -1  # the store's write generation when the file was saved (-1: unknown)
 
     @classmethod
-    def from_texts(cls, ids: list[str], texts: list[str]) -> "BM25Index":
+    def from_texts(cls, ids: list[str], texts: list[str]) -> BM25Index:
         return cls().updated((), [Row(i, t) for i, t in zip(ids, texts)])
 
     def __len__(self) -> int:
@@ -132,7 +144,7 @@ class BM25Index:
 
     # -- building ---------------------------------------------------------------------------------
 
-    def updated(self, doc_ids, rows: list[Row], docs: dict[str, str] | None = None) -> "BM25Index":
+    def updated(self, doc_ids, rows: list[Row], docs: dict[str, str] | None = None) -> BM25Index:
         """A new index without the rows of `doc_ids` and with `rows` appended; `docs` records the
         hashes now indexed. This one is left as it was, for searches still running on it."""
         new = copy.copy(self)
@@ -158,10 +170,13 @@ class BM25Index:
         renumber = np.cumsum(keep, dtype=np.int64) - 1
         all_terms = np.concatenate([old_terms[live], np.frombuffer(terms, dtype=np.int32)])
         order = np.argsort(all_terms, kind="stable")
-        self.rows = np.concatenate([renumber[self.rows[live]].astype(np.int32),
-                                    np.frombuffer(row_numbers, dtype=np.int32)])[order]
+        self.rows = np.concatenate(
+            [renumber[self.rows[live]].astype(np.int32), np.frombuffer(row_numbers, dtype=np.int32)]
+        )[order]
         self.tfs = np.concatenate([self.tfs[live], np.frombuffer(tfs, dtype=np.uint16)])[order]
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(all_terms, minlength=len(self.vocab)))]).astype(np.int64)
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(all_terms, minlength=len(self.vocab)))]).astype(
+            np.int64
+        )
         self.ids = [i for i, k in zip(self.ids, keep) if k] + [r.id for r in rows]
         self.row_docs = [d for d, k in zip(self.row_docs, keep) if k] + [r.doc_id for r in rows]
         self.kinds = np.concatenate([self.kinds[keep], np.array([r.kind for r in rows], dtype="<U16")])
@@ -187,16 +202,27 @@ class BM25Index:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(tmp, "wb") as handle:
-            np.savez(handle, format=np.array([self.FORMAT]), key=_pack([key]),
-                     generation=np.array([generation], dtype=np.int64),
-                     vocab=_pack(list(self.vocab)), ids=_pack(self.ids), row_docs=_pack(self.row_docs),
-                     doc_ids=_pack(list(self.docs)), doc_hashes=_pack(list(self.docs.values())),
-                     kinds=self.kinds, days=self.days, lengths=self.lengths,
-                     indptr=self.indptr, rows=self.rows, tfs=self.tfs)
+            np.savez(
+                handle,
+                format=np.array([self.FORMAT]),
+                key=_pack([key]),
+                generation=np.array([generation], dtype=np.int64),
+                vocab=_pack(list(self.vocab)),
+                ids=_pack(self.ids),
+                row_docs=_pack(self.row_docs),
+                doc_ids=_pack(list(self.docs)),
+                doc_hashes=_pack(list(self.docs.values())),
+                kinds=self.kinds,
+                days=self.days,
+                lengths=self.lengths,
+                indptr=self.indptr,
+                rows=self.rows,
+                tfs=self.tfs,
+            )
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path, key: str) -> "BM25Index | None":
+    def load(cls, path: Path, key: str) -> BM25Index | None:
         """The saved index for this store, or None when absent, unreadable or another store's."""
         try:
             with np.load(path, allow_pickle=False) as saved:
@@ -215,8 +241,11 @@ class BM25Index:
             if not isinstance(exc, FileNotFoundError):
                 log.warning("keyword index %s unreadable (%s): rebuilding it", path, exc)
             return None
-        if not (len(index.ids) == len(index.row_docs) == len(index.lengths) == len(index.kinds)
-                and len(index.indptr) == len(index.vocab) + 1 and int(index.indptr[-1]) == len(index.rows)):
+        if not (
+            len(index.ids) == len(index.row_docs) == len(index.lengths) == len(index.kinds)
+            and len(index.indptr) == len(index.vocab) + 1
+            and int(index.indptr[-1]) == len(index.rows)
+        ):
             log.warning("keyword index %s is inconsistent: rebuilding it", path)
             return None
         index._prepare()

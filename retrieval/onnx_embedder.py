@@ -35,11 +35,22 @@ FORMAT = 2  # bump when the export or the manifest changes: older caches are the
 PROBE = "Who holds the most U.S. Treasurys, and how did Japan's holdings change in March 2025?"
 PROBE_MIN_COSINE = 1 - 1e-5
 # Small model files whose content decides the vectors; the weights are hashed too.
-_MODEL_FILES = ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json",
-                "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+_MODEL_FILES = (
+    "config.json",
+    "modules.json",
+    "sentence_bert_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
 _WEIGHTS = ("model.safetensors", "pytorch_model.bin")
-_POOLING = {"pooling_mode_cls_token": "cls", "pooling_mode_max_tokens": "max",
-            "pooling_mode_mean_tokens": "mean", "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens"}
+_POOLING = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+}
 _ST = "sentence_transformers.models."
 _export_lock = threading.Lock()
 
@@ -54,6 +65,7 @@ def install_cache_dir() -> Path:
 
 
 # -- what the model is ---------------------------------------------------------------------------
+
 
 def model_spec(path: Path) -> dict:
     """What the ONNX path must reproduce: max length, lower-casing, pooling, normalisation."""
@@ -80,8 +92,12 @@ def model_spec(path: Path) -> dict:
         mode = mode[0]
     if mode not in ("cls", "max", "mean", "mean_sqrt_len_tokens"):
         raise NotExportable(f"pooling {mode!r}")
-    return {"max_seq_length": int(bert.get("max_seq_length") or 512), "do_lower_case": bool(bert.get("do_lower_case")),
-            "pooling": mode, "normalize": types[2:] == ["Normalize"]}
+    return {
+        "max_seq_length": int(bert.get("max_seq_length") or 512),
+        "do_lower_case": bool(bert.get("do_lower_case")),
+        "pooling": mode,
+        "normalize": types[2:] == ["Normalize"],
+    }
 
 
 def _files(path: Path) -> list[Path]:
@@ -142,6 +158,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 # -- running it -----------------------------------------------------------------------------------
 
+
 class OnnxEncoder:
     """One onnxruntime session over an exported model, with the model's tokenizer and pooling."""
 
@@ -155,8 +172,9 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(folder / "model.onnx"), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         # tokenizer.json carries its own settings (MiniLM's: truncate at 128, pad to 128);
@@ -173,13 +191,12 @@ class OnnxEncoder:
         """Normalised sentence vectors, float32, in the order of `texts`."""
         if self.spec["do_lower_case"]:
             texts = [t.lower() for t in texts]
-        encodings = ([self.tokenizer.encode(texts[0])] if len(texts) == 1
-                     else self.tokenizer.encode_batch(list(texts)))
+        encodings = [self.tokenizer.encode(texts[0])] if len(texts) == 1 else self.tokenizer.encode_batch(list(texts))
         # Like sentence-transformers: longest first, so each batch pads little.
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            chosen = order[start:start + batch_size]
+            chosen = order[start : start + batch_size]
             out[chosen] = self._run([encodings[i] for i in chosen])
         return out
 
@@ -219,6 +236,7 @@ def _pool(tokens: np.ndarray, mask: np.ndarray, mode: str, normalize: bool) -> n
 
 
 # -- the cache ------------------------------------------------------------------------------------
+
 
 def _valid(folder: Path, key: str, model_path: Path, spec: dict, threads: int) -> OnnxEncoder | None:
     """The cached export as an encoder, or None when absent or damaged (then it is rebuilt)."""
@@ -287,8 +305,9 @@ def export(model_path: Path, dest: Path, key: str, spec: dict) -> None:
     from transformers import AutoModel
 
     reference = SentenceTransformer(str(model_path), device="cpu")
-    probe_vector = reference.encode([PROBE], normalize_embeddings=True, convert_to_numpy=True,
-                                   show_progress_bar=False)[0]
+    probe_vector = reference.encode([PROBE], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)[
+        0
+    ]
     del reference
     # Eager attention: the SDPA path may drop an all-ones mask while tracing, which would bake
     # "no padding" into the graph and spoil every padded batch.
@@ -305,15 +324,28 @@ def export(model_path: Path, dest: Path, key: str, spec: dict) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                wrapper, tuple(torch.from_numpy(batch[n]) for n in names), str(tmp / "model.onnx"),
-                input_names=names, output_names=["token_embeddings"], opset_version=17, dynamo=False,
+                wrapper,
+                tuple(torch.from_numpy(batch[n]) for n in names),
+                str(tmp / "model.onnx"),
+                input_names=names,
+                output_names=["token_embeddings"],
+                opset_version=17,
+                dynamo=False,
                 dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["token_embeddings"]},
             )
         written = (tmp / "model.onnx").stat()
-        manifest = {"format": FORMAT, "key": key, "model": str(model_path), "spec": spec,
-                    "size": written.st_size, "mtime_ns": written.st_mtime_ns,
-                    "sha256": _sha256(tmp / "model.onnx"), "probe_text": PROBE,
-                    "probe_vector": [float(x) for x in probe_vector], "torch": torch.__version__}
+        manifest = {
+            "format": FORMAT,
+            "key": key,
+            "model": str(model_path),
+            "spec": spec,
+            "size": written.st_size,
+            "mtime_ns": written.st_mtime_ns,
+            "sha256": _sha256(tmp / "model.onnx"),
+            "probe_text": PROBE,
+            "probe_vector": [float(x) for x in probe_vector],
+            "torch": torch.__version__,
+        }
         (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         if dest.exists():  # a damaged export: set it aside before the new one takes its name
             stale = dest.with_name(f".{dest.name}.stale.{os.getpid()}")
@@ -336,8 +368,10 @@ def _tokenize_for_export(model_path: Path, spec: dict, texts: list[str]) -> dict
     tokenizer.enable_truncation(spec["max_seq_length"])
     tokenizer.enable_padding(pad_id=int((tokenizer.padding or {}).get("pad_id") or 0))
     encodings = tokenizer.encode_batch(texts)
-    batch = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64)}
+    batch = {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+    }
     config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
     if config.get("type_vocab_size", 0) > 0:
         batch["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)

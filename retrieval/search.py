@@ -138,8 +138,11 @@ class Retriever:
                 index = BM25Index().updated((), self._rows(self.kb.iter_chunks(), committed), committed)
                 rebuilt = True
             elif changed or gone:
-                chunks = (c for start in range(0, len(changed), 200)
-                          for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start:start + 200]}}))
+                chunks = (
+                    c
+                    for start in range(0, len(changed), 200)
+                    for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start : start + 200]}})
+                )
                 index = index.updated(gone, self._rows(chunks, committed), {d: committed[d] for d in changed})
                 rebuilt = True
             # A file of an older generation (or none recorded) is saved again even when no document
@@ -160,15 +163,25 @@ class Retriever:
 
     @staticmethod
     def _rows(chunks, committed: dict[str, str]) -> list[Row]:
-        return [Row(chunk_id, _index_text(text, meta), meta["doc_id"], str(meta.get("kind", "")),
-                    int(meta.get("published_day") or 0))
-                for chunk_id, text, meta in chunks if committed.get(meta.get("doc_id")) == meta.get("content_hash")]
+        return [
+            Row(
+                chunk_id,
+                _index_text(text, meta),
+                meta["doc_id"],
+                str(meta.get("kind", "")),
+                int(meta.get("published_day") or 0),
+            )
+            for chunk_id, text, meta in chunks
+            if committed.get(meta.get("doc_id")) == meta.get("content_hash")
+        ]
 
     def _start_build(self, generation: int) -> None:
         """Build the whole index in a thread (called under the lock; one build at a time)."""
         if self.building:
             return
-        self._builder = threading.Thread(target=self._build, args=(generation,), name="keyword-index-build", daemon=True)
+        self._builder = threading.Thread(
+            target=self._build, args=(generation,), name="keyword-index-build", daemon=True
+        )
         self._builder.start()
 
     def _build(self, generation: int) -> None:
@@ -184,7 +197,11 @@ class Retriever:
                 self._install(index, generation)
                 self._checked_at = 0.0  # the next question checks for writes made meanwhile
             self._save(index, generation)
-            log.info("keyword index of %d chunks built in the background in %.1f s", len(index), time.perf_counter() - started)
+            log.info(
+                "keyword index of %d chunks built in the background in %.1f s",
+                len(index),
+                time.perf_counter() - started,
+            )
         except Exception as exc:  # the next refresh tries again; answers go on with dense search
             log.warning("building the keyword index failed: %s: %s", type(exc).__name__, exc)
         finally:
@@ -208,8 +225,14 @@ class Retriever:
         except OSError as exc:  # a read-only data directory only costs the next process a rebuild
             log.warning("could not save the keyword index to %s: %s", self._index_path(), exc)
 
-    def search(self, query: str, k: int = 6, flt: SearchFilter | None = None,
-               vector: list[float] | None = None, per_doc: int = 1) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 6,
+        flt: SearchFilter | None = None,
+        vector: list[float] | None = None,
+        per_doc: int = 1,
+    ) -> list[Hit]:
         """The k best chunks; `per_doc` > 1 keeps that many chunks of each document (the answer
         sentence is not always in the chunk that matched best)."""
         self.refresh()
@@ -247,7 +270,10 @@ class Retriever:
         index = self._index
         if index is None:  # being built: dense search alone meanwhile
             return []
-        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, index.mask(flt.kinds, flt.since_day, flt.until_day))]
+        ranked = [
+            index.ids[row]
+            for row, _ in index.top(query, CANDIDATES, index.mask(flt.kinds, flt.since_day, flt.until_day))
+        ]
         known = known or {}
         missing = [chunk_id for chunk_id in ranked if chunk_id not in known]
         fetched = self.kb.get_chunks(missing) if missing else {}
@@ -271,8 +297,11 @@ class Retriever:
             return [h for h in self.kb.dense_search(vector, CANDIDATES) if flt.allows(h.meta) and self._is_committed(h)]
         hits = [h for h in self.kb.dense_search(vector, CANDIDATES * 2) if flt.allows(h.meta) and self._is_committed(h)]
         if len(hits) < CANDIDATES // 2:
-            hits = [h for h in self.kb.dense_search(vector, CANDIDATES, flt.where())
-                    if flt.allows(h.meta) and self._is_committed(h)]
+            hits = [
+                h
+                for h in self.kb.dense_search(vector, CANDIDATES, flt.where())
+                if flt.allows(h.meta) and self._is_committed(h)
+            ]
         return hits[:CANDIDATES]
 
     # While the index is first built there are no corpus statistics: every word counts the same
@@ -315,7 +344,6 @@ def _index_text(text: str, meta: dict) -> str:
     # The title is searchable too: a chunk from the middle of a story still matches its headline.
     title = meta.get("title") or ""
     return f"{title}\n{text}" if title else text
-
 
 
 def _story_key(meta: dict) -> str:

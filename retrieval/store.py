@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
@@ -40,6 +41,7 @@ GUILD = "guild_id"
 @dataclass
 class DocumentWrite:
     """One document for write_documents: its record's metadata and its embedded chunks."""
+
     doc_id: str
     meta: dict[str, Any]  # must carry content_hash
     texts: list[str]
@@ -64,7 +66,10 @@ class Hit:
 
 def _is_connection_error(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
-    return any(word in text for word in ("connect", "timeout", "timed out", "refused", "unavailable", "remoteprotocol", "readerror"))
+    return any(
+        word in text
+        for word in ("connect", "timeout", "timed out", "refused", "unavailable", "remoteprotocol", "readerror")
+    )
 
 
 def _is_stale_embedded_index(exc: BaseException) -> bool:
@@ -178,7 +183,9 @@ class KnowledgeBase:
             except KnowledgeBaseUnavailable:
                 if attempt == attempts:
                     raise
-                log.warning("knowledge base not reachable (attempt %d/%d), retrying in %.1f s", attempt, attempts, delay)
+                log.warning(
+                    "knowledge base not reachable (attempt %d/%d), retrying in %.1f s", attempt, attempts, delay
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
@@ -230,7 +237,7 @@ class KnowledgeBase:
             embeddings = self.embedder.embed_documents(texts)
         return self.write_documents([DocumentWrite(doc_id, meta, texts, chunk_metas, embeddings)])[0]
 
-    def write_documents(self, docs: list["DocumentWrite"]) -> list[int]:
+    def write_documents(self, docs: list[DocumentWrite]) -> list[int]:
         """Store several documents in write_document's order: every chunk, then every record
         (each its own document's commit point), then the clean-up. Six Chroma calls for the lot
         instead of eight per document, which cost ingest a third of its time."""
@@ -240,40 +247,60 @@ class KnowledgeBase:
             ids += [f"{doc.doc_id}|{content_hash[:16]}|{i}" for i in range(len(doc.texts))]
             texts += doc.texts
             embeddings += list(doc.embeddings)
-            metas += [{**_clean(doc.meta), **_clean(extra), "doc_id": doc.doc_id, "content_hash": content_hash, "chunk": i}
-                      for i, extra in enumerate(doc.chunk_metas)]
+            metas += [
+                {**_clean(doc.meta), **_clean(extra), "doc_id": doc.doc_id, "content_hash": content_hash, "chunk": i}
+                for i, extra in enumerate(doc.chunk_metas)
+            ]
         for start in range(0, len(ids), MAX_BATCH):
             end = start + MAX_BATCH
-            self._run(lambda: self.chunks().upsert(ids=ids[start:end], embeddings=embeddings[start:end],
-                                                   documents=texts[start:end], metadatas=metas[start:end]))
+            self._run(
+                lambda: self.chunks().upsert(
+                    ids=ids[start:end],
+                    embeddings=embeddings[start:end],
+                    documents=texts[start:end],
+                    metadatas=metas[start:end],
+                )
+            )
         doc_ids = [doc.doc_id for doc in docs]
         got = self._run(lambda: self.documents_collection().get(ids=doc_ids, include=["metadatas"]))
         previous = dict(zip(got["ids"], got["metadatas"]))
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         records = []
         for doc in docs:
-            record: dict[str, Any] = {**_clean(doc.meta), **_clean(doc.record_extra), "chunks": len(doc.texts),
-                                      "ingested_at": stamp, PENDING: True}
+            record: dict[str, Any] = {
+                **_clean(doc.meta),
+                **_clean(doc.record_extra),
+                "chunks": len(doc.texts),
+                "ingested_at": stamp,
+                PENDING: True,
+            }
             for key in previous.get(doc.doc_id) or {}:
                 # Chroma's upsert merges metadata: a field the new version no longer has (a date
                 # removed from the header, say) would survive from the old one. None deletes it.
                 record.setdefault(key, None)
             records.append(record)
         titles = [doc.meta.get("title") or doc.doc_id for doc in docs]
-        self._run(lambda: self.documents_collection().upsert(ids=doc_ids, embeddings=[[1.0]] * len(docs),
-                                                             documents=titles, metadatas=records))
+        self._run(
+            lambda: self.documents_collection().upsert(
+                ids=doc_ids, embeddings=[[1.0]] * len(docs), documents=titles, metadatas=records
+            )
+        )
         self._finish_commits({doc.doc_id: doc.meta["content_hash"] for doc in docs})
         return [len(doc.texts) for doc in docs]
 
     def _finish_commits(self, hashes: dict[str, str]) -> None:
         """After the commit points: drop the older chunks, tell readers, clear the pending marks."""
-        clauses = [{"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": content_hash}}]}
-                   for doc_id, content_hash in hashes.items()]
+        clauses = [
+            {"$and": [{"doc_id": doc_id}, {"content_hash": {"$ne": content_hash}}]}
+            for doc_id, content_hash in hashes.items()
+        ]
         for start in range(0, len(clauses), 100):
-            part = clauses[start:start + 100]
+            part = clauses[start : start + 100]
             self._run(lambda: self.chunks().delete(where=part[0] if len(part) == 1 else {"$or": part}))
         self._bump_generation()
-        self._run(lambda: self.documents_collection().update(ids=list(hashes), metadatas=[{PENDING: False}] * len(hashes)))
+        self._run(
+            lambda: self.documents_collection().update(ids=list(hashes), metadatas=[{PENDING: False}] * len(hashes))
+        )
 
     def finish_interrupted_writes(self) -> int:
         """Complete the clean-up of writes whose process died after their commit point.
@@ -284,8 +311,11 @@ class KnowledgeBase:
         """
         got = self._run(lambda: self.documents_collection().get(where={PENDING: True}, include=["metadatas"]))
         # Without a content hash the committed chunks cannot be told from the others: leave them be.
-        hashes = {doc_id: meta["content_hash"] for doc_id, meta in zip(got["ids"], got["metadatas"])
-                  if meta.get("content_hash")}
+        hashes = {
+            doc_id: meta["content_hash"]
+            for doc_id, meta in zip(got["ids"], got["metadatas"])
+            if meta.get("content_hash")
+        }
         if hashes:
             log.info("finishing the interrupted writes of %s", ", ".join(hashes))
             self._finish_commits(hashes)
@@ -302,16 +332,18 @@ class KnowledgeBase:
 
     def orphan_chunk_count(self) -> int:
         committed = {d["id"]: d.get("content_hash") for d in self.list_documents()}
-        return sum(1 for meta in self.iter_chunk_metas() if committed.get(meta.get("doc_id")) != meta.get("content_hash"))
+        return sum(
+            1 for meta in self.iter_chunk_metas() if committed.get(meta.get("doc_id")) != meta.get("content_hash")
+        )
 
     # -- reading --------------------------------------------------------------------------------
 
-    def iter_chunks(self, where: dict[str, Any] | None = None, with_text: bool = True) -> Iterator[tuple[str, str, dict]]:
+    def iter_chunks(
+        self, where: dict[str, Any] | None = None, with_text: bool = True
+    ) -> Iterator[tuple[str, str, dict]]:
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
         for offset in range(0, 10**9, PAGE):
-            got = self._run(
-                lambda: self.chunks().get(where=where, include=include, limit=PAGE, offset=offset)
-            )
+            got = self._run(lambda: self.chunks().get(where=where, include=include, limit=PAGE, offset=offset))
             texts = got["documents"] if with_text else [""] * len(got["ids"])
             yield from zip(got["ids"], texts, got["metadatas"])
             if len(got["ids"]) < PAGE:
@@ -331,9 +363,14 @@ class KnowledgeBase:
 
     def dense_search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         # A lambda, not a bound method: a retry after reopening must use the new collection.
-        got = self._run(lambda: self.chunks().query(
-            query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"],
-        ))
+        got = self._run(
+            lambda: self.chunks().query(
+                query_embeddings=[vector],
+                n_results=k,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+        )
         if not got["ids"] or not got["ids"][0]:
             return []  # an empty collection answers with no lists at all
         return [

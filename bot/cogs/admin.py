@@ -48,8 +48,12 @@ def manager_only():
 
 
 class Admin(commands.Cog):
-    ingest = app_commands.Group(name="ingest", description="Add sources to the knowledge base (Manage Server)",
-                                default_permissions=MANAGE, guild_only=True)
+    ingest = app_commands.Group(
+        name="ingest",
+        description="Add sources to the knowledge base (Manage Server)",
+        default_permissions=MANAGE,
+        guild_only=True,
+    )
 
     def __init__(self, bot):
         self.bot = bot
@@ -62,31 +66,39 @@ class Admin(commands.Cog):
             raise DeskError("Give an http(s) URL.")
         await self._ingest_with_progress(interaction, [url], feed, f"{'Feed' if feed else 'URL'} {url}")
 
-    async def _ingest_with_progress(self, interaction: discord.Interaction, inputs: list[str], feed: bool,
-                                    label: str) -> None:
+    async def _ingest_with_progress(
+        self, interaction: discord.Interaction, inputs: list[str], feed: bool, label: str
+    ) -> None:
         from ingest.pipeline import Ingester
 
         latest = {"text": f"Fetching {label}…"}
-        ingester = Ingester(self.bot.kb, progress=lambda msg: latest.__setitem__(
-            "text", f"Ingesting {msg if msg.startswith(('http://', 'https://')) else label}"),
-                            guild_id=interaction.guild_id)
+        ingester = Ingester(
+            self.bot.kb,
+            progress=lambda msg: latest.__setitem__(
+                "text", f"Ingesting {msg if msg.startswith(('http://', 'https://')) else label}"
+            ),
+            guild_id=interaction.guild_id,
+        )
         job = asyncio.create_task(asyncio.to_thread(ingester.ingest, inputs, feed))
         shown = None
         while not job.done():
             if latest["text"] != shown:
                 shown = latest["text"]
-                await interaction.edit_original_response(content=truncate(neutralise(shown), CONTENT_LIMIT),
-                                                         allowed_mentions=NO_MENTIONS)
+                await interaction.edit_original_response(
+                    content=truncate(neutralise(shown), CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
+                )
             await asyncio.wait([job], timeout=PROGRESS_EVERY)
         report = job.result()
         lines = [f"{label}: {report.summary()}"]
         lines += [f"• failed: {error}" for error in report.errors[:5]]
         if report.doc_ids:
             lines.append("Documents: " + ", ".join(f"`{d}`" for d in report.doc_ids[:10]))
-        log.info("ingest by %s in guild %s of %s: %s", interaction.user.id, interaction.guild_id, label,
-                 report.summary())
-        await interaction.edit_original_response(content=truncate(neutralise("\n".join(lines)), CONTENT_LIMIT),
-                                                 allowed_mentions=NO_MENTIONS)
+        log.info(
+            "ingest by %s in guild %s of %s: %s", interaction.user.id, interaction.guild_id, label, report.summary()
+        )
+        await interaction.edit_original_response(
+            content=truncate(neutralise("\n".join(lines)), CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
+        )
         interaction.extras["answered"] = True
 
     @ingest.command(name="url", description="Ingest one article or table from a URL")
@@ -129,8 +141,9 @@ class Admin(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await asyncio.to_thread(forget_in_scope, self.bot.kb, id, interaction.guild_id)
         log.info("forget by %s in guild %s of %s", interaction.user.id, interaction.guild_id, id)
-        await interaction.edit_original_response(content=truncate(f"Forgot `{neutralise(id)}`.", CONTENT_LIMIT),
-                                                 allowed_mentions=NO_MENTIONS)
+        await interaction.edit_original_response(
+            content=truncate(f"Forgot `{neutralise(id)}`.", CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
+        )
         interaction.extras["answered"] = True
 
     @forget.autocomplete("id")
@@ -141,7 +154,9 @@ class Admin(commands.Cog):
             return []
         docs = [d for d in docs if owner_of(d) == interaction.guild_id]  # only its own can be forgotten
         typed = (current or "").lower()
-        hits = [d for d in docs if len(d["id"]) <= 100 and (typed in d["id"].lower() or typed in d.get("title", "").lower())]
+        hits = [
+            d for d in docs if len(d["id"]) <= 100 and (typed in d["id"].lower() or typed in d.get("title", "").lower())
+        ]
         return [app_commands.Choice(name=truncate(d.get("title") or d["id"], 100), value=d["id"]) for d in hits[:25]]
 
 

@@ -13,21 +13,25 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import (NO_MENTIONS, POST, THREAD, cooldown_text, lacking_text, missing_permissions,
-                             user_message)
+from bot.discord_bot import NO_MENTIONS, POST, THREAD, cooldown_text, lacking_text, missing_permissions, user_message
 from bot.render import answer_record, render_answer, strip_bot_mention, thread_name
 from bot.views import answer_view
 
 log = logging.getLogger("desk.bot")
 
-HELP = ("Ask me about foreign holdings of U.S. Treasurys, e.g. \"Who holds the most Treasurys?\" "
-        "— or use /holdings, /top, /compare and /chart for exact figures.")
+HELP = (
+    'Ask me about foreign holdings of U.S. Treasurys, e.g. "Who holds the most Treasurys?" '
+    "— or use /holdings, /top, /compare and /chart for exact figures."
+)
 # A reply to an /ask answer (an interaction's message) does not ping the bot, so without the
 # Message Content intent its text never arrives: the advice must work there too.
-UNREADABLE_REPLY = ("I can't read that reply: Discord only shows me messages that mention me. Type @ and pick me "
-                    "in the text of your reply, or use /ask in the thread.")
-ROLE_MENTION_EMPTY = ("I can't read messages that mention my role: type @ and pick me (the bot, not the role), "
-                      "or use /ask.")
+UNREADABLE_REPLY = (
+    "I can't read that reply: Discord only shows me messages that mention me. Type @ and pick me "
+    "in the text of your reply, or use /ask in the thread."
+)
+ROLE_MENTION_EMPTY = (
+    "I can't read messages that mention my role: type @ and pick me (the bot, not the role), or use /ask."
+)
 
 
 class Ask(commands.Cog):
@@ -36,11 +40,15 @@ class Ask(commands.Cog):
 
     # -- /ask ------------------------------------------------------------------------------------
 
-    @app_commands.command(name="ask", description="Ask about foreign holdings of U.S. Treasurys; the answer cites its sources")
-    @app_commands.describe(question="Your question, e.g. Who holds the most Treasurys?",
-                           private="Only you see the answer (no thread)")
-    async def ask(self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000],
-                  private: bool = False) -> None:
+    @app_commands.command(
+        name="ask", description="Ask about foreign holdings of U.S. Treasurys; the answer cites its sources"
+    )
+    @app_commands.describe(
+        question="Your question, e.g. Who holds the most Treasurys?", private="Only you see the answer (no thread)"
+    )
+    async def ask(
+        self, interaction: discord.Interaction, question: app_commands.Range[str, 1, 1000], private: bool = False
+    ) -> None:
         wait = self.bot.cooldown.retry_after(interaction.user.id)
         if wait:
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
@@ -48,8 +56,9 @@ class Ask(commands.Cog):
         await interaction.response.defer(ephemeral=private, thinking=True)
         previous = self.bot.contexts.get(interaction.channel_id)
         answer = await self.bot.answer(question, previous, interaction.guild_id)
-        sent = await self.bot.followup_rendered(interaction, render_answer(answer, question),
-                                                view=answer_view(self.bot), ephemeral=private)
+        sent = await self.bot.followup_rendered(
+            interaction, render_answer(answer, question), view=answer_view(self.bot), ephemeral=private
+        )
         self._remember(sent, answer, question)
         channel = interaction.channel
         if not private and not self.bot.opens_thread_in(channel):
@@ -57,9 +66,12 @@ class Ask(commands.Cog):
         if not private and self.bot.settings.threads and interaction.guild_id and self.bot.opens_thread_in(channel):
             lacking = missing_permissions(interaction.app_permissions, THREAD)
             if lacking:  # the answer stands; say once, privately, why no thread follows
-                await interaction.followup.send(f"No thread for follow-ups: I lack the {', '.join(lacking)} "
-                                                f"permission{'s' if len(lacking) > 1 else ''} here.",
-                                                ephemeral=True, allowed_mentions=NO_MENTIONS)
+                await interaction.followup.send(
+                    f"No thread for follow-ups: I lack the {', '.join(lacking)} "
+                    f"permission{'s' if len(lacking) > 1 else ''} here.",
+                    ephemeral=True,
+                    allowed_mentions=NO_MENTIONS,
+                )
                 return
             try:
                 # Through the channel: a follow-up (webhook) message carries no guild to start a thread from.
@@ -140,14 +152,20 @@ class Ask(commands.Cog):
             own_role = message.guild.self_role if message.guild is not None else None
             by_role = own_role is not None and own_role.id in message.raw_role_mentions
             # Without the Message Content intent a message that does not ping the bot arrives blank.
-            text = (UNREADABLE_REPLY if unreadable and message.guild is not None
-                    else ROLE_MENTION_EMPTY if by_role and not message.content else HELP)
+            text = (
+                UNREADABLE_REPLY
+                if unreadable and message.guild is not None
+                else ROLE_MENTION_EMPTY
+                if by_role and not message.content
+                else HELP
+            )
             await message.channel.send(text, reference=message, mention_author=False, allowed_mentions=NO_MENTIONS)
             return
         wait = self.bot.cooldown.retry_after(message.author.id)
         if wait:
-            await message.channel.send(cooldown_text(wait), reference=message, mention_author=False,
-                                       allowed_mentions=NO_MENTIONS)
+            await message.channel.send(
+                cooldown_text(wait), reference=message, mention_author=False, allowed_mentions=NO_MENTIONS
+            )
             return
         ref = message.reference.resolved if message.reference else None
         previous = self.bot.contexts.get(message.channel.id)
@@ -158,7 +176,8 @@ class Ask(commands.Cog):
         rendered = render_answer(answer, question)
         view = answer_view(self.bot)
         threads_ok = message.guild is not None and not missing_permissions(
-            message.channel.permissions_for(message.guild.me), THREAD)
+            message.channel.permissions_for(message.guild.me), THREAD
+        )
         if threads_ok and self.bot.settings.threads and self.bot.opens_thread_in(message.channel):
             try:
                 thread = await message.create_thread(name=thread_name(question))

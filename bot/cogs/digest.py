@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -33,12 +33,16 @@ FEED_REFRESH_EVERY = timedelta(minutes=30)  # a retried digest must not re-inges
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Digest(commands.Cog):
-    schedule = app_commands.Group(name="digest-schedule", description="A daily digest in a channel (Manage Server)",
-                                  default_permissions=MANAGE_SERVER, guild_only=True)
+    schedule = app_commands.Group(
+        name="digest-schedule",
+        description="A daily digest in a channel (Manage Server)",
+        default_permissions=MANAGE_SERVER,
+        guild_only=True,
+    )
 
     def __init__(self, bot, clock=utcnow):
         self.bot = bot
@@ -55,18 +59,25 @@ class Digest(commands.Cog):
     @schedule.command(name="subscribe", description="Post the digest in a channel every day at a time")
     @app_commands.describe(channel="where to post", time="HH:MM, 24-hour", timezone="e.g. Europe/London (default UTC)")
     @manager_only()
-    async def subscribe(self, interaction: discord.Interaction, channel: discord.TextChannel, time: str,
-                        timezone: str = "UTC") -> None:
+    async def subscribe(
+        self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str = "UTC"
+    ) -> None:
         _require_manager(interaction)
         lacking = missing_permissions(channel.permissions_for(interaction.guild.me), DIGEST_POST)
         if lacking:  # refused now, not every morning
-            await interaction.response.send_message(lacking_text(lacking, f"the digest in {channel.mention}"),
-                                                    ephemeral=True, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(
+                lacking_text(lacking, f"the digest in {channel.mention}"), ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
             return
         await interaction.response.defer(ephemeral=True)
-        sub = await asyncio.to_thread(self.store.subscribe, channel.id, interaction.guild_id, time, timezone, self.clock())
-        await interaction.followup.send(f"Daily digest set for {channel.mention} at {sub.at} ({sub.timezone}).",
-                                        ephemeral=True, allowed_mentions=NO_MENTIONS)
+        sub = await asyncio.to_thread(
+            self.store.subscribe, channel.id, interaction.guild_id, time, timezone, self.clock()
+        )
+        await interaction.followup.send(
+            f"Daily digest set for {channel.mention} at {sub.at} ({sub.timezone}).",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
 
     @schedule.command(name="unsubscribe", description="Stop the daily digest in a channel")
     @manager_only()
@@ -126,8 +137,9 @@ class Digest(commands.Cog):
             me = getattr(getattr(channel, "guild", None), "me", None)
             lacking = missing_permissions(channel.permissions_for(me), DIGEST_POST) if me is not None else []
             if lacking:
-                log.warning("digest for channel %s skipped today: the bot lacks %s there", sub.channel_id,
-                            ", ".join(lacking))
+                log.warning(
+                    "digest for channel %s skipped today: the bot lacks %s there", sub.channel_id, ", ".join(lacking)
+                )
                 await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
                 continue
             try:
@@ -136,7 +148,9 @@ class Digest(commands.Cog):
                 await channel.send(**self._message(embed, png))
             except (discord.Forbidden, discord.NotFound) as exc:
                 # Retrying every minute cannot help: try again tomorrow (a deleted channel: never).
-                log.warning("digest for channel %s refused (%s %s); skipped today", sub.channel_id, exc.status, exc.code)
+                log.warning(
+                    "digest for channel %s refused (%s %s); skipped today", sub.channel_id, exc.status, exc.code
+                )
                 if isinstance(exc, discord.NotFound):
                     await asyncio.to_thread(self.store.unsubscribe, sub.channel_id)
                 else:
@@ -151,7 +165,6 @@ class Digest(commands.Cog):
 
     def _refresh_feeds(self) -> None:
         from ingest.pipeline import Ingester
-
         from ingest.settings import IngestSettings
 
         feeds = IngestSettings().feeds
@@ -164,8 +177,9 @@ class Digest(commands.Cog):
                 log.warning("digest feed refresh failed: %s", error)
 
     def _build(self, since: str, last_month: str, guild_id: int | None = None) -> tuple[dict, bytes | None, str]:
-        digest = compose_digest(self.bot.kb, since=since, book=self.bot.engine.book, last_month_posted=last_month,
-                                guild_id=guild_id)
+        digest = compose_digest(
+            self.bot.kb, since=since, book=self.bot.engine.book, last_month_posted=last_month, guild_id=guild_id
+        )
         png = None
         if not digest.empty and digest.month:
             try:

@@ -16,10 +16,18 @@ from discord.ext import commands
 
 from bot.chart import series_png
 from bot.discord_bot import NO_MENTIONS
-from bot.scope import documents_in_scope
 from bot.holdings_cmd import look_up_country, look_up_top, month_arg
-from bot.render import (COLOUR, neutralise, render_compare, render_country, render_sources, render_top, month_name,
-                        truncate)
+from bot.render import (
+    COLOUR,
+    month_name,
+    neutralise,
+    render_compare,
+    render_country,
+    render_sources,
+    render_top,
+    truncate,
+)
+from bot.scope import documents_in_scope
 from retrieval.errors import DeskError
 
 MAX_CHOICES = 25
@@ -81,16 +89,20 @@ class Lookup(commands.Cog):
 
     @app_commands.command(name="top", description="The largest foreign holders in a month")
     @app_commands.describe(n="How many (1-25, default 5)", month="YYYY-MM (default: the latest)")
-    async def top(self, interaction: discord.Interaction, n: app_commands.Range[int, 1, 25] = 5,
-                  month: str | None = None) -> None:
+    async def top(
+        self, interaction: discord.Interaction, n: app_commands.Range[int, 1, 25] = 5, month: str | None = None
+    ) -> None:
         await interaction.response.defer(thinking=True)
         view = await asyncio.to_thread(look_up_top, self.book, n, _month(month))
         await self._send(interaction, render_top(view))
 
     @app_commands.command(name="compare", description="Two countries' holdings side by side")
-    @app_commands.describe(country1="First country", country2="Second country", month="YYYY-MM (default: the latest both have)")
-    async def compare(self, interaction: discord.Interaction, country1: str, country2: str,
-                      month: str | None = None) -> None:
+    @app_commands.describe(
+        country1="First country", country2="Second country", month="YYYY-MM (default: the latest both have)"
+    )
+    async def compare(
+        self, interaction: discord.Interaction, country1: str, country2: str, month: str | None = None
+    ) -> None:
         await interaction.response.defer(thinking=True)
 
         def both():
@@ -107,8 +119,9 @@ class Lookup(commands.Cog):
     @app_commands.command(name="chart", description="A line chart of a country's holdings")
     @app_commands.describe(country="A country or series", start="First month, YYYY-MM", end="Last month, YYYY-MM")
     @app_commands.rename(start="from", end="to")
-    async def chart(self, interaction: discord.Interaction, country: str, start: str | None = None,
-                    end: str | None = None) -> None:
+    async def chart(
+        self, interaction: discord.Interaction, country: str, start: str | None = None, end: str | None = None
+    ) -> None:
         await interaction.response.defer(thinking=True)
         first, last = _month(start), _month(end)
         if first and last and first > last:
@@ -117,10 +130,14 @@ class Lookup(commands.Cog):
         png = await asyncio.to_thread(series_png, figures[0].series, figures)
         low, high = min(figures, key=lambda f: f.value), max(figures, key=lambda f: f.value)
         embed = {
-            "title": truncate(neutralise(f"{figures[0].series}: {month_name(figures[0].month)} to "
-                                         f"{month_name(figures[-1].month)}"), 256),
-            "description": (f"Highest ${high.value:,.1f} bn ({month_name(high.month)}), "
-                            f"lowest ${low.value:,.1f} bn ({month_name(low.month)})."),
+            "title": truncate(
+                neutralise(f"{figures[0].series}: {month_name(figures[0].month)} to {month_name(figures[-1].month)}"),
+                256,
+            ),
+            "description": (
+                f"Highest ${high.value:,.1f} bn ({month_name(high.month)}), "
+                f"lowest ${low.value:,.1f} bn ({month_name(low.month)})."
+            ),
             "color": COLOUR,
             "image": {"url": "attachment://holdings.png"},
             "footer": {"text": truncate(f"Source: {figures[-1].citation.title}", 2048)},

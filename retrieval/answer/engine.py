@@ -17,8 +17,18 @@ import time
 from retrieval import countries
 from retrieval.answer import llm as llm_phrasing
 from retrieval.answer.compose import MAX_PROSE, choose, compose
-from retrieval.answer.evidence import (NAME_SPAN, QUESTION_WORDS, Evidence, Need, asks_of, compounds, find_evidence,
-                                       matched, need_of, terms_of)
+from retrieval.answer.evidence import (
+    NAME_SPAN,
+    QUESTION_WORDS,
+    Evidence,
+    Need,
+    asks_of,
+    compounds,
+    find_evidence,
+    matched,
+    need_of,
+    terms_of,
+)
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
 from retrieval.answer.understanding import Question, parse_question
@@ -41,32 +51,46 @@ QUALIFIER_BONUS = 0.1
 MIN_SIMILARITY_ALONE = 0.6  # a passage this close in meaning may share few words with the question
 # Words that only say "this is about a holder's holdings in the tables": what is left of a
 # question after removing them, the holders and the months is what only an article can answer.
-TABLE_WORDS = frozenset(tokenize(
-    "hold holds held holding holdings holder holders treasury treasurys treasuries ust usts securities debt us u.s. "
-    "american foreign overseas international abroad nonresident country countries nation nations creditor "
-    "creditors owner owners stake government largest biggest most top second third rank ranked ranking much many billion "
-    "billions trillion dollars figure figures total change changed rise rose fall fell fallen drop dropped increase "
-    "decrease grow grew shrink shrank end latest now currently current month months year years data table tables "
-    "number numbers compare compared versus vs more less than between since from during peak highest lowest record "
-    "level levels owner owners owns own pile stack value worth amount amounts official investors position positions "
-    "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
-    "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
-    "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it"))
+TABLE_WORDS = frozenset(
+    tokenize(
+        "hold holds held holding holdings holder holders treasury treasurys treasuries ust usts securities debt us u.s. "
+        "american foreign overseas international abroad nonresident country countries nation nations creditor "
+        "creditors owner owners stake government largest biggest most top second third rank ranked ranking much many billion "
+        "billions trillion dollars figure figures total change changed rise rose fall fell fallen drop dropped increase "
+        "decrease grow grew shrink shrank end latest now currently current month months year years data table tables "
+        "number numbers compare compared versus vs more less than between since from during peak highest lowest record "
+        "level levels owner owners owns own pile stack value worth amount amounts official investors position positions "
+        "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
+        "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
+        "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it"
+    )
+)
 # What the holdings tables do not measure: instruments, flows, custody, markets. A question
 # whose holder is qualified by one of these is answered from the articles or refused.
-UNTABLED = frozenset(tokenize(
-    "bill bills tbills note notes longterm shortterm maturity maturities duration split mix flow "
-    "flows inflow inflows outflow outflows purchase purchases transaction transactions custody custodial yield yields "
-    "auction auctions bidder bidders agency agencies mortgage corporate equities stocks gold reserves allocation "
-    "insurer insurers pension fund funds hedge private bank banks"))
+UNTABLED = frozenset(
+    tokenize(
+        "bill bills tbills note notes longterm shortterm maturity maturities duration split mix flow "
+        "flows inflow inflows outflow outflows purchase purchases transaction transactions custody custodial yield yields "
+        "auction auctions bidder bidders agency agencies mortgage corporate equities stocks gold reserves allocation "
+        "insurer insurers pension fund funds hedge private bank banks"
+    )
+)
 MIN_THINGS_CARRIED = 0.5  # share of those words the answering sentence must carry
 # A figure attributed to someone is what that someone said, not a table cell.
 ATTRIBUTED = frozenset(tokenize("say says said saying told according stated claimed"))
 TABLE_SOURCES = frozenset(tokenize("tic table tables"))  # "TIC says ..." is the tables speaking
-OFFICIAL_WORDS = frozenset(tokenize("central bank banks government governments sovereign reserve reserves institution "
-                                    "institutions monetary authority authorities"))
-MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_NAMES) + " jan feb mar apr jun jul aug sep sept oct nov dec "
-                                                         "end late early mid start beginning q1 q2 q3 q4"))
+OFFICIAL_WORDS = frozenset(
+    tokenize(
+        "central bank banks government governments sovereign reserve reserves institution "
+        "institutions monetary authority authorities"
+    )
+)
+MONTH_WORDS = frozenset(
+    tokenize(
+        " ".join(MONTH_NAMES) + " jan feb mar apr jun jul aug sep sept oct nov dec "
+        "end late early mid start beginning q1 q2 q3 q4"
+    )
+)
 # "Today", "right now": only a recent story can say what is true now.
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
 RECENT_DAYS = 45
@@ -116,8 +140,10 @@ class AnswerEngine:
             unknown = self._unknown_holders(q)
             if unknown:
                 return self.tables.coverage_refusal(
-                    q, f"The holdings tables do not list {unknown[0]}: they list foreign countries and territories, "
-                       f"the foreign total and foreign official holders.")
+                    q,
+                    f"The holdings tables do not list {unknown[0]}: they list foreign countries and territories, "
+                    f"the foreign total and foreign official holders.",
+                )
             # "Israel's bill holdings", "Japan's purchases", "what Kato said": words beside the
             # holder that the tables cannot answer make their figure the wrong answer.
             figure_clause = _figure_clause(q, residual)
@@ -125,8 +151,12 @@ class AnswerEngine:
             qualifier = residual & clause
             attributed = bool(clause & ATTRIBUTED) and not clause & TABLE_SOURCES
             # "Euroclear": a name no source uses; what the question asks of it is in none of them.
-            unheard = any(not self.retriever.known(t) for w in NAME_SPAN.findall(figure_clause) for t in tokenize(w)
-                          if t in qualifier)
+            unheard = any(
+                not self.retriever.known(t)
+                for w in NAME_SPAN.findall(figure_clause)
+                for t in tokenize(w)
+                if t in qualifier
+            )
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
             if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not untabled:
                 step = time.perf_counter()
@@ -176,7 +206,7 @@ class AnswerEngine:
         words = (set(tokenize(q.text)) | compounds(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named
         if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
             words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
-        words = {w for w in words if not countries.canonical(w) in q.countries}  # "Caymans", "British"
+        words = {w for w in words if countries.canonical(w) not in q.countries}  # "Caymans", "British"
         return {w for w in words if not re.fullmatch(r"[\d.,]+", w)}
 
     def _unknown_holders(self, q: Question) -> list[str]:
@@ -204,15 +234,20 @@ class AnswerEngine:
 
     # -- answers -------------------------------------------------------------------------------
 
-    def _composed(self, q: Question, evidence: list[Evidence], need: Need, table_answer: Answer | None,
-                  route: str) -> Answer:
+    def _composed(
+        self, q: Question, evidence: list[Evidence], need: Need, table_answer: Answer | None, route: str
+    ) -> Answer:
         chosen = choose(evidence, need)
         sources = Sources()
         parts = [renumber(table_answer, sources)] if table_answer is not None else []
         budget = MAX_PROSE - sum(len(p) + 1 for p in parts)
         parts += compose(chosen, sources, budget)
-        composed = Answer(text=" ".join(parts), citations=sources.citations, route=route,
-                          data_month=table_answer.data_month if table_answer else "")
+        composed = Answer(
+            text=" ".join(parts),
+            citations=sources.citations,
+            route=route,
+            data_month=table_answer.data_month if table_answer else "",
+        )
         if self.llm is not None and table_answer is None:  # table figures are never rephrased
             phrased = llm_phrasing.phrase(self.llm, q.text, evidence[:4], table_answer, route)
             if phrased is not None:
@@ -234,8 +269,11 @@ class AnswerEngine:
 
 
 # Where one part of a question ends and the next begins: "...in May 2024, and why ...?"
-CLAUSE_BREAK = re.compile(r"[?;]|(?<=[a-z0-9])\.\s+|\s+[-–—]+\s+|,?\s+(?:and|but)\s+(?=(?:why|what|how|when|who|whom|"
-                          r"where|which|is|are|was|were|did|does|do|has|have|had)\b)|,\s+(?:and|but)\s+", re.I)
+CLAUSE_BREAK = re.compile(
+    r"[?;]|(?<=[a-z0-9])\.\s+|\s+[-–—]+\s+|,?\s+(?:and|but)\s+(?=(?:why|what|how|when|who|whom|"
+    r"where|which|is|are|was|were|did|does|do|has|have|had)\b)|,\s+(?:and|but)\s+",
+    re.I,
+)
 
 
 def _figure_clause(q: Question, residual: set[str]) -> str:

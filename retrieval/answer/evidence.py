@@ -30,18 +30,27 @@ ENTITY_PENALTY = 0.15
 MONTH_BONUS = 0.05
 WINDOWS = 40  # windows read per question: the answer is rarely below the 20th
 # Words that make a question but say nothing about its topic.
-QUESTION_WORDS = frozenset(tokenize(
-    "what which who whom whose when where why how much many did does do is are was were will would could should "
-    "can has have had tell me give show explain say said says according per roughly about around exactly actually "
-    "really still also just any some latest current currently recent recently get got go went make made take took "
-    "thing things way kind sort lot right now today these days this that one ones please know think mean every "
-    "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
-    "aren wasn weren won hasn haven"))
+QUESTION_WORDS = frozenset(
+    tokenize(
+        "what which who whom whose when where why how much many did does do is are was were will would could should "
+        "can has have had tell me give show explain say said says according per roughly about around exactly actually "
+        "really still also just any some latest current currently recent recently get got go went make made take took "
+        "thing things way kind sort lot right now today these days this that one ones please know think mean every "
+        "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
+        "aren wasn weren won hasn haven"
+    )
+)
 # The kind of thing a question asks for, read from its opening words.
 ASKS = [
-    ("number", re.compile(r"\bhow (?:much|many|large|big|far|high|low|weak|strong|long)\b|\bby how much\b|"
-                          r"\bwhat (?:\w+ )?(?:share|level|rate|percentage|amount|size|number|figure|total|yield|value)\b|"
-                          r"\bwhere did .* end up\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (?:much|many|large|big|far|high|low|weak|strong|long)\b|\bby how much\b|"
+            r"\bwhat (?:\w+ )?(?:share|level|rate|percentage|amount|size|number|figure|total|yield|value)\b|"
+            r"\bwhere did .* end up\b",
+            re.I,
+        ),
+    ),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:date|day|month|year)\b", re.I)),
     ("why", re.compile(r"\bwhy\b|\bwhat (?:is|was|'s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I)),
     ("who", re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
@@ -49,16 +58,24 @@ ASKS = [
 ]
 # Text addressed to a model ("ignore previous instructions ...") is an attack, not a statement:
 # never quoted, never given to an LLM.
-INSTRUCTIONS = re.compile(r"\b(?:ignore|disregard|forget)\b.{0,30}\b(?:previous|prior|above|earlier|all)\b.{0,20}"
-                          r"\b(?:instructions?|prompts?|rules)\b|\bsystem prompt\b|\byou are now\b|"
-                          r"\bas an ai\b|\bnew instructions?\b", re.I)
+INSTRUCTIONS = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,30}\b(?:previous|prior|above|earlier|all)\b.{0,20}"
+    r"\b(?:instructions?|prompts?|rules)\b|\bsystem prompt\b|\byou are now\b|"
+    r"\bas an ai\b|\bnew instructions?\b",
+    re.I,
+)
 FIGURE = re.compile(r"\d")
-DATE = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-                  r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?\s*\d|\b(?:19|20)\d\d\b")
-CAUSE = re.compile(r"\b(?:because|as a result|result of|due to|driven by|amid|after|reflect\w*|caus\w*|reasons?|"
-                   r"owing to|thanks to|since|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
-                   r"pay|diversify|reduce|avoid)|aimed at|attribut\w*|explain\w*|sparked|triggered|led to|fears?|"
-                   r"concerns?|worr\w*|pressure)\b", re.I)
+DATE = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?\s*\d|\b(?:19|20)\d\d\b"
+)
+CAUSE = re.compile(
+    r"\b(?:because|as a result|result of|due to|driven by|amid|after|reflect\w*|caus\w*|reasons?|"
+    r"owing to|thanks to|since|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
+    r"pay|diversify|reduce|avoid)|aimed at|attribut\w*|explain\w*|sparked|triggered|led to|fears?|"
+    r"concerns?|worr\w*|pressure)\b",
+    re.I,
+)
 PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Capitalised words and acronyms; the question's first word is capitalised for grammar only.
@@ -75,6 +92,7 @@ UNITS = frozenset({"billion", "million", "trillion"})  # "bill" is not "billion"
 @dataclass
 class Need:
     """What a sentence must carry to answer the question."""
+
     weights: dict[str, float]  # the question's topic terms -> rarity (idf)
     asks: str | None  # "number" | "when" | "why" | "who" | "yes_no"
     years: set[str] = field(default_factory=set)
@@ -150,8 +168,13 @@ def asks_of(text: str) -> str | None:
     return None
 
 
-def need_of(text: str, retriever: Retriever, holders: list[str] | None = None, months: list[str] | None = None,
-            domain_words: frozenset[str] = frozenset()) -> Need:
+def need_of(
+    text: str,
+    retriever: Retriever,
+    holders: list[str] | None = None,
+    months: list[str] | None = None,
+    domain_words: frozenset[str] = frozenset(),
+) -> Need:
     weights: dict[str, float] = {}
     for t in dict.fromkeys(tokenize(text)):
         if t in QUESTION_WORDS:
@@ -165,12 +188,15 @@ def need_of(text: str, retriever: Retriever, holders: list[str] | None = None, m
     names = []
     for match in NAME_SPAN.finditer(text):
         span = match.group(0)
-        if " " not in span and not span.isupper() and SENTENCE_START.search(text[:match.start()]):
+        if " " not in span and not span.isupper() and SENTENCE_START.search(text[: match.start()]):
             continue  # "If", "Roughly": capitalised because a sentence starts there
         if countries.canonical(span) or (len(span.split()) == 1 and countries.find_in_text(span)):
             continue  # "British", "Caymans": holders, matched as holders ("Swiss National Bank" is a name)
-        terms = {t for t in terms_of(span) if t not in holder_words and t not in domain and t not in QUESTION_WORDS
-                 and t[:3] not in MONTH_TERMS}
+        terms = {
+            t
+            for t in terms_of(span)
+            if t not in holder_words and t not in domain and t not in QUESTION_WORDS and t[:3] not in MONTH_TERMS
+        }
         if terms:  # "What", "Did": capitalised for grammar, no name
             names.append(terms)
     month_words = {_term(MONTH_NAMES[int(m[5:7]) - 1].lower()) for m in months or []}
@@ -202,8 +228,12 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
     context = terms | terms_of(hit.text) | terms_of(hit.meta.get("title", ""))
     coverage = need.coverage(terms)
     context_coverage = need.coverage(context)
-    score = (W_SENTENCE * coverage + W_CONTEXT * context_coverage + W_MEANING * max(0.0, hit.similarity)
-             + _kind_bonus(need.asks, sentence))
+    score = (
+        W_SENTENCE * coverage
+        + W_CONTEXT * context_coverage
+        + W_MEANING * max(0.0, hit.similarity)
+        + _kind_bonus(need.asks, sentence)
+    )
     if not is_prose(sentence):
         score -= NOT_PROSE_PENALTY
     if need.years:
@@ -214,7 +244,7 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         # The holders and names the question is about must be the ones the passage is about.
         # The sentence, the one before it (what "it" and "the holdings" refer to) and the title;
         # not the one after, which may be about someone else.
-        before = hit.text[:max(0, hit.text.find(sentence[:40]))]
+        before = hit.text[: max(0, hit.text.find(sentence[:40]))]
         about = f"{hit.meta.get('title', '')} {hit.meta.get('source', '')} {before} {sentence}"
         found = countries.mentioned(about, need.holders)
         said = terms_of(about)
@@ -226,8 +256,9 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         on_subject = True
     if need.month_words & context:
         score += MONTH_BONUS  # the passage is about the month asked
-    return Evidence(hit, sentence, score, coverage, context_coverage, terms, context, on_subject,
-                    need.topic_coverage(context))
+    return Evidence(
+        hit, sentence, score, coverage, context_coverage, terms, context, on_subject, need.topic_coverage(context)
+    )
 
 
 def find_evidence(retriever: Retriever, text: str, need: Need, flt: SearchFilter | None = None) -> list[Evidence]:

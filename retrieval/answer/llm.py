@@ -18,8 +18,9 @@ from retrieval.formatting import truncate
 log = logging.getLogger(__name__)
 
 MAX_REPLY = 700
-NUMBER = re.compile(r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|per ?cent|trillion|tn|billion|bn|million|mn)?",
-                    re.I)
+NUMBER = re.compile(
+    r"(?<![\w.])\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(%|per ?cent|trillion|tn|billion|bn|million|mn)?", re.I
+)
 SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6}
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -40,7 +41,7 @@ def _matches(claimed: tuple[float, int, float], held: tuple[float, int, float]) 
     if scale == other_scale or scale == 1.0 or other_scale == 1.0:
         return round(other, decimals) == value or other == value
     # Another unit: compare in dollars at the precision the reply wrote.
-    return abs(other * other_scale - value * scale) <= 0.5 * scale * 10 ** -decimals
+    return abs(other * other_scale - value * scale) <= 0.5 * scale * 10**-decimals
 
 
 def grounded(reply: str, sources_text: str) -> bool:
@@ -70,13 +71,16 @@ def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | 
         marker = sources.article(e.hit, truncate(e.sentence, 200))
         n = int(marker.strip("[]"))
         held[n] = f"{held.get(n, '')} {text}"
-        blocks.append(f"{marker} {e.hit.meta.get('title', '')} ({e.hit.meta.get('published', '')}):\n"
-                      f"<<<SOURCE\n{text}\nSOURCE>>>")
+        blocks.append(
+            f"{marker} {e.hit.meta.get('title', '')} ({e.hit.meta.get('published', '')}):\n<<<SOURCE\n{text}\nSOURCE>>>"
+        )
     try:
-        reply = llm.invoke([
-            ("system", load("answer_system")),
-            ("human", load("answer_user").format(sources="\n\n".join(blocks), question=question)),
-        ])
+        reply = llm.invoke(
+            [
+                ("system", load("answer_system")),
+                ("human", load("answer_user").format(sources="\n\n".join(blocks), question=question)),
+            ]
+        )
     except Exception as exc:  # a server that is down or slow must not cost the user an answer
         log.warning("LLM call failed (%s); answering from the sources", type(exc).__name__)
         return None
@@ -101,5 +105,9 @@ def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | 
     for old in order:
         c = sources.citations[old - 1]
         citations.append(Citation(mapping[old], c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
-    return Answer(text=truncate(cleaned, MAX_REPLY), citations=citations, route=route,
-                  data_month=table_answer.data_month if table_answer else "")
+    return Answer(
+        text=truncate(cleaned, MAX_REPLY),
+        citations=citations,
+        route=route,
+        data_month=table_answer.data_month if table_answer else "",
+    )

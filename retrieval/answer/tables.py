@@ -19,8 +19,11 @@ from retrieval.holdings import Change, Figure, HoldingsBook
 
 ORDINALS = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
-OVERTAKE = re.compile(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|over-?took|pass(?:ed|es)?|"
-                      r"(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:ahead of|past|above))\b", re.I)
+OVERTAKE = re.compile(
+    r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|over-?took|pass(?:ed|es)?|"
+    r"(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:ahead of|past|above))\b",
+    re.I,
+)
 BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|take over as|taken over as)\b", re.I)
 ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which month|which year|what year)\b", re.I)
 REVISION = re.compile(r"\b(?:first (?:reported|published|released)|originally|initially|revis\w*|restat\w*)\b", re.I)
@@ -73,8 +76,12 @@ class TableAnswers:
             sources.table(figure)
         except NotFound:
             pass
-        return Answer(text=f"I can't answer that from my sources. {reason}", citations=sources.citations,
-                      refused=True, route="none")
+        return Answer(
+            text=f"I can't answer that from my sources. {reason}",
+            citations=sources.citations,
+            refused=True,
+            route="none",
+        )
 
     def _subject(self, q: Question) -> str | None:
         if q.countries:
@@ -85,7 +92,11 @@ class TableAnswers:
         if q.months:
             return q.months[-1]
         if q.month_range:
-            return q.month_range[1] if q.month_range[1] <= self.book.latest_month(series) else self.book.latest_month(series)
+            return (
+                q.month_range[1]
+                if q.month_range[1] <= self.book.latest_month(series)
+                else self.book.latest_month(series)
+            )
         return self.book.latest_month(series)
 
     def _table_text(self, q: Question, src: Sources) -> tuple[str, str]:
@@ -103,8 +114,12 @@ class TableAnswers:
         subjects = q.countries + ([q.aggregate] if q.aggregate else [])
         if ASKS_WHEN.search(q.text) and len(q.countries) >= 2 and OVERTAKE.search(q.text):
             return self._overtake_text(q, q.countries[0], q.countries[1], src)
-        if ASKS_WHEN.search(q.text) and len(q.countries) == 1 and intent == "rank" and (
-                BECAME.search(q.text) or OVERTAKE.search(q.text)):
+        if (
+            ASKS_WHEN.search(q.text)
+            and len(q.countries) == 1
+            and intent == "rank"
+            and (BECAME.search(q.text) or OVERTAKE.search(q.text))
+        ):
             return self._rank_entry_text(q, q.countries[0], q.rank or 1, src)
         if len(subjects) >= 3 and intent in ("compare", "value"):
             return self._values_text(q, subjects, src)
@@ -114,18 +129,25 @@ class TableAnswers:
             if q.top_n and q.top_n > 1:
                 figures = self.book.top(q.top_n, month)
                 marker = src.table(figures[0])
-                listed = "; ".join(f"{i}. {display(f.series)} {format_billions(f.value)}" for i, f in enumerate(figures, 1))
+                listed = "; ".join(
+                    f"{i}. {display(f.series)} {format_billions(f.value)}" for i, f in enumerate(figures, 1)
+                )
                 count = NUMBER_WORDS.get(len(figures), str(len(figures)))
-                return (f"The {count} largest foreign holders of Treasury securities at the end of "
-                        f"{month_label(month)}, in billions of dollars: {listed} {marker}.", month)
+                return (
+                    f"The {count} largest foreign holders of Treasury securities at the end of "
+                    f"{month_label(month)}, in billions of dollars: {listed} {marker}.",
+                    month,
+                )
             position = q.rank or 1
             ranking = self.book.ranking(month)
             if position > len(ranking):
                 raise NotFound(f"The table for {month_label(month)} ranks only {len(ranking)} countries.")
             figure = ranking[position - 1]
             marker = src.table(figure)
-            text = (f"{capitalise(display(figure.series))} was the {ORDINALS.get(position, f'No. {position}')} foreign holder of Treasury "
-                    f"securities at the end of {month_label(month)}, with {money(figure.value)} {marker}.")
+            text = (
+                f"{capitalise(display(figure.series))} was the {ORDINALS.get(position, f'No. {position}')} foreign holder of Treasury "
+                f"securities at the end of {month_label(month)}, with {money(figure.value)} {marker}."
+            )
             if position == 1 and len(ranking) > 1:
                 runner = ranking[1]
                 text += f" Next came {display(runner.series)} with {money(runner.value)} {marker}."
@@ -138,11 +160,17 @@ class TableAnswers:
             month = self._month(q, subject)
             if q.rank and not q.countries:
                 figure = self.book.ranking(month)[q.rank - 1]
-                return (f"{capitalise(display(figure.series))} was the {ORDINALS.get(q.rank, f'No. {q.rank}')} foreign holder at the end of "
-                        f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}.", month)
+                return (
+                    f"{capitalise(display(figure.series))} was the {ORDINALS.get(q.rank, f'No. {q.rank}')} foreign holder at the end of "
+                    f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}.",
+                    month,
+                )
             position, total, figure = self.book.rank(subject, month)
-            return (f"{capitalise(display(figure.series))} ranked {ordinal(position)} of the {total} holders listed at the end of "
-                    f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}.", month)
+            return (
+                f"{capitalise(display(figure.series))} ranked {ordinal(position)} of the {total} holders listed at the end of "
+                f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}.",
+                month,
+            )
 
         if intent == "compare":
             names = (q.countries + ([q.aggregate] if q.aggregate else []))[:2]
@@ -150,8 +178,11 @@ class TableAnswers:
             a, b = (self.book.value(n, month) for n in names)
             high, low = (a, b) if a.value >= b.value else (b, a)
             ma, mb = src.table(a), src.table(b)
-            return (f"At the end of {month_label(month)}, {display(a.series)} held {money(a.value)} {ma} and {display(b.series)} "
-                    f"{money(b.value)} {mb}: {display(high.series)} held {money(round(high.value - low.value, 1))} more.", month)
+            return (
+                f"At the end of {month_label(month)}, {display(a.series)} held {money(a.value)} {ma} and {display(b.series)} "
+                f"{money(b.value)} {mb}: {display(high.series)} held {money(round(high.value - low.value, 1))} more.",
+                month,
+            )
 
         if intent == "change":
             # "How much did India and Brazil trim?": each holder's change, in the order asked.
@@ -177,14 +208,18 @@ class TableAnswers:
             first, last = self.book.coverage(self.book.resolve(subject))
             if not start:
                 span = f" from {month_label(first)} to {month_label(last)}"
-            text = (f"{capitalise(possessive(figure.series))} {word} month-end holdings{span} were "
-                    f"{money(figure.value)}, at the end of {month_label(figure.month)} {src.table(figure)}.")
+            text = (
+                f"{capitalise(possessive(figure.series))} {word} month-end holdings{span} were "
+                f"{money(figure.value)}, at the end of {month_label(figure.month)} {src.table(figure)}."
+            )
             if intent == "max" and q.direction == "fall" and not end:
                 # "How far have they fallen from the peak?": the latest figure and the distance.
                 latest = self.book.value(figure.series)
                 if latest.month != figure.month:
-                    text += (f" At the end of {month_label(latest.month)} they were {money(latest.value)} "
-                             f"{src.table(latest)}, {money(round(figure.value - latest.value, 1))} below that peak.")
+                    text += (
+                        f" At the end of {month_label(latest.month)} they were {money(latest.value)} "
+                        f"{src.table(latest)}, {money(round(figure.value - latest.value, 1))} below that peak."
+                    )
                     return text, latest.month
             return text, figure.month
 
@@ -200,8 +235,11 @@ class TableAnswers:
             marker = src.table(figures[-1])
             listed = "; ".join(f"{month_label(f.month)} {format_billions(f.value)}" for f in figures)
             change = round(figures[-1].value - figures[0].value, 1)
-            return (f"{capitalise(display(figures[0].series))}, month-end holdings in billions of dollars: {listed} "
-                    f"{marker}. Change over the period: {change:+,.1f} billion.", figures[-1].month)
+            return (
+                f"{capitalise(display(figures[0].series))}, month-end holdings in billions of dollars: {listed} "
+                f"{marker}. Change over the period: {change:+,.1f} billion.",
+                figures[-1].month,
+            )
 
         # value
         month = self._month(q, subject)
@@ -223,21 +261,34 @@ class TableAnswers:
         common = sorted(set(a) & set(b))
         if not common:
             raise NotFound(f"The tables hold no month with both {a_name} and {b_name}.")
-        crossings = [(before, m) for before, m in zip(common, common[1:])
-                     if a[m].value > b[m].value and a[before].value <= b[before].value]
+        crossings = [
+            (before, m)
+            for before, m in zip(common, common[1:])
+            if a[m].value > b[m].value and a[before].value <= b[before].value
+        ]
         start, end = self._window(q)
         inside = [c for c in crossings if (not start or c[1] >= start) and (not end or c[1] <= end)]
         if not inside:
-            last = max(m for m in common if not end or m <= end) if any(not end or m <= end for m in common) else common[-1]
+            last = (
+                max(m for m in common if not end or m <= end)
+                if any(not end or m <= end for m in common)
+                else common[-1]
+            )
             span = f"between {month_label(start)} and {month_label(end)}" if start else "in the tables"
-            return (f"{a_name} did not move ahead of {b_name} {span}: at the end of {month_label(last)} {a_name} held "
-                    f"{money(a[last].value)} {src.table(a[last])} and {b_name} {money(b[last].value)} "
-                    f"{src.table(b[last])}.", last)
+            return (
+                f"{a_name} did not move ahead of {b_name} {span}: at the end of {month_label(last)} {a_name} held "
+                f"{money(a[last].value)} {src.table(a[last])} and {b_name} {money(b[last].value)} "
+                f"{src.table(b[last])}.",
+                last,
+            )
         before, month = inside[0] if start else inside[-1]
-        return (f"{a_name} moved ahead of {b_name} at the end of {month_label(month)}, with {money(a[month].value)} "
-                f"against {money(b[month].value)} {src.table(a[month])}; a month earlier, at the end of "
-                f"{month_label(before)}, it had {money(a[before].value)} against {money(b[before].value)} "
-                f"{src.table(a[before])}.", month)
+        return (
+            f"{a_name} moved ahead of {b_name} at the end of {month_label(month)}, with {money(a[month].value)} "
+            f"against {money(b[month].value)} {src.table(a[month])}; a month earlier, at the end of "
+            f"{month_label(before)}, it had {money(a[before].value)} against {money(b[before].value)} "
+            f"{src.table(a[before])}.",
+            month,
+        )
 
     def _rank_entry_text(self, q: Question, name: str, position: int, src: Sources) -> tuple[str, str]:
         """When a country reached a place in the ranking ("since when has Japan been the largest?")."""
@@ -250,17 +301,19 @@ class TableAnswers:
             except NotFound:
                 continue
         ordered = sorted(ranks)
-        entries = [(before, m) for before, m in zip(ordered, ordered[1:])
-                   if ranks[m] <= position < ranks[before]]
+        entries = [(before, m) for before, m in zip(ordered, ordered[1:]) if ranks[m] <= position < ranks[before]]
         start, end = self._window(q)
         inside = [e for e in entries if (not start or e[1] >= start) and (not end or e[1] <= end)]
         place = ORDINALS.get(position, f"No. {position}")
         if not inside:
             figure = self.book.value(series, ordered[-1])
-            return (f"The tables show no month in which {display(series)} moved up to {place} foreign holder"
-                    f"{'' if not start else f' between {month_label(start)} and {month_label(end)}'}; at the end "
-                    f"of {month_label(figure.month)} it ranked {ordinal(ranks[figure.month])} with "
-                    f"{money(figure.value)} {src.table(figure)}.", figure.month)
+            return (
+                f"The tables show no month in which {display(series)} moved up to {place} foreign holder"
+                f"{'' if not start else f' between {month_label(start)} and {month_label(end)}'}; at the end "
+                f"of {month_label(figure.month)} it ranked {ordinal(ranks[figure.month])} with "
+                f"{money(figure.value)} {src.table(figure)}.",
+                figure.month,
+            )
         before, month = inside[0] if start else inside[-1]
         figure = self.book.value(series, month)
         text = f"{capitalise(display(series))} became the {place} foreign holder at the end of {month_label(month)}, with {money(figure.value)} {src.table(figure)}"
@@ -288,16 +341,20 @@ class TableAnswers:
         if not previous:
             return text + f", the {word} in the tables, which start in {month_label(earlier[0].month)}."
         last = previous[-1]
-        return text + (f", the {word} since {month_label(last.month)}, when it was {money(last.value)} "
-                       f"{src.table(last)}.")
+        return text + (
+            f", the {word} since {month_label(last.month)}, when it was {money(last.value)} {src.table(last)}."
+        )
 
     def _values_text(self, q: Question, names: list[str], src: Sources) -> tuple[str, str]:
         month = self._month(q, self.book.resolve(names[0]))
         figures = [self.book.value(n, month) for n in names]
         listed = [f"{display(f.series)} {money(f.value)} {src.table(f)}" for f in figures]
         together = round(sum(f.value for f in figures), 1)
-        return (f"At the end of {month_label(month)}: {', '.join(listed[:-1])} and {listed[-1]}; "
-                f"{money(together)} together.", month)
+        return (
+            f"At the end of {month_label(month)}: {', '.join(listed[:-1])} and {listed[-1]}; "
+            f"{money(together)} together.",
+            month,
+        )
 
     def _value_text(self, figure: Figure, src: Sources) -> str:
         marker = src.table(figure)
@@ -306,14 +363,16 @@ class TableAnswers:
         if not countries.is_aggregate(figure.series):
             try:
                 position, total, _ = self.book.rank(figure.series, figure.month)
-                text = text[:-len(f" {marker}.")] + f", ranking {ordinal(position)} among foreign holders {marker}."
+                text = text[: -len(f" {marker}.")] + f", ranking {ordinal(position)} among foreign holders {marker}."
             except NotFound:
                 pass
         if figure.earlier:
             first_value, first_citation = figure.earlier[0]
             old = Figure(figure.series, figure.month, first_value, first_citation)
-            text += (f" It was first published as {money(first_value)} {src.table(old)} and has since been revised "
-                     f"to {money(figure.value)} {marker}.")
+            text += (
+                f" It was first published as {money(first_value)} {src.table(old)} and has since been revised "
+                f"to {money(figure.value)} {marker}."
+            )
         return text
 
     def _change_months(self, q: Question, subject: str) -> tuple[str, str]:
@@ -340,6 +399,8 @@ class TableAnswers:
         who = capitalise(possessive(change.series))
         pct = f" ({abs(change.percent):.1f}%)" if change.percent is not None and change.absolute else ""
         amount = f" by {money(abs(change.absolute))}{pct}" if change.absolute else ""
-        return (f"{who} holdings {verb}{amount}, from {money(change.start.value)} at the end of "
-                f"{month_label(change.start.month)} to {money(change.end.value)} at the end of "
-                f"{month_label(change.end.month)} {markers}.")
+        return (
+            f"{who} holdings {verb}{amount}, from {money(change.start.value)} at the end of "
+            f"{month_label(change.start.month)} to {money(change.end.value)} at the end of "
+            f"{month_label(change.end.month)} {markers}."
+        )

@@ -53,17 +53,38 @@ class Sources:
         c = figure.citation
         key = ("table", c.doc_id, figure.month)
         snippet = f"{figure.series}, {month_label(figure.month)}: {format_billions(figure.value)} billion dollars"
-        return self.add(key, Citation(0, c.title, "U.S. Treasury, TIC" if "csv" not in c.doc_id else "team table",
-                                      c.url, c.release, "table", c.ref, snippet))
+        return self.add(
+            key,
+            Citation(
+                0,
+                c.title,
+                "U.S. Treasury, TIC" if "csv" not in c.doc_id else "team table",
+                c.url,
+                c.release,
+                "table",
+                c.ref,
+                snippet,
+            ),
+        )
 
     def article(self, hit: Hit, snippet: str) -> str:
         m = hit.meta
         key = ("doc", hit.doc_id)
         # A PDF's chunks carry their page: the title says it, so every renderer shows "p. 4".
         title = f"{m.get('title', '')}, p. {m['page']}" if m.get("page") else m.get("title", "")
-        return self.add(key, Citation(0, title, m.get("source", ""), m.get("url", ""),
-                                      m.get("published", "") or m.get("published_raw", ""), m.get("kind", "article"),
-                                      m.get("ref", ""), snippet))
+        return self.add(
+            key,
+            Citation(
+                0,
+                title,
+                m.get("source", ""),
+                m.get("url", ""),
+                m.get("published", "") or m.get("published_raw", ""),
+                m.get("kind", "article"),
+                m.get("ref", ""),
+                snippet,
+            ),
+        )
 
     def add(self, key: tuple, citation: Citation) -> str:
         if key not in self._index:

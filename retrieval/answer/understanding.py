@@ -85,7 +85,7 @@ class Question:
     about_holdings: bool = False
     context: str = ""  # the question a follow-up follows ("why?" after "What did Mori say?")
 
-    def with_context(self, previous: "Question | None") -> "Question":
+    def with_context(self, previous: Question | None) -> Question:
         """Fill what a follow-up leaves out from the previous question.
 
         "and in March?" keeps the previous subject and intent; "what about the UK?" keeps the
@@ -103,8 +103,13 @@ class Question:
             # The time fields stay ours (the probe knows no available months).
             probe = _parse(self.text, None, None, assume_about=previous.about_holdings, fallback=False)
             cur = dataclasses.replace(
-                self, countries=probe.countries, aggregate=probe.aggregate, intent=probe.intent,
-                rank=probe.rank, top_n=probe.top_n, direction=probe.direction,
+                self,
+                countries=probe.countries,
+                aggregate=probe.aggregate,
+                intent=probe.intent,
+                rank=probe.rank,
+                top_n=probe.top_n,
+                direction=probe.direction,
             )
         nontable = bool(_SPEECH.search(t)) or (
             cur.intent is None and bool(_WHY.search(t) or _TOPIC.search(t) or _SPECULATE.search(_POLITE.sub(" ", t)))
@@ -169,8 +174,16 @@ def _copy(q: Question) -> Question:
 
 _TRANSLATE = str.maketrans(
     {
-        "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
-        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ", "\u2009": " ",
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u2009": " ",
     }
 )
 
@@ -183,20 +196,61 @@ def _normalize(text: str) -> str:
 
 # countries.find_in_text only matches these in capitals ("china" could be porcelain), but a
 # chat question typed in lower case means the country.
-_CASE_FIX = {"china": "China", "uk": "UK", "hk": "HK", "prc": "PRC", "ksa": "KSA",
-             "turkey": "Turkey", "chile": "Chile", "oman": "Oman"}
+_CASE_FIX = {
+    "china": "China",
+    "uk": "UK",
+    "hk": "HK",
+    "prc": "PRC",
+    "ksa": "KSA",
+    "turkey": "Turkey",
+    "chile": "Chile",
+    "oman": "Oman",
+}
 _CASE_FIX_RE = re.compile(r"(?<![\w.])(" + "|".join(_CASE_FIX) + r")(?!\w)", re.IGNORECASE)
 
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
 }
 _ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
-    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
-    "nineteenth": 19, "twentieth": 20,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
 }
 _NUM = r"(?:\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")"
 _ORD = r"(?:\d{1,2}(?:st|nd|rd|th)|" + "|".join(_ORDINAL_WORDS) + r")"
@@ -217,16 +271,40 @@ def _num(word: str) -> int | None:
 # --------------------------------------------------------------------------- months
 
 _MONTH_WORDS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "febuary": 2, "feburary": 2, "march": 3,
-    "mar": 3, "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
-    "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "october": 10, "oct": 10,
-    "november": 11, "nov": 11, "december": 12, "dec": 12,
+    "january": 1,
+    "jan": 1,
+    "february": 2,
+    "feb": 2,
+    "febuary": 2,
+    "feburary": 2,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "june": 6,
+    "jun": 6,
+    "july": 7,
+    "jul": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sept": 9,
+    "sep": 9,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 _MONTH_ALT = "|".join(sorted(_MONTH_WORDS, key=len, reverse=True))
 _YEAR = r"(?:20[0-2]\d|2030)"
 _ANY_YEAR = r"(?:19|20)\d\d"  # accepted only where the text is unmistakably a date
 # A number followed by a unit is money or a share, never a year ("2025 billion").
-_NOT_MONEY = r"(?!\d)(?![.,]\d)(?!\s*(?:billion|bn|trillion|tn|million|mn|%|percent|per cent|bps?|basis|dollars|usd)\b)(?!%)"
+_NOT_MONEY = (
+    r"(?!\d)(?![.,]\d)(?!\s*(?:billion|bn|trillion|tn|million|mn|%|percent|per cent|bps?|basis|dollars|usd)\b)(?!%)"
+)
 
 
 def _shift(ym: YM, months: int) -> YM:
@@ -273,98 +351,185 @@ _TAIL_QUALIFIERS = re.compile(rf"(?:(?:\b|(?<=-)){_QUALIFIERS}(?:\b|(?=\s))[\s,-
 
 
 def _lead_word(t: str, pos: int) -> str:
-    window = t[max(0, pos - 40):pos]
+    window = t[max(0, pos - 40) : pos]
     window = _TAIL_QUALIFIERS.sub("", window.rstrip())
     m = re.search(r"([a-z]+)[\s,.'\"()-]*$", window)  # a word right before, not across "2008"
     return m.group(1) if m else ""
 
 
 def _gap(t: str, a: _Span, b: _Span) -> str:
-    gap = t[a.end:b.start]
+    gap = t[a.end : b.start]
     gap = re.sub(rf"\b{_QUALIFIERS}\b", " ", gap.replace(",", " "))
     gap = re.sub(r"\b(?:the|of|in|at|end|start|beginning)\b", " ", gap)
     return re.sub(r"\s+", " ", gap).strip()
 
 
 _MAY_CONTEXT = {
-    "in", "since", "from", "to", "through", "thru", "until", "till", "of", "end", "late", "early",
-    "mid", "between", "and", "or", "by", "for", "during", "than", "vs", "versus", "about",
-    "at", "last", "this", "as", "on", "before", "after", "start", "beginning", "over",
-    "around", "with", "like",
+    "in",
+    "since",
+    "from",
+    "to",
+    "through",
+    "thru",
+    "until",
+    "till",
+    "of",
+    "end",
+    "late",
+    "early",
+    "mid",
+    "between",
+    "and",
+    "or",
+    "by",
+    "for",
+    "during",
+    "than",
+    "vs",
+    "versus",
+    "about",
+    "at",
+    "last",
+    "this",
+    "as",
+    "on",
+    "before",
+    "after",
+    "start",
+    "beginning",
+    "over",
+    "around",
+    "with",
+    "like",
 }
 _YEAR_CONTEXT = {
-    "in", "since", "from", "during", "of", "before", "after", "until", "till", "through", "thru",
-    "to", "between", "and", "or", "by", "for", "vs", "versus", "year", "end", "throughout",
+    "in",
+    "since",
+    "from",
+    "during",
+    "of",
+    "before",
+    "after",
+    "until",
+    "till",
+    "through",
+    "thru",
+    "to",
+    "between",
+    "and",
+    "or",
+    "by",
+    "for",
+    "vs",
+    "versus",
+    "year",
+    "end",
+    "throughout",
 }
 
 _TIME_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # 2/28/2025 (US order unless the first number cannot be a month)
     ("mdy", re.compile(rf"(?<![\d/.])(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})/(?P<y>{_ANY_YEAR})(?!\d)")),
     # 2025-02, 2025/02, 2025-02-28
-    ("iso", re.compile(rf"(?<![\w$.,/-])(?P<y>{_ANY_YEAR})[-/.](?P<m>0[1-9]|1[0-2])(?:[-/.]\d{{1,2}})?(?![\d%])(?![.,]\d)")),
+    (
+        "iso",
+        re.compile(rf"(?<![\w$.,/-])(?P<y>{_ANY_YEAR})[-/.](?P<m>0[1-9]|1[0-2])(?:[-/.]\d{{1,2}})?(?![\d%])(?![.,]\d)"),
+    ),
     # 02/2025, 2-2025
     ("my", re.compile(rf"(?<![\w$.,/-])(?P<m>0?[1-9]|1[0-2])[/-](?P<y>{_ANY_YEAR})(?!\d)")),
     # Q1 2025, 1Q25, Q1'25, 2025 Q1, first quarter (of 2025 | of this year)
-    ("quarter", re.compile(
-        rf"\b(?:q(?P<q1>[1-4])|(?P<q2>[1-4])q)(?:[\s-]*(?:of\s+)?(?P<y1>{_ANY_YEAR})(?!\d)|[-']?(?P<yy1>\d\d)(?!\d))?(?![a-z\d])"
-        rf"|\b(?P<y2>{_ANY_YEAR})[\s-]*q(?P<q3>[1-4])\b"
-        rf"|\b(?P<ord>first|second|third|fourth|final|1st|2nd|3rd|4th)[\s-]+quarter"
-        rf"(?:\s+(?:of\s+)?(?:(?P<y4>{_ANY_YEAR})(?!\d)|(?P<rel>this|last|the\s+previous|the\s+same)\s+year))?"
-    )),
+    (
+        "quarter",
+        re.compile(
+            rf"\b(?:q(?P<q1>[1-4])|(?P<q2>[1-4])q)(?:[\s-]*(?:of\s+)?(?P<y1>{_ANY_YEAR})(?!\d)|[-']?(?P<yy1>\d\d)(?!\d))?(?![a-z\d])"
+            rf"|\b(?P<y2>{_ANY_YEAR})[\s-]*q(?P<q3>[1-4])\b"
+            rf"|\b(?P<ord>first|second|third|fourth|final|1st|2nd|3rd|4th)[\s-]+quarter"
+            rf"(?:\s+(?:of\s+)?(?:(?P<y4>{_ANY_YEAR})(?!\d)|(?P<rel>this|last|the\s+previous|the\s+same)\s+year))?"
+        ),
+    ),
     # first half of 2025, H1 2025
-    ("half", re.compile(
-        rf"\b(?:(?P<h>first|second|1st|2nd)[\s-]+half|h(?P<hn>[12]))"
-        rf"(?:\s+(?:of\s+)?(?:(?P<y>{_ANY_YEAR})(?!\d)|(?P<rel>this|last)\s+year))?(?![a-z\d])"
-    )),
+    (
+        "half",
+        re.compile(
+            rf"\b(?:(?P<h>first|second|1st|2nd)[\s-]+half|h(?P<hn>[12]))"
+            rf"(?:\s+(?:of\s+)?(?:(?P<y>{_ANY_YEAR})(?!\d)|(?P<rel>this|last)\s+year))?(?![a-z\d])"
+        ),
+    ),
     # end of 2024, end-2024, year-end 2024, 2024 year-end, start of the year, mid-2025, late 2024
-    ("edge", re.compile(
-        rf"\b(?:(?P<w>end|close|start|beginning|middle|mid|late|early)[\s-]+(?:of\s+)?(?:the\s+)?"
-        rf"(?:(?P<y>{_ANY_YEAR}){_NOT_MONEY}|(?P<rel>this\s+year|last\s+year|the\s+year|year|previous\s+year|prior\s+year|that\s+year))"
-        rf"|(?P<y2>{_ANY_YEAR})\s+year[\s-]*end\b"
-        rf"|year[\s-]*end(?:\s+(?P<y3>{_ANY_YEAR})(?!\d))?)\b"
-    )),
+    (
+        "edge",
+        re.compile(
+            rf"\b(?:(?P<w>end|close|start|beginning|middle|mid|late|early)[\s-]+(?:of\s+)?(?:the\s+)?"
+            rf"(?:(?P<y>{_ANY_YEAR}){_NOT_MONEY}|(?P<rel>this\s+year|last\s+year|the\s+year|year|previous\s+year|prior\s+year|that\s+year))"
+            rf"|(?P<y2>{_ANY_YEAR})\s+year[\s-]*end\b"
+            rf"|year[\s-]*end(?:\s+(?P<y3>{_ANY_YEAR})(?!\d))?)\b"
+        ),
+    ),
     # year-over-year / from a year earlier / from the previous month
-    ("yoy", re.compile(
-        r"\b(?:year[\s-]+(?:over|on)[\s-]+year|yoy|y/y|on the year|12[\s-]month change|annual change)\b"
-        r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:a|one|the)\s+year\s+(?:earlier|before|prior|ago)\b"
-        r"|\b(?:a|one)\s+year\s+(?:earlier|before|prior)\b"
-        r"|\b(?:the\s+)?(?:same\s+(?:month|time)\s+(?:a\s+|last\s+)?year(?:\s+(?:earlier|before|ago))?)"
-    )),
-    ("mom", re.compile(
-        r"\b(?:month[\s-]+(?:over|on)[\s-]+month|mom|m/m|on the month)\b"
-        r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:the\s+)?(?:previous|prior|preceding)\s+month\b"
-        r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:a|one|the)\s+month\s+(?:earlier|before|prior|ago)\b"
-    )),
-    ("next", re.compile(
-        r"\b(?:the\s+)?(?:next|following|subsequent)\s+month\b|\b(?:a|one)\s+month\s+later\b"
-        r"|\b(?:the\s+)?(?:previous|prior|preceding)\s+month\b|\bthe\s+month\s+(?:before|after|earlier)\b"
-        r"|\b(?:a|one)\s+month\s+(?:earlier|before)\b"
-    )),
+    (
+        "yoy",
+        re.compile(
+            r"\b(?:year[\s-]+(?:over|on)[\s-]+year|yoy|y/y|on the year|12[\s-]month change|annual change)\b"
+            r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:a|one|the)\s+year\s+(?:earlier|before|prior|ago)\b"
+            r"|\b(?:a|one)\s+year\s+(?:earlier|before|prior)\b"
+            r"|\b(?:the\s+)?(?:same\s+(?:month|time)\s+(?:a\s+|last\s+)?year(?:\s+(?:earlier|before|ago))?)"
+        ),
+    ),
+    (
+        "mom",
+        re.compile(
+            r"\b(?:month[\s-]+(?:over|on)[\s-]+month|mom|m/m|on the month)\b"
+            r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:the\s+)?(?:previous|prior|preceding)\s+month\b"
+            r"|\b(?:from|than|versus|vs\.?|compared (?:with|to)|against|over)\s+(?:a|one|the)\s+month\s+(?:earlier|before|prior|ago)\b"
+        ),
+    ),
+    (
+        "next",
+        re.compile(
+            r"\b(?:the\s+)?(?:next|following|subsequent)\s+month\b|\b(?:a|one)\s+month\s+later\b"
+            r"|\b(?:the\s+)?(?:previous|prior|preceding)\s+month\b|\bthe\s+month\s+(?:before|after|earlier)\b"
+            r"|\b(?:a|one)\s+month\s+(?:earlier|before)\b"
+        ),
+    ),
     # past 12 months, last two years, over the past year, last year, last month, this year
-    ("past", re.compile(
-        rf"\b(?P<the>the\s+)?(?P<w>past|last|trailing|previous|prior)\s+"
-        rf"(?:(?P<n>{_NUM}|few|couple(?:\s+of)?)\s+)?(?P<u>months?|years?|quarters?|decade)\b"
-    )),
-    ("ytd", re.compile(r"\b(?:so far )?this year\b|\byear[\s-]+to[\s-]+date\b|\bytd\b|\bso far in (?:the year|this year)\b")),
+    (
+        "past",
+        re.compile(
+            rf"\b(?P<the>the\s+)?(?P<w>past|last|trailing|previous|prior)\s+"
+            rf"(?:(?P<n>{_NUM}|few|couple(?:\s+of)?)\s+)?(?P<u>months?|years?|quarters?|decade)\b"
+        ),
+    ),
+    (
+        "ytd",
+        re.compile(
+            r"\b(?:so far )?this year\b|\byear[\s-]+to[\s-]+date\b|\bytd\b|\bso far in (?:the year|this year)\b"
+        ),
+    ),
     ("yearbefore", re.compile(r"\bthe year before last\b")),
     ("ago", re.compile(rf"\b(?P<n>{_NUM}|a|an)\s+(?P<u>months?|years?|quarters?)\s+ago\b")),
     ("decade", re.compile(r"(?<![\w$.,])(?P<y>(?:19|20)\d0)'?s\b")),
     # March, Mar., March 2025, March 28, 2025, Mar '25, Mar-25, March of that year
-    ("month", re.compile(
-        rf"(?<![a-z])(?P<mon>{_MONTH_ALT})(?![a-z])\.?"
-        rf"(?:-(?P<yy2>\d\d)(?![\d/-])"
-        rf"|(?:\s*(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?![\d%]))?"
-        rf"(?:\s*,?\s*(?:of\s+)?(?P<year>{_ANY_YEAR})(?!\d)|\s*'(?P<yy>\d\d)(?!\d))?"
-        rf"(?P<that>\s+(?:of\s+)?(?:that|the\s+same)\s+year)?)"
-    )),
+    (
+        "month",
+        re.compile(
+            rf"(?<![a-z])(?P<mon>{_MONTH_ALT})(?![a-z])\.?"
+            rf"(?:-(?P<yy2>\d\d)(?![\d/-])"
+            rf"|(?:\s*(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?![\d%]))?"
+            rf"(?:\s*,?\s*(?:of\s+)?(?P<year>{_ANY_YEAR})(?!\d)|\s*'(?P<yy>\d\d)(?!\d))?"
+            rf"(?P<that>\s+(?:of\s+)?(?:that|the\s+same)\s+year)?)"
+        ),
+    ),
     # 2024-2025, 2024-25, 2024/25
     ("years", re.compile(rf"(?<![\w$.,/])(?P<y1>{_YEAR})\s*[-/]\s*(?P<y2>{_YEAR}|\d\d)(?![\d.,])")),
     ("year", re.compile(rf"(?<![\w$.,/-])(?<!\$ )(?P<y>{_ANY_YEAR}){_NOT_MONEY}")),
-    ("latest", re.compile(
-        r"\b(?:latest|newest|currently|current(?!\s+(?:series|table|tables|vintage|release|account|revised|historical))"
-        r"|today'?s?|most\s+recent(?:ly)?|this\s+month|right\s+now|as\s+of\s+now|at\s+present|presently|these\s+days"
-        r"|(?:to|until|through)\s+date|as\s+it\s+stands|now)\b"
-    )),
+    (
+        "latest",
+        re.compile(
+            r"\b(?:latest|newest|currently|current(?!\s+(?:series|table|tables|vintage|release|account|revised|historical))"
+            r"|today'?s?|most\s+recent(?:ly)?|this\s+month|right\s+now|as\s+of\s+now|at\s+present|presently|these\s+days"
+            r"|(?:to|until|through)\s+date|as\s+it\s+stands|now)\b"
+        ),
+    ),
 ]
 
 
@@ -384,7 +549,9 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
     if kind == "quarter":
         q = g.get("q1") or g.get("q2") or g.get("q3")
         if g.get("ord"):
-            q = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "final": 4}[g["ord"]]
+            q = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "final": 4}[
+                g["ord"]
+            ]
         year = g.get("y1") or g.get("y2") or g.get("y4")
         span = _Span(s, e, "month", month=int(q) * 3)
         if year:
@@ -413,8 +580,9 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
         return _Span(s, e, "range", lo=lo, hi=(year, 6 if h == 1 else 12))
     if kind == "edge":
         word = g.get("w") or "end"
-        month = {"end": 12, "close": 12, "late": 12, "start": 1, "beginning": 1, "early": 1,
-                 "middle": 6, "mid": 6}[word]
+        month = {"end": 12, "close": 12, "late": 12, "start": 1, "beginning": 1, "early": 1, "middle": 6, "mid": 6}[
+            word
+        ]
         year_text = g.get("y") or g.get("y2") or g.get("y3")
         span = _Span(s, e, "month", month=month)
         if year_text:
@@ -492,7 +660,7 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
         if word == "may" and year is None and not g.get("day"):
             # "China may sell" is the verb; the month needs a lead-in ("in May", "mid-May") or
             # to end the clause ("and May?").
-            prev = re.search(r"([a-z]+)[^a-z]*$", t[max(0, s - 20):s])
+            prev = re.search(r"([a-z]+)[^a-z]*$", t[max(0, s - 20) : s])
             lead_in = t[:s].endswith("-") or (prev is not None and prev.group(1) in _MAY_CONTEXT)
             tail = t[e:].lstrip()
             if not (lead_in or not tail or tail[0] in "?.!,;)"):
@@ -508,12 +676,12 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
     if kind == "year":
         y = int(g["y"])
         if not 2000 <= y <= 2030:
-            prev = re.search(r"([a-z]+)\W*$", t[max(0, s - 20):s])
+            prev = re.search(r"([a-z]+)\W*$", t[max(0, s - 20) : s])
             if not prev or prev.group(1) not in _YEAR_CONTEXT:
                 return None
         return _Span(s, e, "year", year=y)
     if kind == "latest":
-        if m.group(0) == "now" and not t[:s].strip(" \"'>*_") and t[e:e + 1] == ",":
+        if m.group(0) == "now" and not t[:s].strip(" \"'>*_") and t[e : e + 1] == ",":
             return None  # "Now, how much did Japan hold in March?" is a filler, not a time
         return _Span(s, e, "latest", text=m.group(0))
     return None
@@ -558,14 +726,46 @@ def _parse_time(t: str, ref: YM) -> _Time:
     for i in range(len(spans) - 2, -1, -1):
         a, b = spans[i], spans[i + 1]
         if a.kind == "month" and b.kind == "month" and a.year is None and b.year is not None:
-            if _gap(t, a, b) in ("and", "or", "vs", "vs.", "versus", "", "-", "to", "through", "thru",
-                                 "until", "till", "compared with", "compared to", "against", "&"):
+            if _gap(t, a, b) in (
+                "and",
+                "or",
+                "vs",
+                "vs.",
+                "versus",
+                "",
+                "-",
+                "to",
+                "through",
+                "thru",
+                "until",
+                "till",
+                "compared with",
+                "compared to",
+                "against",
+                "&",
+            ):
                 a.year = b.year - (1 if a.month > b.month else 0)
     for i in range(1, len(spans)):
         a, b = spans[i - 1], spans[i]
         if a.kind == "month" and b.kind == "month" and b.year is None and a.year is not None and not a.ago:
-            if _gap(t, a, b) in ("and", "or", "vs", "vs.", "versus", "", "-", "to", "through", "thru",
-                                 "until", "till", "compared with", "compared to", "against", "&"):
+            if _gap(t, a, b) in (
+                "and",
+                "or",
+                "vs",
+                "vs.",
+                "versus",
+                "",
+                "-",
+                "to",
+                "through",
+                "thru",
+                "until",
+                "till",
+                "compared with",
+                "compared to",
+                "against",
+                "&",
+            ):
                 b.year = a.year + (1 if b.month < a.month else 0)
 
     # "In 2025, how did it change between March and June?": one bare year and months without
@@ -618,7 +818,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
         if a.kind in ("month", "year"):
             explicit = True
             lead = _lead_word(t, a.start)
-            if lead in ("since", "after") or re.match(r"\s*(?:on(?:ward)?s?|and (?:since|after))\b", t[a.end:]):
+            if lead in ("since", "after") or re.match(r"\s*(?:on(?:ward)?s?|and (?:since|after))\b", t[a.end :]):
                 lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
                 ranges.append((lo, max(lo, ref)))  # "since 2027": keep the year, the tables end earlier
             elif a.kind == "year":
@@ -670,6 +870,7 @@ def _yearless_months(t: str, year: int) -> list[str] | None:
 
 # --------------------------------------------------------------------------- cue words
 
+
 def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
@@ -687,8 +888,12 @@ _OTHER_ASSET = _rx(r"\b(?:gold|stocks?|equit(?:y|ies)|oil|bitcoin|crypto|real es
 _FIGURE = _rx(
     r"\bhow (?:much|many|big|large|far)\b|\b(?:amount|figures?|numbers?|level|value|total|billions?|trillions?|bn|tn)\b|\$"
 )
-_VALUE_ASK = _rx(r"\bhow (?:much|many)\b[^?.;]{0,50}?\b(?:hold|held|own|owned|have|had)\b|\bwhat did\b[^?.;]{0,40}?\bhold\b")
-_STRONG_ASK = _rx(r"\bhow (?:much|many|big|large|far)\b|\bwhat (?:was|were|is|are|'s) the (?:figure|number|amount|level|value|total)\b")
+_VALUE_ASK = _rx(
+    r"\bhow (?:much|many)\b[^?.;]{0,50}?\b(?:hold|held|own|owned|have|had)\b|\bwhat did\b[^?.;]{0,40}?\bhold\b"
+)
+_STRONG_ASK = _rx(
+    r"\bhow (?:much|many|big|large|far)\b|\bwhat (?:was|were|is|are|'s) the (?:figure|number|amount|level|value|total)\b"
+)
 _SPEECH = _rx(
     r"\b(?:say|says|said|saying|told|comment\w*|remark\w*|statement|interview|speech|announc\w*|claim\w*"
     r"|argu\w*|warn\w*|think|thinks|thought|believe\w*|opinion|according to|means?|meant|meaning"
@@ -722,7 +927,9 @@ _FALL = _rx(
     r"|lost|los(?:e|es|ing)|(?:go|goes|went|gone|going|move[sd]?|moving|tick(?:ed|s)?|edge[sd]?)\s+down"
     r"|down\s+(?:by|from)|lower|outflows?|retreat\w*|ditch\w*|pull(?:ed|ing)? back)\b"
 )
-_BOTH_WAYS = _rx(r"\b(?:up or down|down or up|ris\w* or fall\w*|fall\w* or ris\w*|rose or fell|fell or rose|buy\w* or sell\w*|sell\w* or buy\w*|bought or sold|sold or bought|increas\w* or decreas\w*|gain\w* or los\w*)\b")
+_BOTH_WAYS = _rx(
+    r"\b(?:up or down|down or up|ris\w* or fall\w*|fall\w* or ris\w*|rose or fell|fell or rose|buy\w* or sell\w*|sell\w* or buy\w*|bought or sold|sold or bought|increas\w* or decreas\w*|gain\w* or los\w*)\b"
+)
 _CHANGE = _rx(
     r"\b(?:chang\w*|by how much|mov(?:e|es|ed|ing)|shift\w*|swing|swung|difference|delta|what happened"
     r"|how did .{1,40}\bdo|what did .{1,60}\bdo|how (?:did|has|have) .{1,40}\b(?:fare|evolve)\w*|net\b)"
@@ -746,7 +953,9 @@ _MAX_STRONG = _rx(
     r"\b(?:peak(?:ed|s|ing)?|record(?![\s-]+lows?)|all[\s-]time[\s-]+(?:high|peak)|top(?:ped|s)? out|high[\s-]water"
     r"|maximum|max|high point|zenith)\b"
 )
-_MIN_STRONG = _rx(r"\b(?:record[\s-]+lows?|all[\s-]time[\s-]+low|trough|bottom(?:ed|s)?(?: out)?|minimum|min|low point|nadir)\b")
+_MIN_STRONG = _rx(
+    r"\b(?:record[\s-]+lows?|all[\s-]time[\s-]+low|trough|bottom(?:ed|s)?(?: out)?|minimum|min|low point|nadir)\b"
+)
 _EVER = _rx(r"\b(?:ever|all[\s-]time|on record)\b")
 _SUPER_HIGH = _rx(r"\b(?:highest|most|largest|biggest|greatest|peak|high)\b")
 _SUPER_LOW = _rx(r"\b(?:lowest|least|smallest|fewest|low)\b")
@@ -765,10 +974,14 @@ _TOP_LIST = _rx(
     r"|\brank the\b|\blist (?:of |all )?(?:the )?(?:foreign )?(?:holders|countries)\b"
 )
 _RANK_ORDINAL = [
-    _rx(rf"\b(?P<o>{_ORD})[\s-]+(?:largest|biggest|greatest|highest|top|leading|most|place|position|spot|ranked|holder|creditor|foreign holder|largest foreign)\b"),
+    _rx(
+        rf"\b(?P<o>{_ORD})[\s-]+(?:largest|biggest|greatest|highest|top|leading|most|place|position|spot|ranked|holder|creditor|foreign holder|largest foreign)\b"
+    ),
     _rx(rf"(?:\bno\.\s*|\bno\s+(?=\d)|\bnumber\s+|#\s*)(?P<o>{_NUM})\b(?!\s*(?:billion|bn|trillion|%|percent))"),
-    _rx(rf"\b(?:rank(?:s|ed)?|placed?|sits?|came|comes|is|was|remains?|stays?|still|now|slipped to|fell to|rose to|moved to|climbed to|dropped to)\s+(?:at\s+|in\s+)?(?:the\s+)?(?P<o>{_ORD})"
-        r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"),
+    _rx(
+        rf"\b(?:rank(?:s|ed)?|placed?|sits?|came|comes|is|was|remains?|stays?|still|now|slipped to|fell to|rose to|moved to|climbed to|dropped to)\s+(?:at\s+|in\s+)?(?:the\s+)?(?P<o>{_ORD})"
+        r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"
+    ),
     _rx(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),
 ]
 _RANK_ONE = _rx(
@@ -801,7 +1014,9 @@ _OFFICIAL_RE = _rx(
 )
 _CENTRAL_BANK = _rx(r"\bcentral bank\b")
 _BILLS = _rx(r"\b(?:t-?bills?|treasury bills|bills|short[\s-]term)\b")
-_BONDS = _rx(r"\b(?:t-?bonds|bonds (?:and|&) notes|notes (?:and|&) bonds|notes|long[\s-]term|coupon (?:securities|issues))\b")
+_BONDS = _rx(
+    r"\b(?:t-?bonds|bonds (?:and|&) notes|notes (?:and|&) bonds|notes|long[\s-]term|coupon (?:securities|issues))\b"
+)
 
 _FOLLOW_UP = _rx(
     r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
@@ -812,6 +1027,7 @@ _FOLLOW_UP = _rx(
 
 
 # --------------------------------------------------------------------------- subjects
+
 
 def _drop_plain_s(m: re.Match[str]) -> str:
     word = m.group(0)
@@ -830,7 +1046,7 @@ def _find_subjects(raw: str, t: str) -> tuple[list[str], list[str]]:
     if _BELGIUM_LUXEMBOURG in found and re.search(r"\bbelgium\s*(?:and|&)\s*luxemb", t):
         i = found.index(_BELGIUM_LUXEMBOURG)
         pair = [n for n in ("Belgium", "Luxembourg") if n not in found]
-        found = found[:i] + pair + found[i + 1:]
+        found = found[:i] + pair + found[i + 1 :]
     names = [n for n in found if not _countries.is_aggregate(n)]
     aggregates = [n for n in found if _countries.is_aggregate(n)]
     return names, aggregates
@@ -847,10 +1063,11 @@ def _official_split(t: str) -> str:
 
 # --------------------------------------------------------------------------- parsing
 
+
 def _may_verb(t: str) -> bool:
     """True for "may" the verb ("China may sell"), which the month parser skips: a speculation."""
     for m in re.finditer(r"\bmay\s+(?!\d|'|of\b|and\b|or\b|to\b|vs\b|versus\b|through\b|until\b)[a-z]", t):
-        prev = re.search(r"([a-z]+|-)\W*$", t[max(0, m.start() - 20):m.start()])
+        prev = re.search(r"([a-z]+|-)\W*$", t[max(0, m.start() - 20) : m.start()])
         if not prev or prev.group(1) not in _MAY_CONTEXT:
             return True
     return False
