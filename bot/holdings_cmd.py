@@ -117,7 +117,7 @@ def _validate(args) -> tuple[str, str | None]:
 
 def look_up_country(book, name: str, month: str | None = None) -> CountryView:
     from retrieval import countries
-    from retrieval.holdings import month_label, previous_month
+    from retrieval.calendar import month_label, previous_month
 
     figure = book.value(name, month)  # raises NotFound with names or the months covered
     try:
@@ -151,7 +151,7 @@ def look_up_series(book, name: str, start: str | None, end: str | None) -> Serie
 
 def look_up_top(book, n: int, month: str | None = None) -> TopView:
     from retrieval import countries
-    from retrieval.holdings import previous_month
+    from retrieval.calendar import previous_month
 
     ranking = book.ranking(month)
     month = ranking[0].month
@@ -272,7 +272,7 @@ def _where(citation) -> str:
 
 def _sources(figures) -> list[str]:
     """One line per release used, with the months it answered (releases differ in revisions)."""
-    from retrieval.holdings import month_label
+    from retrieval.calendar import month_label
 
     by_release: dict[str, list] = {}
     for figure in figures:
@@ -288,7 +288,7 @@ def _sources(figures) -> list[str]:
 
 
 def _earlier_text(figure) -> str:
-    from retrieval.holdings import format_billions
+    from retrieval.formatting import format_billions
 
     parts = []
     for i, (value, cite) in enumerate(figure.earlier):
@@ -300,7 +300,8 @@ def _earlier_text(figure) -> str:
 def _history_table(figures):
     from rich.table import Table
 
-    from retrieval.holdings import format_billions, month_label
+    from retrieval.calendar import month_label
+    from retrieval.formatting import format_billions
 
     revised = any(f.earlier for f in figures)
     table = Table(box=None, pad_edge=False, show_edge=False)
@@ -335,7 +336,8 @@ def render_text(view, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from retrieval.holdings import format_billions, month_label
+    from retrieval.calendar import month_label
+    from retrieval.formatting import format_billions
 
     def line(text: str, style: str = "") -> None:
         console.print(Text(text, style=style), soft_wrap=True)  # no markup: names are data
