@@ -65,7 +65,7 @@ EDITOR_NOTE = re.compile(r"^\([^()]{3,200}\)\s+(?=[A-Z])")
 SENTENCE_END = re.compile(r"[.!?…][\"”')\]]*$")
 EMPHASIS = re.compile(r"\*\*|__")
 MARKUP = re.compile(r"^(?:#{1,6}\s+|[-*•]\s+|>\s+|\*\*|```.*|---+$|={3,}$)")
-WRAP_WIDTH = 90  # characters: lines no longer than this on most of a page mean it is hard-wrapped
+WRAP_WIDTH = 110  # characters: lines no longer than this on most of a page mean it is hard-wrapped
 MIN_STATEMENT_WORDS = 6  # fewer words with no full stop: a label, a heading or a button
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.answer.evidence import Evidence, Need
+from retrieval.answer.evidence import Evidence, Need, gives_what_is_asked
 from retrieval.answer.types import Sources
 from retrieval.formatting import truncate
 from retrieval.keyword import tokenize
@@ -33,6 +33,22 @@ def choose(evidence: list[Evidence], need: Need) -> list[Evidence]:
         if candidate.score < floor * best.score or _repeats(candidate.terms, chosen):
             continue
         chosen.append(candidate)
+    # The reason for a "why", the figure for a "how much": when no chosen sentence gives it, the
+    # best close sentence that does takes the weakest place.
+    if need.asks in ("why", "number", "when") and not any(gives_what_is_asked(need.asks, e.sentence) for e in chosen):
+        giving = next(
+            (
+                e
+                for e in evidence[1:]
+                if e not in chosen
+                and gives_what_is_asked(need.asks, e.sentence)
+                and e.score >= CLOSE_TO_BEST * best.score
+                and not _repeats(e.terms, chosen)
+            ),
+            None,
+        )
+        if giving is not None:
+            chosen = chosen[: MAX_SENTENCES - 1] + [giving]
     # Sentences of one story read in the story's order.
     first_of_doc: dict[str, int] = {}
     for i, e in enumerate(chosen):

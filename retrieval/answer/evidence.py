@@ -73,7 +73,7 @@ CAUSE = re.compile(
     r"\b(?:because|as a result|result of|due to|driven by|amid|after|reflect\w*|caus\w*|reasons?|"
     r"owing to|thanks to|since|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
     r"pay|diversify|reduce|avoid)|aimed at|attribut\w*|explain\w*|sparked|triggered|led to|fears?|"
-    r"concerns?|worr\w*|pressure)\b",
+    r"concerns?|worr\w*|pressure|home to|role as|stems? from|comes? from|means|largely|mostly|partly)\b",
     re.I,
 )
 PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
@@ -209,6 +209,11 @@ def _center(hit: Hit) -> str:
         return sentence
     found = cached_sentences(hit.text)  # a chunk from an older layout: its best-matching sentence is chosen later
     return found[0] if found else hit.text
+
+
+def gives_what_is_asked(asks: str | None, sentence: str) -> bool:
+    """Whether the sentence holds the kind of thing asked for: a figure, a date, a reason, a name."""
+    return _kind_bonus(asks, sentence) > 0
 
 
 def _kind_bonus(asks: str | None, sentence: str) -> float:
