@@ -55,7 +55,7 @@ TABLE_WORDS = frozenset(
     tokenize(
         "hold holds held holding holdings holder holders treasury treasurys treasuries ust usts securities debt us u.s. "
         "american foreign overseas international abroad nonresident country countries nation nations creditor "
-        "creditors owner owners stake government largest biggest most top second third rank ranked ranking much many billion "
+        "creditors government largest biggest most top second third rank ranked ranking much many billion "
         "billions trillion dollars figure figures total change changed rise rose fall fell fallen drop dropped increase "
         "decrease grow grew shrink shrank end latest now currently current month months year years data table tables "
         "number numbers compare compared versus vs more less than between since from during peak highest lowest record "
@@ -93,8 +93,8 @@ MONTH_WORDS = frozenset(
 )
 # "Today", "right now": only a recent story can say what is true now.
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
-RECENT_DAYS = 45
-SHORT_FOLLOW_UP = 3  # words: a follow-up this short is searched with the question it follows  # how much older than the newest story "now" may be
+RECENT_DAYS = 45  # how much older than the newest story "now" may be
+SHORT_FOLLOW_UP = 3  # words: a follow-up this short is searched with the question it follows
 
 
 class AnswerEngine:
