@@ -203,7 +203,7 @@ def cmd_eval(args) -> int:
 def cmd_digest(args) -> int:
     from retrieval.digest import compose_digest, render_markdown
 
-    digest = compose_digest(_kb(), since=args.since)
+    digest = compose_digest(_kb(), since=args.since)  # a bad --since is a DeskError: one clear line
     text = render_markdown(digest)
     if not args.markdown:
         import re

@@ -1,131 +1,626 @@
-"""The daily digest: what was ingested since the last one, and what the latest table says.
+"""The daily digest: the stories ingested since the last one, and what the latest table says.
 
-Composed from the sources themselves: each article's summary is its own lead sentences,
-each figure carries its table citation. Used by `desk digest` and the bot's digest posts.
+Stories, not documents: new articles about the same event (the same holders, close dates, close
+in meaning by the stored chunk embeddings) are one item that names every outlet and cites each.
+An item says what happened in one sentence of its own: the story's lead, chosen among the early
+sentences of the cleaned body (never the page's chrome, which ingest already set apart). Items
+are ordered by importance: how many outlets, whether the story concerns a top-10 holder or the
+tables' latest month, then newest first.
+
+The table part gives the latest month's top five and biggest moves; a move that an article
+explains (same holder, same month) is followed by that article's sentence and its citation.
+With an LLM configured, a one-paragraph summary opens the digest when every claim in it carries
+a valid marker and every figure is in the sources it cites; otherwise there is none.
+
+Used by `desk digest` and the bot's digest posts (bot/digest_render.py).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlparse
 
-from retrieval.calendar import month_label
-from retrieval.errors import NotFound
-from retrieval.formatting import format_billions
-from retrieval.formatting import truncate as _trim
+import numpy as np
+
+from retrieval import countries
+from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
+from retrieval.answer.llm import grounded
+from retrieval.calendar import MONTH_NAMES, month_label, shift_month
+from retrieval.errors import DeskError, NotFound
+from retrieval.formatting import format_billions, signed, truncate
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
-from retrieval.keyword import BM25Index
 from retrieval.sentences import split_sentences
-from retrieval.store import visible_to
 
-TOPIC = "foreign holdings of U.S. Treasury securities Treasurys bonds yields tariffs central banks reserves"
-MAX_ARTICLES = 5
-SUMMARY_CHARS = 260
+log = logging.getLogger(__name__)
+
+MAX_STORIES = 8  # items a digest shows; the rest are counted
+LEAD_CHARS = 280  # an item's lead, at most
+TITLE_CHARS = 110  # a title taken from the body
+LEAD_CANDIDATES = 6  # the lead is one of the body's first sentences that qualify
+EXPLANATION_CHARS = 280
+MOVERS = 3
+TOP_HOLDERS = 10  # a story about one of these counts as important
+
+# Two documents are one story when nothing tells them apart (the holders they name, the month
+# their figures are about, their dates) and something ties them: closeness in meaning (cosine of
+# their mean chunk embeddings) or a figure both report. Stories about the same holder in other
+# months score up to 0.90 (China's holdings "lowest since 2008" told of several months), so
+# meaning alone never joins two documents unless one is a copy of the other (docs/BENCHMARKS.md).
+SAME_STORY = 0.68  # both dated within SAME_STORY_DAYS, same holders, same month
+SAME_STORY_WITH_FIGURE = 0.55  # ... and a figure in common
+SAME_STORY_UNDATED = 0.80  # a side undated: the same month and this close, or a figure in common
+COPY = 0.93  # a syndicated copy: the same text under another outlet's name
+SAME_STORY_DAYS = 7  # publication dates further apart are different events
+
+# A finite verb: what makes a sentence say something happened rather than label it.
+VERB = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|has|have|had|will|would|can|could|may|might|shall|should|must|do|does|"
+    r"did|said|says|say|told|rose|fell|fall|falls|rise|rises|cut|cuts|sold|sells|sell|bought|buys|buy|held|holds|"
+    r"hold|grew|grows|became|becomes|remain|remains|remained|hit|hits|set|sets|took|takes|made|makes|saw|sees|"
+    r"showed|shows|gave|gives|kept|keeps|led|leads|spent|spends|slid|slides|sank|sinks|shed|sheds|topped|tops|"
+    r"broke|breaks|began|begins|came|comes|went|goes|got|gets|found|finds|left|leaves|lost|loses|paid|pays|ran|"
+    r"runs|sent|sends|stood|stands|struck|swung|thought|thinks|won|wins|wrote|writes|drew|draws|drove|knew|"
+    r"knows|meant|means|met|put|puts|brought|brings|built|builds|caught|chose|dealt|deals|stays|plans|needs|"
+    r"wants|looks|seems|owns|owes|trims|adds|ends|leans|warns|expects|\w{2,}ed|\w{3,}ing)\b", re.I)
+MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b")
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+DOLLARS = re.compile(r"(?:US\$|\$|USD ?)(\d[\d,]*(?:\.\d+)?) ?(trillion|billion|tn|bn)\b|"
+                     r"\b(\d[\d,]*(?:\.\d+)?) (trillion|billion) (?:U\.S\. |US )?dollars\b", re.I)
+CITED = re.compile(r"\s*\[\d+\]")
+WIRE_PREFIX = re.compile(r"^[^.!?]{0,90}?\([A-Z][\w .&-]{1,30}\)\s*[-–—]{1,2}\s+(?=[A-Z“\"])")
+PLACE_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+){0,2})\s*(?:[:–—]|--?)\s+(?=[A-Z“\"])")
+DATE_PREFIX = re.compile(r"^[^.!?]{0,60}?\b(?:" + "|".join(m[:3] for m in MONTH_NAMES) +
+                         r")[a-z]*\.? \d{1,2},? (?:19|20)\d\d\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])")
+SENTENCE_END = re.compile(r"[.!?…][\"”'’)\]]*$")
+SUMMARY_MARKER = re.compile(r"\[(\d+|T)\]")
+MARKER_RUN = re.compile(r"(?:\s*\[(?:\d+|T)\])+")
+MAX_SUMMARY = 700
+SINCE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # how the store stamps ingested_at
+FALL_WORDS = re.compile(r"\b(?:fell|fall|falls|falling|cut|cuts|cutting|sold|sell|sells|selling|reduc\w*|decreas\w*|"
+                        r"declin\w*|drop\w*|trim\w*|slash\w*|dump\w*|shed\w*|lower\w*|slid|slump\w*|offload\w*)\b", re.I)
+RISE_WORDS = re.compile(r"\b(?:rose|rise|rises|rising|bought|buy|buys|buying|increas\w*|rais\w*|add\w*|grew|grow\w*|"
+                        r"gain\w*|climb\w*|jump\w*|boost\w*|snapped up|higher)\b", re.I)
+
+
+# -- what the digest holds ----------------------------------------------------------------------
+
+@dataclass
+class Report:
+    """One outlet's document in a story: what an item cites."""
+    doc_id: str
+    title: str
+    source: str
+    url: str
+    published: str
+
+    @property
+    def outlet(self) -> str:
+        """The outlet as a reader names it: "Reuters (via cryptoopia.com)" -> "Reuters"."""
+        name = re.sub(r"\s*\(.*?\)\s*", " ", self.source).strip() or self.source.strip()
+        if name:
+            return name
+        host = urlparse(self.url).hostname or ""
+        return host.removeprefix("www.") or self.doc_id
 
 
 @dataclass
-class DigestArticle:
-    doc_id: str
+class Story:
+    """One event, as one or more outlets reported it."""
     title: str
-    url: str
-    source: str
-    published: str
-    summary: str
+    lead: str
+    reports: list[Report]
+    published: str = ""  # the newest report's date ("" when none is dated)
+    holders: list[str] = field(default_factory=list)
+    top_holder: bool = False  # concerns one of the latest month's top-10 holders
+    latest_month: bool = False  # concerns the tables' latest month
+
+    @property
+    def outlets(self) -> list[str]:
+        return list(dict.fromkeys(r.outlet for r in self.reports))
+
+
+@dataclass
+class Explanation:
+    """A move of the latest month and the article sentence that says why."""
+    change: Change
+    sentence: str
+    report: Report
 
 
 @dataclass
 class Digest:
     since: str
-    articles: list[DigestArticle] = field(default_factory=list)
-    more_articles: int = 0
+    stories: list[Story] = field(default_factory=list)  # the ones shown, most important first
+    more_stories: int = 0
+    new_documents: int = 0
     month: str = ""
     top: list[Figure] = field(default_factory=list)
     movers: list[Change] = field(default_factory=list)
+    explanations: dict[str, Explanation] = field(default_factory=dict)  # series -> why it moved
     new_month: bool = False
+    summary: str = ""  # the LLM's paragraph; its [n] are story numbers, [T] the table
 
     @property
     def empty(self) -> bool:
-        return not self.articles and not self.new_month
+        return not self.stories and not self.new_month
 
 
-def _summary(text: str) -> str:
-    sentences = split_sentences(text)[:2]
-    return _trim(" ".join(sentences), SUMMARY_CHARS) if sentences else _trim(" ".join(text.split()), SUMMARY_CHARS)
+# -- reading the new documents --------------------------------------------------------------------
+
+@dataclass
+class _Doc:
+    record: dict[str, Any]
+    sentences: list[str]  # the clean body, in order
+    vector: np.ndarray  # mean of its chunk embeddings, normalised
+    title: str = ""
+    title_from_body: str = ""  # the sentence a placeholder title was replaced by
+    lead: str = ""
+    lead_vector: np.ndarray | None = None
+    holders: list[str] = field(default_factory=list)
+    month: str = ""  # the month its figures are about: the first its title names, else its opening
+    figures: set[tuple[float, float]] = field(default_factory=set)  # amounts in billions or trillions, see amounts()
+
+    @property
+    def doc_id(self) -> str:
+        return self.record["id"]
+
+    @property
+    def published(self) -> str:
+        return self.record.get("published") or ""
+
+    def report(self) -> Report:
+        r = self.record
+        return Report(self.doc_id, self.title, r.get("source") or "", r.get("url") or "", self.published)
 
 
-def compose_digest(
-    kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "", guild_id: int | None = None
-) -> Digest:
-    """`since` is an ISO date or time: documents ingested after it are new. `guild_id`: shared
-    documents and that guild's own (None: shared only)."""
+def normalise_since(since: str) -> str:
+    """An ISO date or time as the store stamps ingest times (UTC); a clear error otherwise."""
+    text = (since or "").strip()
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise DeskError(f"--since must be a date like 2026-05-01 or a time like 2026-05-01T08:00:00Z, got {since!r}") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when.strftime(SINCE_FORMAT)
+
+
+def _chunks_of(kb, docs: list[dict]) -> dict[str, list[tuple[int, str, list[float]]]]:
+    """(position, sentence, embedding) of each document's committed chunks."""
+    hashes = {d["id"]: d.get("content_hash") for d in docs}
+    out: dict[str, list[tuple[int, str, list[float]]]] = {d: [] for d in hashes}
+    ids = list(hashes)
+    for start in range(0, len(ids), 200):
+        part = ids[start:start + 200]
+        where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+        for offset in range(0, 10**9, 5000):
+            got = kb._run(lambda: kb.chunks().get(where=where, include=["metadatas", "documents", "embeddings"],
+                                                  limit=5000, offset=offset))
+            for meta, text, vector in zip(got["metadatas"], got["documents"], got["embeddings"]):
+                doc_id = meta.get("doc_id")
+                if doc_id not in hashes or meta.get("content_hash") != hashes[doc_id]:
+                    continue  # an orphan of an interrupted or replaced ingest
+                sentence = meta.get("sentence")
+                position = int(meta.get("position", meta.get("chunk", 0)))
+                if not sentence:  # a chunk from an older layout: its sentences, in order
+                    for i, s in enumerate(split_sentences(text)):
+                        out[doc_id].append((position * 1000 + i, s, vector))
+                    continue
+                out[doc_id].append((position, sentence, vector))
+            if len(got["ids"]) < 5000:
+                break
+    return out
+
+
+def _norm(vector) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32)
+    n = float(np.linalg.norm(v))
+    return v / n if n else v
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def placeholder_title(title: str, doc_id: str, url: str = "") -> bool:
+    """A title that is no title: missing, the document's id, a URL, a file name or a URL slug."""
+    t = (title or "").strip()
+    if not t or t == doc_id or _key(t) == _key(doc_id):
+        return True
+    if re.match(r"^(?:https?://|www\.)", t, re.I) or re.search(r"\.(?:html?|php|aspx?|txt|md|json)$", t, re.I):
+        return True
+    # "hong-kong-central-bank-cuts-duration": the URL's slug (a title with spaces that the slug
+    # was made from is a real title).
+    return " " not in t and len(t) > 12 and bool(re.search(r"[-_/]", t))
+
+
+def _months_named(text: str) -> set[str]:
+    return set(MONTH_NAME.findall(text))
+
+
+def lead_form(sentence: str) -> str:
+    """A body sentence as an item shows it: without a wire dateline or byline glued to its start
+    ("By Jane Doe ORLANDO, Oct 8 (Reuters) – ", "RIYADH: "), a section label run into it
+    ("Japan Japan's ..."), or a source page's own citation markers ("[1][2]")."""
+    text = CITED.sub("", sentence).strip()
+    text = WIRE_PREFIX.sub("", text)
+    text = PLACE_PREFIX.sub("", DATE_PREFIX.sub("", text))
+    text = re.sub(r"^(\w+) (?=\1\b)", "", text)
+    return " ".join(text.split())
+
+
+def _is_lead_candidate(sentence: str, title_key: str, boilerplate: set[str]) -> bool:
+    s = sentence.strip()
+    if len(s) < 40 or s.endswith("?") or not s[0].isupper() and not s[0].isdigit() and s[0] not in "\"“'‘$":
+        return False
+    if not is_prose(s) or not VERB.search(s):
+        return False
+    key = _key(s)
+    if key in boilerplate or (title_key and (key == title_key or key.startswith(title_key))):
+        return False  # chrome that slipped through, or the headline again
+    return True
+
+
+def _read_documents(kb, records: list[dict], embedder) -> list[_Doc]:
+    chunks = _chunks_of(kb, records)
+    docs: list[_Doc] = []
+    for record in records:
+        rows = sorted(chunks.get(record["id"]) or [], key=lambda r: r[0])
+        if not rows:
+            continue
+        sentences = list(dict.fromkeys(s for _, s, _ in rows))
+        vector = _norm(np.mean(np.asarray([v for _, _, v in rows], dtype=np.float32), axis=0))
+        docs.append(_Doc(record, sentences, vector))
+    if not docs:
+        return docs
+    # Titles: a placeholder is replaced by the body's first sentence.
+    for doc in docs:
+        title = (doc.record.get("title") or "").strip()
+        if placeholder_title(title, doc.doc_id, doc.record.get("url") or ""):
+            first = next((s for s in doc.sentences if is_prose(s)), doc.sentences[0])
+            doc.title, doc.title_from_body = truncate(lead_form(first).rstrip("."), TITLE_CHARS), first
+        else:
+            doc.title = " ".join(title.split())
+    # Leads: of the first sentences that qualify, the one closest to the headline and the whole story.
+    candidates: list[tuple[_Doc, list[str]]] = []
+    for doc in docs:
+        boilerplate = {_key(x) for x in (doc.record.get("boilerplate") or "").split("\n") if x.strip()}
+        title_key = "" if doc.title_from_body else _key(doc.title)
+        found = [lead_form(s) for s in doc.sentences if s != doc.title_from_body]
+        found = [s for s in dict.fromkeys(found) if _is_lead_candidate(s, title_key, boilerplate)]
+        candidates.append((doc, found[:LEAD_CANDIDATES]))
+    texts = [doc.title for doc in docs] + [s for _, found in candidates for s in found]
+    vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32) if texts else np.zeros((0, 1))
+    titles, rest = vectors[:len(docs)], vectors[len(docs):]
+    start = 0
+    for (doc, found), title_vector in zip(candidates, titles):
+        own = rest[start:start + len(found)]
+        start += len(found)
+        if not found:
+            # Nothing qualifies: the first prose sentence (or the title's), cut to length.
+            doc.lead = truncate(lead_form(doc.title_from_body or next((s for s in doc.sentences if is_prose(s)),
+                                                                      doc.sentences[0])), LEAD_CHARS)
+            doc.lead_vector = doc.vector
+        else:
+            scores = []
+            for i, (sentence, v) in enumerate(zip(found, own)):
+                # News puts what happened first: a later sentence must be much closer to win.
+                score = 0.5 * float(v @ title_vector) + 0.5 * float(v @ doc.vector) - 0.07 * i
+                if len(sentence) > LEAD_CHARS:
+                    score -= 0.1  # it will be cut
+                if not SENTENCE_END.search(sentence):
+                    score -= 0.15  # cut off, or a caption
+                scores.append(score)
+            best = int(np.argmax(scores))
+            doc.lead, doc.lead_vector = truncate(found[best], LEAD_CHARS), _norm(own[best])
+        opening = " ".join([doc.title, *doc.sentences[:5]])
+        doc.holders = [h for h in countries.find_in_text(opening) if not countries.is_aggregate(h)]
+        named = MONTH_NAME.findall(doc.title) or MONTH_NAME.findall(" ".join(doc.sentences[:3]))
+        doc.month = named[0] if named else ""
+        doc.figures = amounts(" ".join([doc.title, *doc.sentences]))
+    return docs
+
+
+# -- grouping into stories ------------------------------------------------------------------------
+
+def _day(published: str) -> date | None:
+    parts = (published or "").split("-")
+    if len(parts) < 2:
+        return None
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) > 2 else 15)
+    except ValueError:
+        return None
+
+
+def amounts(text: str) -> set[tuple[float, float]]:
+    """Dollar amounts a story reports: (dollars, the precision written), "$1.1283 trillion" ->
+    (1.1283e12, 1e8). Amounts in other currencies ("5.53 trillion yen") are left out."""
+    out = set()
+    for m in DOLLARS.finditer(text):
+        number = m.group(1) or m.group(3)
+        unit = (m.group(2) or m.group(4)).lower()
+        whole, _, fraction = number.replace(",", "").partition(".")
+        scale = 1e12 if unit in ("trillion", "tn") else 1e9
+        if fraction or int(whole) >= 10:  # "$1 trillion" says nothing about one event
+            out.add((float(f"{whole}.{fraction or 0}") * scale, scale * 10 ** -len(fraction)))
+    return out
+
+
+def _shared_figure(a: _Doc, b: _Doc) -> bool:
+    """A figure both report, at the coarser precision of the two ("$22 billion" = "$22.0 billion")."""
+    return any(abs(x - y) <= 0.5 * max(px, py) for x, px in a.figures for y, py in b.figures)
+
+
+def same_story(a: _Doc, b: _Doc) -> bool:
+    """Same holders, the same month, close dates; then close in meaning or a figure in common."""
+    similarity = float(a.vector @ b.vector)
+    if set(a.holders) != set(b.holders) and not (set(a.holders) & set(b.holders)):
+        return False  # other holders (or holders against none): another story
+    if a.month and b.month and a.month != b.month:
+        return False
+    da, db = _day(a.published), _day(b.published)
+    if da and db:
+        precise = len(a.published) >= 10 and len(b.published) >= 10
+        if abs((da - db).days) > (SAME_STORY_DAYS if precise else 31):
+            return False
+        return similarity >= SAME_STORY or (similarity >= SAME_STORY_WITH_FIGURE and _shared_figure(a, b))
+    if not (a.month and b.month):
+        return similarity >= COPY  # undated, and no month to tell which release: only a copy is sure
+    return similarity >= SAME_STORY_UNDATED or (similarity >= SAME_STORY_WITH_FIGURE and _shared_figure(a, b))
+
+
+def group_stories(docs: list[_Doc]) -> list[list[_Doc]]:
+    """Each document joins the first group whose every member is the same story (complete link)."""
+    groups: list[list[_Doc]] = []
+    for doc in sorted(docs, key=lambda d: (d.published, d.doc_id), reverse=True):
+        for group in groups:
+            if all(same_story(doc, other) for other in group):
+                group.append(doc)
+                break
+        else:
+            groups.append([doc])
+    return groups
+
+
+def _about_month(text: str, published: str, month: str) -> bool:
+    """Whether a text is about a table month: it names the month, and its year or date fits."""
+    name = MONTH_NAMES[int(month[5:7]) - 1]
+    if name not in _months_named(text):
+        return False
+    if month[:4] in YEAR.findall(text):
+        return True
+    day = _day(published)
+    if day is None:
+        return False
+    # Treasury publishes a month's figures about six weeks after it ends; stories follow.
+    published_month = f"{day.year:04d}-{day.month:02d}"
+    return month <= published_month <= shift_month(month, 6)
+
+
+def _story(group: list[_Doc], top: set[str], month: str) -> Story:
+    centre = _norm(np.mean([d.vector for d in group], axis=0))
+    # The lead that best says what every outlet reported: closest to the story's centre.
+    best = max(group, key=lambda d: (float(d.lead_vector @ centre) if d.lead_vector is not None else 0.0,
+                                     not d.title_from_body))
+    title_doc = best if not best.title_from_body else next((d for d in group if not d.title_from_body), best)
+    reports = sorted((d.report() for d in group), key=lambda r: (r.published, r.outlet), reverse=True)
+    holders = list(dict.fromkeys(h for d in group for h in d.holders))
+    latest = bool(month) and any(_about_month(f"{d.title} {d.lead}", d.published, month) for d in group)
+    return Story(title=title_doc.title, lead=best.lead, reports=reports,
+                 published=max((d.published for d in group), default=""), holders=holders,
+                 top_holder=bool(set(holders) & top), latest_month=latest)
+
+
+def importance(story: Story) -> tuple:
+    """Outlets first, then a top-10 holder or the latest month, then the newest."""
+    return (len(story.outlets), int(story.top_holder) + int(story.latest_month), story.published)
+
+
+# -- the table part ---------------------------------------------------------------------------------
+
+def explain(retriever, change: Change, month: str) -> Explanation | None:
+    """The article sentence that says why a holder's figure moved in a month, if one does."""
+    series = change.series
+    direction = "fall" if change.absolute < 0 else "rise"
+    question = (f"Why did {series}'s holdings of U.S. Treasury securities {direction} in {month_label(month)}?")
+    need = need_of(question, retriever, holders=[series], months=[month])
+    best = None
+    for e in find_evidence(retriever, question, need)[:40]:
+        meta = e.hit.meta
+        sentence = e.sentence
+        if not e.on_subject or not is_prose(sentence) or not VERB.search(sentence):
+            continue
+        if not countries.mentioned(f"{meta.get('title', '')} {sentence}", [series]):
+            continue
+        if not _about_month(f"{meta.get('title', '')} {e.hit.text}", meta.get("published", ""), month):
+            continue
+        against = RISE_WORDS if change.absolute < 0 else FALL_WORDS
+        along = FALL_WORDS if change.absolute < 0 else RISE_WORDS
+        if against.search(sentence) and not along.search(sentence):
+            continue  # says the figure went the other way
+        score = e.score + (0.1 if CAUSE.search(sentence) else 0.0) + (0.05 if along.search(sentence) else 0.0)
+        if best is None or score > best[0]:
+            best = (score, e)
+    if best is None:
+        return None
+    e = best[1]
+    m = e.hit.meta
+    title = m.get("title") or e.hit.doc_id
+    if placeholder_title(title, e.hit.doc_id, m.get("url", "")):
+        title = truncate(e.sentence, TITLE_CHARS)
+    report = Report(e.hit.doc_id, title, m.get("source", ""), m.get("url", ""), m.get("published", ""))
+    return Explanation(change, truncate(e.sentence, EXPLANATION_CHARS), report)
+
+
+# -- the optional summary -----------------------------------------------------------------------
+
+def table_facts(digest: Digest) -> str:
+    if not digest.top:
+        return ""
+    top = "; ".join(f"{i}. {f.series} {format_billions(f.value)} billion" for i, f in enumerate(digest.top, 1))
+    text = f"Top holders of Treasury securities, {month_label(digest.month)} (billions of dollars): {top}."
+    if digest.movers:
+        moves = "; ".join(f"{c.series} {signed(c.absolute)} billion" for c in digest.movers)
+        text += f" Biggest moves since {month_label(digest.movers[0].start.month)}: {moves}."
+    return text
+
+
+def summarise(llm, digest: Digest) -> str:
+    """One paragraph by the LLM, kept only when every claim cites and every figure is grounded."""
+    from prompts import load
+
+    held: dict[str, str] = {}
+    blocks = []
+    for n, story in enumerate(digest.stories, 1):
+        held[str(n)] = f"{story.title} {story.lead} {story.published}"
+        blocks.append(f"[{n}] {', '.join(story.outlets)} ({story.published or 'undated'}):\n"
+                      f"<<<SOURCE\n{story.title}\n{story.lead}\nSOURCE>>>")
+    facts = table_facts(digest)
+    if facts:
+        held["T"] = facts
+        blocks.append(f"[T] Treasury table:\n<<<SOURCE\n{facts}\nSOURCE>>>")
+    if not blocks:
+        return ""
+    try:
+        reply = llm.invoke([("system", load("digest_system")),
+                            ("human", load("digest_user").format(sources="\n\n".join(blocks)))])
+    except Exception as exc:  # a server that is down or slow must not cost the team its digest
+        log.warning("LLM summary failed (%s); the digest goes out without one", type(exc).__name__)
+        return ""
+    text = " ".join(str(getattr(reply, "content", reply) or "").split())
+    text = SUMMARY_MARKER.sub(lambda m: m.group(0) if m.group(1) in held else "", text)  # invented markers go
+    text = re.sub(r"\s+([.,;])", r"\1", text).strip()
+    if not text or "NOT IN SOURCES" in text.upper() or len(text) > MAX_SUMMARY or not checked(text, held):
+        log.info("LLM summary dropped: uncited claim, ungrounded figure or too long")
+        return ""
+    return text
+
+
+def checked(text: str, held: dict[str, str]) -> bool:
+    """Every stretch of the text ends in markers, and its figures are in the sources those cite."""
+    end = 0
+    runs = list(MARKER_RUN.finditer(text))
+    if not runs:
+        return False
+    for run in runs:
+        claim = text[end:run.start()]
+        cited = " ".join(held[n] for n in SUMMARY_MARKER.findall(run.group(0)))
+        if re.search(r"\w", claim) and not grounded(claim, cited):
+            return False
+        end = run.end()
+    return not re.search(r"\w", text[end:])  # nothing said after the last marker
+
+
+# -- the digest ----------------------------------------------------------------------------------
+
+_UNSET: Any = object()
+
+
+def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "",
+                   llm=_UNSET, retriever=None, max_stories: int | None = MAX_STORIES) -> Digest:
+    """`since` is an ISO date or time: documents ingested after it are new.
+
+    The LLM defaults to the one the knowledge base's settings configure (none when unset);
+    `max_stories=None` keeps every story (the benchmark reads them all)."""
+    since_key = normalise_since(since)
     digest = Digest(since=since)
-    new_docs = [
-        d for d in kb.list_documents(kind="article") if (d.get("ingested_at") or "") > since and visible_to(d, guild_id)
-    ]
-    first_chunks = {}
-    for _, text, meta in kb.iter_chunks({"$and": [{"kind": "article"}, {"chunk": 0}]}):
-        first_chunks[meta["doc_id"]] = text
-    new_docs = [d for d in new_docs if d["id"] in first_chunks]
-    if new_docs:
-        # Most relevant to the desk's subject first, then newest.
-        index = BM25Index.from_texts(
-            [d["id"] for d in new_docs], [f"{d.get('title', '')} {first_chunks[d['id']]}" for d in new_docs]
-        )
-        scores = index.scores(TOPIC)
-        order = sorted(
-            range(len(new_docs)),
-            key=lambda i: (-round(float(scores[i]), 3), new_docs[i].get("published", "")),
-            reverse=False,
-        )
-        chosen = [new_docs[i] for i in order]
-        digest.articles = [
-            DigestArticle(
-                d["id"],
-                d.get("title") or d["id"],
-                d.get("url", ""),
-                d.get("source", ""),
-                d.get("published", ""),
-                _summary(first_chunks[d["id"]]),
-            )
-            for d in chosen[:MAX_ARTICLES]
-        ]
-        digest.more_articles = max(0, len(chosen) - MAX_ARTICLES)
     book = book or HoldingsBook(kb)
     try:
         digest.month = book.latest_month()
         digest.top = book.top(5, digest.month)
-        digest.movers = movers(book, digest.month, n=3)
+        digest.movers = movers(book, digest.month, n=MOVERS)
         digest.new_month = digest.month != last_month_posted
+        top_ten = {f.series for f in book.top(TOP_HOLDERS, digest.month)}
     except NotFound:
-        pass
+        top_ten = set()
+    records = [d for d in kb.list_documents(kind="article") if (d.get("ingested_at") or "") > since_key]
+    digest.new_documents = len(records)
+    docs = _read_documents(kb, records, kb.embedder) if records else []
+    stories = [_story(group, top_ten, digest.month) for group in group_stories(docs)]
+    stories.sort(key=importance, reverse=True)
+    shown = stories if max_stories is None else stories[:max_stories]
+    digest.stories, digest.more_stories = shown, len(stories) - len(shown)
+    if digest.movers and (digest.new_month or digest.stories):
+        from retrieval.search import Retriever
+
+        retriever = retriever or Retriever(kb)
+        for change in digest.movers:
+            found = explain(retriever, change, digest.month)
+            if found:
+                digest.explanations[change.series] = found
+    if llm is _UNSET:
+        from retrieval.llm import llm_from_settings
+
+        llm = llm_from_settings(kb.settings)
+    if llm is not None and not digest.empty:
+        digest.summary = summarise(llm, digest)
     return digest
+
+
+# -- Markdown -------------------------------------------------------------------------------------
+
+def _date(published: str) -> str:
+    return published or "undated"
 
 
 def render_markdown(digest: Digest) -> str:
     """The digest as Markdown with numbered sources, for the terminal or a pipe."""
     if digest.empty:
         return f"Nothing new since {digest.since}."
-    lines, sources = [], []
+    lines: list[str] = []
+    sources: list[str] = []
+    numbers: dict[tuple, int] = {}
 
-    def cite(title: str, where: str) -> str:
-        sources.append(f"[{len(sources) + 1}] {title} ({where})")
-        return f"[{len(sources)}]"
+    def cite(key: tuple, line: str) -> str:
+        if key not in numbers:
+            sources.append(f"[{len(sources) + 1}] {line}")
+            numbers[key] = len(sources)
+        return f"[{numbers[key]}]"
 
-    if digest.articles:
-        lines.append("**New in the news**")
-        for a in digest.articles:
-            marker = cite(f"{a.title} — {a.source}, {a.published}".rstrip(", —"), a.url or a.doc_id)
-            lines.append(f"- **{a.title}**: {a.summary} {marker}")
-        if digest.more_articles:
-            lines.append(f"- and {digest.more_articles} more (`desk sources`)")
+    def cite_report(r: Report) -> str:
+        where = r.url or r.doc_id
+        return cite(("doc", r.doc_id), f"{r.title} — {r.outlet}, {_date(r.published)} ({where})")
+
+    story_markers = [("".join(cite_report(r) for r in story.reports)) for story in digest.stories]
+    table_marker = ""
     if digest.top:
-        citation = digest.top[0].citation
-        marker = cite(f"{citation.title}, released {citation.release}", citation.url or citation.ref)
+        c = digest.top[0].citation
+        table_marker = cite(("table", c.doc_id), f"{c.title}, released {c.release} ({c.url or c.ref})")
+    if digest.summary:
+        def marker(m: re.Match) -> str:
+            if m.group(1) == "T":
+                return table_marker
+            return story_markers[int(m.group(1)) - 1]
+
+        lines += ["**In short**", SUMMARY_MARKER.sub(marker, digest.summary), ""]
+    if digest.stories:
+        lines.append(f"**The news since {digest.since}**")
+        for n, (story, markers) in enumerate(zip(digest.stories, story_markers), 1):
+            outlets = ", ".join(story.outlets)
+            lines.append(f"{n}. **{story.title}** — {story.lead} {markers}")
+            lines.append(f"   {outlets} · {_date(story.published)}")
+        if digest.more_stories:
+            lines.append(f"…and {digest.more_stories} more (`desk sources`)")
+    elif digest.new_month:
+        lines.append(f"No new articles since {digest.since}.")
+    if digest.top:
         lines.append("")
-        lines.append(f"**Top holders, {month_label(digest.month)}** (billions of dollars) {marker}")
+        lines.append(f"**Top holders, {month_label(digest.month)}** (billions of dollars) {table_marker}")
         lines += [f"{i}. {f.series} {format_billions(f.value)}" for i, f in enumerate(digest.top, 1)]
         if digest.movers:
-            moves = "; ".join(f"{c.series} {c.absolute:+,.1f}" for c in digest.movers)
-            lines.append(f"Biggest moves since {month_label(digest.movers[0].start.month)}: {moves} {marker}")
+            lines.append("")
+            lines.append(f"**Biggest moves since {month_label(digest.movers[0].start.month)}** {table_marker}")
+            for c in digest.movers:
+                line = f"- {c.series} {signed(c.absolute)}"
+                why = digest.explanations.get(c.series)
+                if why:
+                    line += f": {why.sentence} {cite_report(why.report)}"
+                lines.append(line)
     lines.append("")
     lines.append("Sources:")
     lines += sources
