@@ -134,3 +134,17 @@ def write(folder: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+def build_store(root: Path, embedder):
+    """A knowledge base holding the test table and every story above (about 25 s to embed)."""
+    from ingest.pipeline import Ingester
+    from retrieval.settings import RetrievalSettings
+    from retrieval.store import KnowledgeBase
+
+    kb = KnowledgeBase(RetrievalSettings(data_dir=root / "data", llm="", _env_file=None), embedder=embedder)
+    corpus = write(root / "corpus", {**THREE_OUTLETS, **OTHERS})
+    (root / "table.csv").write_text(TABLE, encoding="utf-8")
+    report = Ingester(kb).ingest([str(corpus), str(root / "table.csv")])
+    assert report.failed == 0, report.errors
+    return kb
