@@ -1,14 +1,17 @@
 """The digest end to end against the fake Discord: subscribe by slash command, post at its time
-with its embed and chart, once; a failing feed is logged and the digest still goes out."""
+with its embed and chart, once; a failing feed is logged and the digest still goes out; a day
+with one story from three outlets posts it once, citing each, with the move it explains."""
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timezone
 
 import pytest
 
 from tests.fakediscord import CommandNotVisible
+from tests.integration.digest_fixtures import CHROME, build_store
 from tests.webserver import LocalWeb
 
 
@@ -139,3 +142,36 @@ async def test_a_deleted_channel_is_unsubscribed_not_retried(desk, monkeypatch, 
     cog.clock = lambda: at(8, 2)
     assert await cog.post_due() == 0
     assert len(fake.find_requests("GET", f"/channels/{doomed['id']}")) == lookups == 1
+
+
+@pytest.fixture(scope="module")
+def stories_kb(tmp_path_factory, embedder):
+    return build_store(tmp_path_factory.mktemp("digest-bot"), embedder)
+
+
+async def test_posted_digest_gives_each_story_once_with_its_outlets_and_the_explained_move(desk, stories_kb):
+    fake, bot = await desk(kb=stories_kb)
+    cog = bot.get_cog("Digest")
+    cog.clock = lambda: at(7, 0)
+    await subscribe(fake, bot)
+    cog.clock = lambda: at(8, 1)  # the first post reaches back a day: every fixture story is newer
+    assert await cog.post_due() == 1
+    message = await fake.wait_for_message(fake.channel_id, predicate=lambda m: m.get("embeds"), timeout=30)
+    embed = message["embeds"][0]
+    description = embed["description"]
+    assert description.startswith("**[1] Canada")
+    items = description.split("\n\n")
+    assert sum("$42.3 billion" in item for item in items) == 1  # three outlets, one item
+    assert re.match(r"^\*\*\[1\] .*\*\*\n.+\n\[.+\]\(https://.+\) · \[.+\]\(https://.+\) · \[.+\]\(https://.+\) · 2026-06-17$",
+                    items[0])
+    for outlet in ("Maple Ledger", "Northwind Wire", "Harbour Street Journal"):
+        assert f"[{outlet}](https://" in description
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Why they moved"].startswith("**Canada -42.3bn**: ")
+    for chrome in CHROME:
+        assert chrome not in description
+    total = len(embed.get("title", "")) + len(description) + len(embed["footer"]["text"])
+    total += sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
+    assert len(description) <= 4096 and total <= 6000
+    (attachment,) = message["attachments"]
+    assert fake.attachment_bytes(attachment).startswith(b"\x89PNG")
