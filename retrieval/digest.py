@@ -402,6 +402,27 @@ def _about_month(text: str, published: str, month: str) -> bool:
     return month <= published_month <= shift_month(month, 6)
 
 
+def explains_month(sentence: str, title: str, window: str, published: str, month: str) -> bool:
+    """Whether a sentence speaks of a table month's move: it names the month (and not the month
+    after it: "to $1,128.3 billion in May from $1,150.3 billion in April" is May's move), or names
+    none in a story whose headline is about that month; and the story's date fits the month (a
+    story published before the figures cannot explain them), or, undated, names its year."""
+    name = MONTH_NAMES[int(month[5:7]) - 1]
+    following = MONTH_NAMES[int(shift_month(month, 1)[5:7]) - 1]
+    named = _months_named(sentence)
+    if named:
+        if name not in named or following in named:
+            return False
+    else:
+        in_title = MONTH_NAME.findall(title)
+        if not in_title or in_title[0] != name:
+            return False
+    day = _day(published)
+    if day is not None:
+        return month <= f"{day.year:04d}-{day.month:02d}" <= shift_month(month, 6)
+    return month[:4] in YEAR.findall(f"{title} {window}")
+
+
 def _story(group: list[_Doc], top: set[str], month: str) -> Story:
     centre = _norm(np.mean([d.vector for d in group], axis=0))
     # The lead that best says what every outlet reported: closest to the story's centre.
@@ -437,7 +458,7 @@ def explain(retriever, change: Change, month: str) -> Explanation | None:
             continue
         if not countries.mentioned(f"{meta.get('title', '')} {sentence}", [series]):
             continue
-        if not _about_month(f"{meta.get('title', '')} {e.hit.text}", meta.get("published", ""), month):
+        if not explains_month(sentence, meta.get("title", ""), e.hit.text, meta.get("published", ""), month):
             continue
         against = RISE_WORDS if change.absolute < 0 else FALL_WORDS
         along = FALL_WORDS if change.absolute < 0 else RISE_WORDS
