@@ -45,12 +45,18 @@ def _table_fields(digest: Digest) -> list[dict]:
         return fields
     citation = digest.top[0].citation
     top = "\n".join(f"{i}. {f.series} — ${format_billions(f.value)}bn" for i, f in enumerate(digest.top, 1))
-    fields.append({"name": f"Top holders, {month_label(digest.month)} [T]", "value": truncate(top, FIELD_LIMIT),
-                   "inline": True})
+    fields.append(
+        {"name": f"Top holders, {month_label(digest.month)} [T]", "value": truncate(top, FIELD_LIMIT), "inline": True}
+    )
     if digest.movers:
         moves = "\n".join(f"{c.series} {signed(c.absolute)}bn" for c in digest.movers)
-        fields.append({"name": f"Biggest moves vs {month_label(digest.movers[0].start.month)} [T]",
-                       "value": truncate(moves, FIELD_LIMIT), "inline": True})
+        fields.append(
+            {
+                "name": f"Biggest moves vs {month_label(digest.movers[0].start.month)} [T]",
+                "value": truncate(moves, FIELD_LIMIT),
+                "inline": True,
+            }
+        )
         explained = [c for c in digest.movers if c.series in digest.explanations]
         if explained:
             budget = FIELD_LIMIT // len(explained) - 1

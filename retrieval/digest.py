@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -33,7 +33,9 @@ from retrieval.calendar import MONTH_NAMES, month_label, shift_month
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
+from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import split_sentences
+from retrieval.store import visible_to
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ LEAD_CHARS = 280  # an item's lead, at most
 TITLE_CHARS = 110  # a title taken from the body
 LEAD_CANDIDATES = 6  # the lead is one of the body's first sentences that qualify
 EXPLANATION_CHARS = 280
+INDEX_WAIT = 120  # seconds a digest waits for a keyword index built in the background
 MOVERS = 3
 TOP_HOLDERS = 10  # a story about one of these counts as important
 
@@ -65,32 +68,48 @@ VERB = re.compile(
     r"broke|breaks|began|begins|came|comes|went|goes|got|gets|found|finds|left|leaves|lost|loses|paid|pays|ran|"
     r"runs|sent|sends|stood|stands|struck|swung|thought|thinks|won|wins|wrote|writes|drew|draws|drove|knew|"
     r"knows|meant|means|met|put|puts|brought|brings|built|builds|caught|chose|dealt|deals|stays|plans|needs|"
-    r"wants|looks|seems|owns|owes|trims|adds|ends|leans|warns|expects|\w{2,}ed|\w{3,}ing)\b", re.I)
+    r"wants|looks|seems|owns|owes|trims|adds|ends|leans|warns|expects|\w{2,}ed|\w{3,}ing)\b",
+    re.I,
+)
 MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-DOLLARS = re.compile(r"(?:US\$|\$|USD ?)(\d[\d,]*(?:\.\d+)?) ?(trillion|billion|tn|bn)\b|"
-                     r"\b(\d[\d,]*(?:\.\d+)?) (trillion|billion) (?:U\.S\. |US )?dollars\b", re.I)
+DOLLARS = re.compile(
+    r"(?:US\$|\$|USD ?)(\d[\d,]*(?:\.\d+)?) ?(trillion|billion|tn|bn)\b|"
+    r"\b(\d[\d,]*(?:\.\d+)?) (trillion|billion) (?:U\.S\. |US )?dollars\b",
+    re.I,
+)
 CITED = re.compile(r"\s*\[\d+\]")
 WIRE_PREFIX = re.compile(r"^[^.!?]{0,90}?\([A-Z][\w .&-]{1,30}\)\s*[-–—]{1,2}\s+(?=[A-Z“\"])")
 PLACE_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+){0,2})\s*(?:[:–—]|--?)\s+(?=[A-Z“\"])")
-DATE_PREFIX = re.compile(r"^[^.!?]{0,60}?\b(?:" + "|".join(m[:3] for m in MONTH_NAMES) +
-                         r")[a-z]*\.? \d{1,2},? (?:19|20)\d\d\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])")
+DATE_PREFIX = re.compile(
+    r"^[^.!?]{0,60}?\b(?:"
+    + "|".join(m[:3] for m in MONTH_NAMES)
+    + r")[a-z]*\.? \d{1,2},? (?:19|20)\d\d\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])"
+)
 SENTENCE_END = re.compile(r"[.!?…][\"”'’)\]]*$")
 SUMMARY_MARKER = re.compile(r"\[(\d+|T)\]")
 MARKER_RUN = re.compile(r"(?:\s*\[(?:\d+|T)\])+")
 MAX_SUMMARY = 700
 SINCE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # how the store stamps ingested_at
-FALL_WORDS = re.compile(r"\b(?:fell|fall|falls|falling|cut|cuts|cutting|sold|sell|sells|selling|reduc\w*|decreas\w*|"
-                        r"declin\w*|drop\w*|trim\w*|slash\w*|dump\w*|shed\w*|lower\w*|slid|slump\w*|offload\w*)\b", re.I)
-RISE_WORDS = re.compile(r"\b(?:rose|rise|rises|rising|bought|buy|buys|buying|increas\w*|rais\w*|add\w*|grew|grow\w*|"
-                        r"gain\w*|climb\w*|jump\w*|boost\w*|snapped up|higher)\b", re.I)
+FALL_WORDS = re.compile(
+    r"\b(?:fell|fall|falls|falling|cut|cuts|cutting|sold|sell|sells|selling|reduc\w*|decreas\w*|"
+    r"declin\w*|drop\w*|trim\w*|slash\w*|dump\w*|shed\w*|lower\w*|slid|slump\w*|offload\w*)\b",
+    re.I,
+)
+RISE_WORDS = re.compile(
+    r"\b(?:rose|rise|rises|rising|bought|buy|buys|buying|increas\w*|rais\w*|add\w*|grew|grow\w*|"
+    r"gain\w*|climb\w*|jump\w*|boost\w*|snapped up|higher)\b",
+    re.I,
+)
 
 
 # -- what the digest holds ----------------------------------------------------------------------
 
+
 @dataclass
 class Report:
     """One outlet's document in a story: what an item cites."""
+
     doc_id: str
     title: str
     source: str
@@ -110,6 +129,7 @@ class Report:
 @dataclass
 class Story:
     """One event, as one or more outlets reported it."""
+
     title: str
     lead: str
     reports: list[Report]
@@ -126,6 +146,7 @@ class Story:
 @dataclass
 class Explanation:
     """A move of the latest month and the article sentence that says why."""
+
     change: Change
     sentence: str
     report: Report
@@ -150,6 +171,7 @@ class Digest:
 
 
 # -- reading the new documents --------------------------------------------------------------------
+
 
 @dataclass
 class _Doc:
@@ -183,9 +205,11 @@ def normalise_since(since: str) -> str:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise DeskError(f"--since must be a date like 2026-05-01 or a time like 2026-05-01T08:00:00Z, got {since!r}") from None
+        raise DeskError(
+            f"--since must be a date like 2026-05-01 or a time like 2026-05-01T08:00:00Z, got {since!r}"
+        ) from None
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(UTC).replace(tzinfo=None)
     return when.strftime(SINCE_FORMAT)
 
 
@@ -195,11 +219,14 @@ def _chunks_of(kb, docs: list[dict]) -> dict[str, list[tuple[int, str, list[floa
     out: dict[str, list[tuple[int, str, list[float]]]] = {d: [] for d in hashes}
     ids = list(hashes)
     for start in range(0, len(ids), 200):
-        part = ids[start:start + 200]
+        part = ids[start : start + 200]
         where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
         for offset in range(0, 10**9, 5000):
-            got = kb._run(lambda: kb.chunks().get(where=where, include=["metadatas", "documents", "embeddings"],
-                                                  limit=5000, offset=offset))
+            got = kb._run(
+                lambda: kb.chunks().get(
+                    where=where, include=["metadatas", "documents", "embeddings"], limit=5000, offset=offset
+                )
+            )
             for meta, text, vector in zip(got["metadatas"], got["documents"], got["embeddings"]):
                 doc_id = meta.get("doc_id")
                 if doc_id not in hashes or meta.get("content_hash") != hashes[doc_id]:
@@ -295,15 +322,17 @@ def _read_documents(kb, records: list[dict], embedder) -> list[_Doc]:
         candidates.append((doc, found[:LEAD_CANDIDATES]))
     texts = [doc.title for doc in docs] + [s for _, found in candidates for s in found]
     vectors = np.asarray(embedder.embed_documents(texts), dtype=np.float32) if texts else np.zeros((0, 1))
-    titles, rest = vectors[:len(docs)], vectors[len(docs):]
+    titles, rest = vectors[: len(docs)], vectors[len(docs) :]
     start = 0
     for (doc, found), title_vector in zip(candidates, titles):
-        own = rest[start:start + len(found)]
+        own = rest[start : start + len(found)]
         start += len(found)
         if not found:
             # Nothing qualifies: the first prose sentence (or the title's), cut to length.
-            doc.lead = truncate(lead_form(doc.title_from_body or next((s for s in doc.sentences if is_prose(s)),
-                                                                      doc.sentences[0])), LEAD_CHARS)
+            doc.lead = truncate(
+                lead_form(doc.title_from_body or next((s for s in doc.sentences if is_prose(s)), doc.sentences[0])),
+                LEAD_CHARS,
+            )
             doc.lead_vector = doc.vector
         else:
             scores = []
@@ -326,6 +355,7 @@ def _read_documents(kb, records: list[dict], embedder) -> list[_Doc]:
 
 
 # -- grouping into stories ------------------------------------------------------------------------
+
 
 def _day(published: str) -> date | None:
     parts = (published or "").split("-")
@@ -426,15 +456,23 @@ def explains_month(sentence: str, title: str, window: str, published: str, month
 def _story(group: list[_Doc], top: set[str], month: str) -> Story:
     centre = _norm(np.mean([d.vector for d in group], axis=0))
     # The lead that best says what every outlet reported: closest to the story's centre.
-    best = max(group, key=lambda d: (float(d.lead_vector @ centre) if d.lead_vector is not None else 0.0,
-                                     not d.title_from_body))
+    best = max(
+        group,
+        key=lambda d: (float(d.lead_vector @ centre) if d.lead_vector is not None else 0.0, not d.title_from_body),
+    )
     title_doc = best if not best.title_from_body else next((d for d in group if not d.title_from_body), best)
     reports = sorted((d.report() for d in group), key=lambda r: (r.published, r.outlet), reverse=True)
     holders = list(dict.fromkeys(h for d in group for h in d.holders))
     latest = bool(month) and any(_about_month(f"{d.title} {d.lead}", d.published, month) for d in group)
-    return Story(title=title_doc.title, lead=best.lead, reports=reports,
-                 published=max((d.published for d in group), default=""), holders=holders,
-                 top_holder=bool(set(holders) & top), latest_month=latest)
+    return Story(
+        title=title_doc.title,
+        lead=best.lead,
+        reports=reports,
+        published=max((d.published for d in group), default=""),
+        holders=holders,
+        top_holder=bool(set(holders) & top),
+        latest_month=latest,
+    )
 
 
 def importance(story: Story) -> tuple:
@@ -444,14 +482,15 @@ def importance(story: Story) -> tuple:
 
 # -- the table part ---------------------------------------------------------------------------------
 
-def explain(retriever, change: Change, month: str) -> Explanation | None:
+
+def explain(retriever, change: Change, month: str, guild_id: int | None = None) -> Explanation | None:
     """The article sentence that says why a holder's figure moved in a month, if one does."""
     series = change.series
     direction = "fall" if change.absolute < 0 else "rise"
-    question = (f"Why did {series}'s holdings of U.S. Treasury securities {direction} in {month_label(month)}?")
+    question = f"Why did {series}'s holdings of U.S. Treasury securities {direction} in {month_label(month)}?"
     need = need_of(question, retriever, holders=[series], months=[month])
     best = None
-    for e in find_evidence(retriever, question, need)[:40]:
+    for e in find_evidence(retriever, question, need, SearchFilter(kinds=("article",), guild_id=guild_id))[:40]:
         meta = e.hit.meta
         sentence = e.sentence
         if not e.on_subject or not is_prose(sentence) or not VERB.search(sentence):
@@ -480,6 +519,7 @@ def explain(retriever, change: Change, month: str) -> Explanation | None:
 
 # -- the optional summary -----------------------------------------------------------------------
 
+
 def table_facts(digest: Digest) -> str:
     if not digest.top:
         return ""
@@ -499,8 +539,10 @@ def summarise(llm, digest: Digest) -> str:
     blocks = []
     for n, story in enumerate(digest.stories, 1):
         held[str(n)] = f"{story.title} {story.lead} {story.published}"
-        blocks.append(f"[{n}] {', '.join(story.outlets)} ({story.published or 'undated'}):\n"
-                      f"<<<SOURCE\n{story.title}\n{story.lead}\nSOURCE>>>")
+        blocks.append(
+            f"[{n}] {', '.join(story.outlets)} ({story.published or 'undated'}):\n"
+            f"<<<SOURCE\n{story.title}\n{story.lead}\nSOURCE>>>"
+        )
     facts = table_facts(digest)
     if facts:
         held["T"] = facts
@@ -508,8 +550,9 @@ def summarise(llm, digest: Digest) -> str:
     if not blocks:
         return ""
     try:
-        reply = llm.invoke([("system", load("digest_system")),
-                            ("human", load("digest_user").format(sources="\n\n".join(blocks)))])
+        reply = llm.invoke(
+            [("system", load("digest_system")), ("human", load("digest_user").format(sources="\n\n".join(blocks)))]
+        )
     except Exception as exc:  # a server that is down or slow must not cost the team its digest
         log.warning("LLM summary failed (%s); the digest goes out without one", type(exc).__name__)
         return ""
@@ -529,7 +572,7 @@ def checked(text: str, held: dict[str, str]) -> bool:
     if not runs:
         return False
     for run in runs:
-        claim = text[end:run.start()]
+        claim = text[end : run.start()]
         cited = " ".join(held[n] for n in SUMMARY_MARKER.findall(run.group(0)))
         if re.search(r"\w", claim) and not grounded(claim, cited):
             return False
@@ -542,9 +585,18 @@ def checked(text: str, held: dict[str, str]) -> bool:
 _UNSET: Any = object()
 
 
-def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_posted: str = "",
-                   llm=_UNSET, retriever=None, max_stories: int | None = MAX_STORIES) -> Digest:
-    """`since` is an ISO date or time: documents ingested after it are new.
+def compose_digest(
+    kb,
+    since: str,
+    book: HoldingsBook | None = None,
+    last_month_posted: str = "",
+    guild_id: int | None = None,
+    llm=_UNSET,
+    retriever=None,
+    max_stories: int | None = MAX_STORIES,
+) -> Digest:
+    """`since` is an ISO date or time: documents ingested after it are new. `guild_id`: shared
+    documents and that guild's own (None: shared only), for the stories and the explanations.
 
     The LLM defaults to the one the knowledge base's settings configure (none when unset);
     `max_stories=None` keeps every story (the benchmark reads them all)."""
@@ -559,7 +611,11 @@ def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_
         top_ten = {f.series for f in book.top(TOP_HOLDERS, digest.month)}
     except NotFound:
         top_ten = set()
-    records = [d for d in kb.list_documents(kind="article") if (d.get("ingested_at") or "") > since_key]
+    records = [
+        d
+        for d in kb.list_documents(kind="article")
+        if (d.get("ingested_at") or "") > since_key and visible_to(d, guild_id)
+    ]
     digest.new_documents = len(records)
     docs = _read_documents(kb, records, kb.embedder) if records else []
     stories = [_story(group, top_ten, digest.month) for group in group_stories(docs)]
@@ -567,11 +623,14 @@ def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_
     shown = stories if max_stories is None else stories[:max_stories]
     digest.stories, digest.more_stories = shown, len(stories) - len(shown)
     if digest.movers and (digest.new_month or digest.stories):
-        from retrieval.search import Retriever
-
-        retriever = retriever or Retriever(kb)
+        if retriever is None:
+            retriever = Retriever(kb)
+            retriever.refresh()
+            # A store without its keyword-index file builds it in the background; a digest can
+            # wait for it (once a day) rather than explain moves by meaning alone.
+            retriever.wait_for_index(timeout=INDEX_WAIT)
         for change in digest.movers:
-            found = explain(retriever, change, digest.month)
+            found = explain(retriever, change, digest.month, guild_id)
             if found:
                 digest.explanations[change.series] = found
     if llm is _UNSET:
@@ -584,6 +643,7 @@ def compose_digest(kb, since: str, book: HoldingsBook | None = None, last_month_
 
 
 # -- Markdown -------------------------------------------------------------------------------------
+
 
 def _date(published: str) -> str:
     return published or "undated"
@@ -613,6 +673,7 @@ def render_markdown(digest: Digest) -> str:
         c = digest.top[0].citation
         table_marker = cite(("table", c.doc_id), f"{c.title}, released {c.release} ({c.url or c.ref})")
     if digest.summary:
+
         def marker(m: re.Match) -> str:
             if m.group(1) == "T":
                 return table_marker
@@ -636,9 +697,9 @@ def render_markdown(digest: Digest) -> str:
         if digest.movers:
             lines.append("")
             lines.append(f"**Biggest moves since {month_label(digest.movers[0].start.month)}** {table_marker}")
-            for c in digest.movers:
-                line = f"- {c.series} {signed(c.absolute)}"
-                why = digest.explanations.get(c.series)
+            for change in digest.movers:
+                line = f"- {change.series} {signed(change.absolute)}"
+                why = digest.explanations.get(change.series)
                 if why:
                     line += f": {why.sentence} {cite_report(why.report)}"
                 lines.append(line)
