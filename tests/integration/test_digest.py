@@ -238,3 +238,17 @@ def test_a_failing_llm_costs_only_the_summary(store, fake_llm):
     fake_llm.mode = "error"
     digest = compose_digest(store, since=EVERYTHING, llm=with_llm(store, fake_llm))
     assert digest.summary == "" and len(digest.stories) == 5
+
+
+def test_a_guilds_own_story_is_in_that_guilds_digest_only(kb, tmp_path):
+    (tmp_path / "table.csv").write_text(TABLE)
+    Ingester(kb).ingest([str(tmp_path / "table.csv")])
+    own = write(tmp_path / "own", {"memo.txt": "title: Desk memo on Canada's April sale\nsource: Team notes\n"
+                                               "published: 2026-06-18\n\nThe team's memo says Canada sold Treasurys "
+                                               "in April to rebuild its currency reserves.\n"})
+    Ingester(kb, guild_id=4242).ingest([str(own)])
+    assert [s.title for s in compose_digest(kb, since=EVERYTHING, guild_id=4242, llm=None).stories] == [
+        "Desk memo on Canada's April sale"]
+    shared = compose_digest(kb, since=EVERYTHING, llm=None)
+    assert shared.stories == [] and "Canada" not in shared.explanations
+    assert compose_digest(kb, since=EVERYTHING, guild_id=7, llm=None).stories == []
