@@ -89,6 +89,7 @@ DATE_PREFIX = re.compile(
 SENTENCE_END = re.compile(r"[.!?…][\"”'’)\]]*$")
 SUMMARY_MARKER = re.compile(r"\[(\d+|T)\]")
 MARKER_RUN = re.compile(r"(?:\s*\[(?:\d+|T)\])+")
+ATTRIBUTED = re.compile(r"\b(?:said|says|according to|told)\b")
 MAX_SUMMARY = 700
 SINCE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # how the store stamps ingested_at
 FALL_WORDS = re.compile(
@@ -514,7 +515,23 @@ def explain(retriever, change: Change, month: str, guild_id: int | None = None) 
     if placeholder_title(title, e.hit.doc_id, m.get("url", "")):
         title = truncate(e.sentence, TITLE_CHARS)
     report = Report(e.hit.doc_id, title, m.get("source", ""), m.get("url", ""), m.get("published", ""))
-    return Explanation(change, truncate(e.sentence, EXPLANATION_CHARS), report)
+    return Explanation(change, truncate(_with_reason(e.sentence, e.hit.text), EXPLANATION_CHARS), report)
+
+
+def _with_reason(sentence: str, window: str) -> str:
+    """A sentence that only restates the move is followed by the next one when that one gives a
+    reason or says who explained it ("... officials said life insurers had moved money back")."""
+    if CAUSE.search(sentence):
+        return sentence
+    at = window.find(sentence)
+    following = split_sentences(window[at + len(sentence) :]) if at >= 0 else []
+    if not following:
+        return sentence
+    reason = lead_form(following[0])
+    gives_reason = CAUSE.search(reason) or ATTRIBUTED.search(reason)
+    if gives_reason and is_prose(reason) and len(sentence) + 1 + len(reason) <= EXPLANATION_CHARS:
+        return f"{sentence} {reason}"
+    return sentence
 
 
 # -- the optional summary -----------------------------------------------------------------------

@@ -108,7 +108,11 @@ def test_biggest_move_is_followed_by_the_article_that_explains_it(digest):
     assert why.sentence in line
     (marker,) = re.findall(r"\[(\d+)\]", line)
     assert re.search(rf"^\[{marker}\] .*\({re.escape(why.report.url)}\)$", text, re.M)
-    assert digest.explanations["Japan"].report.url == "https://sakura.example/japan-holdings-edge-up-april"
+    japan = digest.explanations["Japan"]
+    assert japan.report.url == "https://sakura.example/japan-holdings-edge-up-april"
+    # The sentence that states the move is followed by the one that says why.
+    assert japan.sentence.endswith("Finance ministry officials said life insurers had moved money back into U.S. "
+                                   "bonds as hedging costs eased.")
 
 
 def test_only_documents_ingested_since_count(kb, tmp_path):
