@@ -91,18 +91,16 @@ def test_a_table_row_stays_on_one_line():
     assert "China, Mainland 690.3 701.1 757.2" in lines
 
 
-def test_each_chunk_carries_the_page_it_starts_on():
+def test_each_chunk_carries_the_page_of_its_sentence():
     doc = read("long_report.pdf")
-    texts, metas = chunk_document(doc)
-    assert len(texts) > 8  # several chunks a page, some across a page break
-    for text, meta in zip(texts, metas):
-        first_section = int(re.search(r"Section (\d+),", text).group(1))
-        starts_mid_sentence = not text.startswith("Section")
-        # A chunk that starts inside a sentence of section n is still on page n, or it is the
-        # tail of the last sentence of section n-1's page.
-        assert meta["page"] in ({first_section, first_section - 1} if starts_mid_sentence else {first_section})
-        assert meta["page"] == doc.page_at(meta["start"])
-    assert {meta["page"] for meta in metas} == set(range(1, 9))
+    chunks = chunk_document(doc)
+    assert len(chunks.texts) > 8  # several sentences a page
+    for meta in chunks.metas:
+        # The page a chunk cites is the page of the sentence at its centre: the page of the last
+        # "Section N," heading at or before where that sentence starts.
+        section = int(re.findall(r"Section (\d+),", doc.text[: meta["start"] + len("Section 10,")])[-1])
+        assert meta["page"] == section == doc.page_at(meta["start"])
+    assert {meta["page"] for meta in chunks.metas} == set(range(1, 9))
 
 
 def test_page_at_maps_offsets_to_pages():
@@ -118,7 +116,7 @@ def test_page_at_maps_offsets_to_pages():
 
 def test_a_scanned_cover_shifts_the_pages():
     doc = read("scanned_cover_then_text.pdf")
-    _, metas = chunk_document(doc)
+    metas = chunk_document(doc).metas
     assert doc.extra == {"pages": "2"} and {meta["page"] for meta in metas} == {2}
 
 
@@ -126,7 +124,7 @@ def test_articles_have_no_pages():
     from ingest.documents import SourceDocument
 
     doc = SourceDocument(doc_id="a", text="Japan held the most. " * 80, ref="a.txt")
-    _, metas = chunk_document(doc)
+    metas = chunk_document(doc).metas
     assert all("page" not in meta for meta in metas) and doc.page_at(10) is None
 
 
