@@ -62,7 +62,9 @@ TABLE_WORDS = frozenset(
         "level levels owner owners owns own pile stack value worth amount amounts official investors position positions "
         "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
         "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
-        "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it"
+        "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it "
+        "shed move moved moves sit sitting overtake overtook pass passed spot place places historical series other "
+        "others pare pared dump dumped offload"
     )
 )
 # What the holdings tables do not measure: instruments, flows, custody, markets. A question
