@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.render import truncate
+from retrieval.calendar import month_label, shift_month
 from retrieval.digest import Digest
-from retrieval.holdings import format_billions, month_label, shift_month
+from retrieval.formatting import format_billions
 
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024

@@ -288,7 +288,7 @@ def _sources(figures) -> list[str]:
 
 
 def _earlier_text(figure) -> str:
-    from retrieval.holdings import format_billions
+    from retrieval.formatting import format_billions
 
     parts = []
     for i, (value, cite) in enumerate(figure.earlier):
@@ -300,7 +300,8 @@ def _earlier_text(figure) -> str:
 def _history_table(figures):
     from rich.table import Table
 
-    from retrieval.holdings import format_billions, month_label
+    from retrieval.calendar import month_label
+    from retrieval.formatting import format_billions
 
     revised = any(f.earlier for f in figures)
     table = Table(box=None, pad_edge=False, show_edge=False)
@@ -335,7 +336,8 @@ def render_text(view, console) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from retrieval.holdings import format_billions, month_label
+    from retrieval.calendar import month_label
+    from retrieval.formatting import format_billions
 
     def line(text: str, style: str = "") -> None:
         console.print(Text(text, style=style), soft_wrap=True)  # no markup: names are data

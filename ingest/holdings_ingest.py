@@ -14,8 +14,9 @@ from collections import defaultdict
 from datetime import date
 
 from ingest.tables import HoldingsTable, parse_table
+from retrieval.calendar import month_label
 from retrieval.countries import is_aggregate
-from retrieval.holdings import format_billions, month_label
+from retrieval.formatting import format_billions
 
 TIC_FILES = ("slt_table5.txt", "mfhhis01.txt")
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from retrieval.calendar import month_label
 from retrieval.errors import NotFound
+from retrieval.formatting import format_billions
 from retrieval.formatting import truncate as _trim
-from retrieval.holdings import Change, Figure, HoldingsBook, format_billions, month_label, movers
+from retrieval.holdings import Change, Figure, HoldingsBook, movers
 from retrieval.keyword import BM25Index
 from retrieval.sentences import split_sentences
 from retrieval.store import visible_to

@@ -6,7 +6,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from retrieval.holdings import Figure, format_billions, month_label
+from retrieval.calendar import month_label
+from retrieval.formatting import format_billions
+from retrieval.holdings import Figure
 from retrieval.store import Hit
 
 
