@@ -104,7 +104,8 @@ def render_markdown(digest: Digest) -> str:
     """The digest as Markdown with numbered sources, for the terminal or a pipe."""
     if digest.empty:
         return f"Nothing new since {digest.since}."
-    lines, sources = [], []
+    lines: list[str] = []
+    sources: list[str] = []
 
     def cite(title: str, where: str) -> str:
         sources.append(f"[{len(sources) + 1}] {title} ({where})")
