@@ -17,6 +17,7 @@ import sys
 import time
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import aiohttp
 import discord
@@ -108,7 +109,7 @@ class DeskTree(app_commands.CommandTree):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Where the bot answers, for every command at once (a per-command check was missed by
         all but /ask): DESK_ALLOWED_CHANNELS, DESK_GUILD_IDS, and DMs from allowed members."""
-        bot = interaction.client
+        bot = cast("DeskBot", interaction.client)  # DeskBot is the only client built with tree_cls=DeskTree
         if interaction.guild_id is not None and not bot.guild_allowed(interaction.guild_id):
             raise app_commands.CheckFailure("This server is not one I serve.")
         if interaction.guild_id is None and not await bot.dm_allowed(interaction.user):
@@ -149,7 +150,7 @@ class DeskBot(commands.Bot):
         # Answers get their own workers: a burst of questions must not starve autocomplete and lookups.
         # One per core: answering is CPU-bound, and more workers only take the GIL from the event loop.
         self.answer_pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="desk-answer")
-        self.tree.on_error = self.on_tree_error
+        self.tree.error(self.on_tree_error)  # the public way to set tree.on_error
         self._dm_members: dict[int, bool] = {}  # user id -> member of an allowed guild (DESK_GUILD_IDS)
         self._cleared_stale = False
 

@@ -17,8 +17,12 @@ import re
 import sys
 from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from retrieval.errors import DeskError, NotFound
+
+if TYPE_CHECKING:  # imported where used, like the rest of retrieval.holdings
+    from retrieval.holdings import Change, Figure
 
 HISTORY_MONTHS = 6
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
@@ -63,10 +67,10 @@ def add_arguments(parser) -> None:
 
 @dataclass
 class CountryView:
-    figure: object  # retrieval.holdings.Figure
+    figure: Figure
     rank: tuple[int, int] | None  # (rank, countries ranked); None for aggregates
     previous: str  # the month before
-    change: object | None  # Change from the month before, None when the tables lack it
+    change: Change | None  # Change from the month before, None when the tables lack it
     history: list = field(default_factory=list)  # Figures, oldest first, ending at the month
     note: str = ""  # what a reader could otherwise get wrong about this figure
 
@@ -75,8 +79,8 @@ class CountryView:
 class SeriesView:
     series: str
     figures: list
-    highest: object
-    lowest: object
+    highest: Figure
+    lowest: Figure
 
 
 @dataclass
@@ -85,7 +89,7 @@ class TopView:
     figures: list
     ranked: int  # how many countries the month's table ranks
     changes: dict  # series -> Change from the month before, or None
-    total: object | None  # Grand Total figure when the table has one
+    total: Figure | None  # Grand Total figure when the table has one
 
 
 def _months_back(month: str, count: int) -> str:

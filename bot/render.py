@@ -9,7 +9,9 @@ and never inside a link; short fields are cut at a word with an ellipsis.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 CONTENT_LIMIT = 2000
 DESCRIPTION_LIMIT = 4096
@@ -238,7 +240,7 @@ def answer_record(answer, question: str) -> dict:
     }
 
 
-def record_from_embeds(embeds: list[dict]) -> dict:
+def record_from_embeds(embeds: Sequence[Mapping[str, Any]]) -> dict:
     """Feedback after a restart: the question, answer and sources read back from the message."""
     if not embeds:
         return {"question": "", "answer": "", "sources": []}

@@ -79,6 +79,8 @@ def parse_published(raw: str) -> str:
     text = raw.strip()
     if not text:
         return ""
+    year: int | None  # the word scan below may find neither
+    month: int | None
     m = re.match(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?", text)
     if m:
         year, month, day = int(m[1]), int(m[2]), m[3]
@@ -216,7 +218,7 @@ def from_html(html: str, doc_id: str, ref: str, url: str = "") -> SourceDocument
     extracted = trafilatura.bare_extraction(
         html, url=url or None, with_metadata=True, include_comments=False, favor_precision=True
     )
-    data = extracted.as_dict() if hasattr(extracted, "as_dict") else (extracted or {})
+    data = extracted.as_dict() if extracted is not None and hasattr(extracted, "as_dict") else (extracted or {})
     text = (data.get("text") or "").strip()
     if not text:
         raise InputError(ref, "no article text could be extracted from the page")
@@ -250,8 +252,8 @@ def from_json_records(text: str, ref: str, rel: str, jsonl: bool) -> list[Source
         items = data if isinstance(data, list) else [data]
         records = [(None, item) for item in items]
     docs = []
-    for index, (line, record) in enumerate(records):
-        where = f"line {line}" if line else f"record {index + 1}"
+    for index, (line_no, record) in enumerate(records):
+        where = f"line {line_no}" if line_no else f"record {index + 1}"
         if not isinstance(record, dict):
             raise InputError(ref, f"{where}: a record must be a JSON object", line=None)
         if not isinstance(record.get("text"), str) or not record["text"].strip():

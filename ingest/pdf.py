@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from typing import Any
 
 from ingest.documents import SourceDocument, normalise_text, parse_published
 from retrieval.errors import InputError
@@ -59,7 +60,7 @@ def from_pdf(data: bytes, doc_id: str, ref: str) -> SourceDocument:
         _decrypt(reader, ref)
     try:
         pages = [_page_text(page, n, ref) for n, page in enumerate(reader.pages, start=1)]
-        info = reader.metadata or {}
+        info: dict[str, Any] = reader.metadata or {}
     except (
         PyPdfError,
         ValueError,

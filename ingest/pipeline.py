@@ -94,7 +94,8 @@ def chunk_document(doc: SourceDocument, splitter=None) -> Chunks:
     # A page too short for a full sentence ("China holds less.") is still stored, whole.
     sentences = split_sentences(cleaned.body) or [x for x in (cleaned.body or doc.text).split("\n") if x.strip()]
     sentences = [s.strip()[:MAX_SENTENCE_CHARS] for s in sentences]
-    texts, metas = [], []
+    texts: list[str] = []
+    metas: list[dict] = []
     for i, sentence in enumerate(sentences):
         # Each sentence is searched with its neighbours: a window is matched by meaning, the
         # sentence in its middle is what an answer quotes.

@@ -102,13 +102,13 @@ def run_eval(engine, items: list[dict], halves: bool = False) -> dict:
             }
         )
     by_kind = score_by_kind(results)
-    halves = halves and {half_of(r["id"]) for r in results} - {None}
+    half_names: set[str] = {h for r in results if (h := half_of(r["id"])) is not None} if halves else set()
     by_half = (
         {}
-        if not halves
+        if not half_names
         else {
             half: score_by_kind([r for r in results if half_of(r["id"]) == half])
-            for half in sorted(halves, reverse=True)
+            for half in sorted(half_names, reverse=True)
         }
     )
     cited = [r["cites_expected"] for r in results if r["cites_expected"] is not None]

@@ -130,11 +130,8 @@ class HoldingsBook:
         return sorted({m for r in self._releases for m in r.months})
 
     def latest_month(self, series: str | None = None) -> str:
-        months = (
-            [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells]
-            if (self.refresh() or True)
-            else []
-        )
+        self.refresh()
+        months = [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells]
         if not months:
             raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
         return max(months)

@@ -57,8 +57,8 @@ def tokenize(text: str) -> list[str]:
     text = _COMPOUNDS.sub(r"\1 \2", text)
     terms = []
     for token in TOKEN.findall(text):
-        term = _TERMS.get(token, _MISSING)
-        if term is _MISSING:
+        term = _TERMS.get(token)  # cached terms are str, never None
+        if term is None:
             term = _term(token)
             if len(_TERMS) > 500_000:  # figures make the vocabulary open-ended: keep the cache bounded
                 _TERMS.clear()
@@ -70,7 +70,6 @@ def tokenize(text: str) -> list[str]:
 
 # Folding a token costs more than looking it up: indexing 100k chunks spent half its time in _stem.
 _TERMS: dict[str, str] = {}
-_MISSING = object()
 
 
 def _term(token: str) -> str:

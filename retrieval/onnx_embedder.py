@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ def _files(path: Path) -> list[Path]:
     return files
 
 
-def model_key(path: Path, memo_dirs: list[Path] = ()) -> str:
+def model_key(path: Path, memo_dirs: Sequence[Path] = ()) -> str:
     """A hash of the model's files' contents (90 MB for MiniLM: about 0.2 s).
 
     Remembered under memo_dirs (read from any, written to the last) by the files' sizes and

@@ -37,7 +37,7 @@ class SearchFilter:
     guild_id: int | None = None
 
     def where(self) -> dict | None:
-        clauses = []
+        clauses: list[dict] = []
         if self.kinds:
             clauses.append({"kind": {"$in": list(self.kinds)}})
         if self.since_day:
@@ -138,6 +138,7 @@ class Retriever:
                 index = BM25Index().updated((), self._rows(self.kb.iter_chunks(), committed), committed)
                 rebuilt = True
             elif changed or gone:
+                assert index is not None  # not full: there is an index to update
                 chunks = (
                     c
                     for start in range(0, len(changed), 200)
@@ -147,6 +148,7 @@ class Retriever:
                 rebuilt = True
             # A file of an older generation (or none recorded) is saved again even when no document
             # changed, so that the next process can skip listing the documents.
+            assert index is not None  # rebuilt above, or not full: there was one already
             rebuilt = rebuilt or index.generation != generation
             self._install(index, generation)
         # Outside the lock: answers on other threads need not wait for the file or the trim.
@@ -371,12 +373,12 @@ def collapse(ranked: list[Hit], per_doc: int = 1) -> list[Hit]:
         elif hit.meta.get("published_day", 0) > kept.meta.get("published_day", 0):
             hit.score = max(hit.score, kept.score)
             by_story[key] = hit
-    kept = sorted((by_story[key] for key in order), key=lambda h: h.score, reverse=True)
+    ranked = sorted((by_story[key] for key in order), key=lambda h: h.score, reverse=True)
     if per_doc <= 1:
-        return kept
+        return ranked
     # Each document's further chunks follow its best one.
     out = []
-    for hit in kept:
+    for hit in ranked:
         out.append(hit)
         out.extend(extra.get(hit.doc_id, []))
     return out

@@ -18,11 +18,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
 from retrieval.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ class KnowledgeBase:
     def __init__(self, settings: RetrievalSettings | None = None, embedder=None):
         self.settings = settings or RetrievalSettings()
         self._embedder = embedder
-        self._client = None
+        self._client: ClientAPI | None = None
         self._collections: dict[str, Any] = {}
         self._lock = threading.RLock()
 
@@ -100,7 +103,7 @@ class KnowledgeBase:
             return f"Chroma server at {self.settings.chroma_url}"
         return f"embedded Chroma in {self.settings.data_dir / 'chroma'}"
 
-    def _connect(self):
+    def _connect(self) -> ClientAPI:
         import chromadb
         from chromadb.config import Settings
 

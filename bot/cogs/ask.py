@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import cast
 
 import discord
 from discord import app_commands
@@ -75,7 +76,8 @@ class Ask(commands.Cog):
                 return
             try:
                 # Through the channel: a follow-up (webhook) message carries no guild to start a thread from.
-                thread = await channel.create_thread(name=thread_name(question), message=sent[0])
+                text_channel = cast(discord.TextChannel, channel)  # opens_thread_in: a text or news channel
+                thread = await text_channel.create_thread(name=thread_name(question), message=sent[0])
                 self.bot.remember(thread.id, answer.question)
             except discord.HTTPException:
                 # No thread permission: the answer stands, follow-ups can reply to it instead.

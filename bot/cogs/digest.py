@@ -15,6 +15,7 @@ import asyncio
 import io
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -51,7 +52,9 @@ class Digest(commands.Cog):
         self.store = SubscriptionStore(bot.settings.data_dir / "digest_subscriptions.json")
         self.check.start()
 
-    def cog_unload(self) -> None:
+    # discord.py accepts a plain method here (it calls it through maybe_coroutine), but its
+    # annotation declares the base method async.
+    def cog_unload(self) -> None:  # type: ignore[override]
         self.check.cancel()
 
     # -- commands ------------------------------------------------------------------------------
@@ -63,6 +66,7 @@ class Digest(commands.Cog):
         self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str = "UTC"
     ) -> None:
         _require_manager(interaction)
+        assert interaction.guild is not None  # _require_manager refused DMs
         lacking = missing_permissions(channel.permissions_for(interaction.guild.me), DIGEST_POST)
         if lacking:  # refused now, not every morning
             await interaction.response.send_message(
@@ -190,7 +194,7 @@ class Digest(commands.Cog):
 
     @staticmethod
     def _message(embed: dict, png: bytes | None) -> dict:
-        message = {"embed": discord.Embed.from_dict(embed), "allowed_mentions": NO_MENTIONS}
+        message: dict[str, Any] = {"embed": discord.Embed.from_dict(embed), "allowed_mentions": NO_MENTIONS}
         if png:
             message["embed"].set_image(url="attachment://top-holders.png")
             message["file"] = discord.File(io.BytesIO(png), filename="top-holders.png")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 from argparse import ArgumentTypeError
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -51,7 +52,7 @@ class Lookup(commands.Cog):
         return self.bot.engine.book
 
     async def _send(self, interaction: discord.Interaction, embed: dict, file: discord.File | None = None) -> None:
-        kwargs = {"file": file} if file else {}
+        kwargs: dict[str, Any] = {"file": file} if file else {}
         await interaction.followup.send(embed=discord.Embed.from_dict(embed), allowed_mentions=NO_MENTIONS, **kwargs)
         interaction.extras["answered"] = True
 

@@ -156,6 +156,9 @@ class TableAnswers:
                 text += f" Ahead of it was {display(above.series)} with {money(above.value)} {marker}."
             return text, month
 
+        # value and rank without a subject became top above; series, max, min and change fall back to
+        # the Grand Total; compare needs two series, so a country.
+        assert subject is not None
         if intent == "rank":
             month = self._month(q, subject)
             if q.rank and not q.countries:
@@ -188,9 +191,9 @@ class TableAnswers:
             # "How much did India and Brazil trim?": each holder's change, in the order asked.
             texts = []
             for name in subjects or [subject]:
-                start, end = self._change_months(q, name)
-                texts.append(self._change_text(self.book.change(name, start, end), src))
-            return " ".join(texts), end
+                start_month, end_month = self._change_months(q, name)
+                texts.append(self._change_text(self.book.change(name, start_month, end_month), src))
+            return " ".join(texts), end_month
 
         if intent in ("max", "min") and subject and len(q.months) == 1:
             # "hit their lowest since 2008 in April 2026": the month's figure, and since when it is the extreme.
@@ -204,7 +207,7 @@ class TableAnswers:
             high, low = self.book.extremes(subject, start, end)
             figure = high if intent == "max" else low
             word = "highest" if intent == "max" else "lowest"
-            span = f" between {month_label(start)} and {month_label(end)}" if start else " in the tables"
+            span = f" between {month_label(start)} and {month_label(end)}" if start and end else " in the tables"
             first, last = self.book.coverage(self.book.resolve(subject))
             if not start:
                 span = f" from {month_label(first)} to {month_label(last)}"
@@ -274,7 +277,7 @@ class TableAnswers:
                 if any(not end or m <= end for m in common)
                 else common[-1]
             )
-            span = f"between {month_label(start)} and {month_label(end)}" if start else "in the tables"
+            span = f"between {month_label(start)} and {month_label(end)}" if start and end else "in the tables"
             return (
                 f"{a_name} did not move ahead of {b_name} {span}: at the end of {month_label(last)} {a_name} held "
                 f"{money(a[last].value)} {src.table(a[last])} and {b_name} {money(b[last].value)} "
@@ -309,7 +312,7 @@ class TableAnswers:
             figure = self.book.value(series, ordered[-1])
             return (
                 f"The tables show no month in which {display(series)} moved up to {place} foreign holder"
-                f"{'' if not start else f' between {month_label(start)} and {month_label(end)}'}; at the end "
+                f"{'' if not (start and end) else f' between {month_label(start)} and {month_label(end)}'}; at the end "
                 f"of {month_label(figure.month)} it ranked {ordinal(ranks[figure.month])} with "
                 f"{money(figure.value)} {src.table(figure)}.",
                 figure.month,
@@ -378,7 +381,8 @@ class TableAnswers:
     def _change_months(self, q: Question, subject: str) -> tuple[str, str]:
         series = self.book.resolve(subject)
         if len(q.months) >= 2:
-            return tuple(sorted(q.months[-2:]))
+            first, second = sorted(q.months[-2:])
+            return first, second
         if q.month_range:
             start, end = q.month_range
             last = self.book.latest_month(series)

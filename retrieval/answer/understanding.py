@@ -552,6 +552,7 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
             q = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "final": 4}[
                 g["ord"]
             ]
+        assert q is not None  # the pattern's alternatives each capture q1, q2, q3 or ord
         year = g.get("y1") or g.get("y2") or g.get("y4")
         span = _Span(s, e, "month", month=int(q) * 3)
         if year:
@@ -703,6 +704,22 @@ def _resolve(span: _Span, ref: YM) -> YM:
     return _most_recent(span.month or ref[1], ref)
 
 
+def _span_start(span: _Span, ref: YM) -> YM:
+    """The first month a month or year span covers."""
+    if span.kind == "year":
+        assert span.year is not None  # year spans always carry their year
+        return (span.year, 1)
+    return _resolve(span, ref)
+
+
+def _span_end(span: _Span, ref: YM) -> YM:
+    """The last month a month or year span covers."""
+    if span.kind == "year":
+        assert span.year is not None  # year spans always carry their year
+        return (span.year, 12)
+    return _resolve(span, ref)
+
+
 def _parse_time(t: str, ref: YM) -> _Time:
     spans: list[_Span] = []
     for kind, pattern in _TIME_PATTERNS:
@@ -723,6 +740,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
             last_year = span.year if span.year is not None else _resolve(span, ref)[0]
 
     # Lists of months share a trailing year: "March and June 2025", "end-May vs end-February 2025".
+    b: _Span | None
     for i in range(len(spans) - 2, -1, -1):
         a, b = spans[i], spans[i + 1]
         if a.kind == "month" and b.kind == "month" and a.year is None and b.year is not None:
@@ -744,6 +762,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
                 "against",
                 "&",
             ):
+                assert a.month is not None and b.month is not None  # month spans always carry their month
                 a.year = b.year - (1 if a.month > b.month else 0)
     for i in range(1, len(spans)):
         a, b = spans[i - 1], spans[i]
@@ -766,6 +785,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
                 "against",
                 "&",
             ):
+                assert a.month is not None and b.month is not None  # month spans always carry their month
                 b.year = a.year + (1 if b.month < a.month else 0)
 
     # "In 2025, how did it change between March and June?": one bare year and months without
@@ -797,18 +817,18 @@ def _parse_time(t: str, ref: YM) -> _Time:
                 is_range = True  # "from January to date"
             if is_range:
                 if b.kind == "latest":
-                    lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
+                    lo = _span_start(a, ref)
                     hi = max(lo, ref)
                 else:
                     if a.kind == "month" and b.kind == "month":
                         if b.year is None and a.year is None:
                             hi = _resolve(b, ref)
+                            assert a.month is not None  # month spans always carry their month
                             lo = (hi[0] - (1 if a.month > hi[1] else 0), a.month)
                         else:
                             lo, hi = _resolve(a, ref), _resolve(b, ref)
                     else:
-                        lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
-                        hi = (b.year, 12) if b.kind == "year" else _resolve(b, ref)
+                        lo, hi = _span_start(a, ref), _span_end(b, ref)
                 if lo > hi:
                     lo, hi = hi, lo
                 ranges.append((lo, hi))
@@ -819,10 +839,10 @@ def _parse_time(t: str, ref: YM) -> _Time:
             explicit = True
             lead = _lead_word(t, a.start)
             if lead in ("since", "after") or re.match(r"\s*(?:on(?:ward)?s?|and (?:since|after))\b", t[a.end :]):
-                lo = (a.year, 1) if a.kind == "year" else _resolve(a, ref)
+                lo = _span_start(a, ref)
                 ranges.append((lo, max(lo, ref)))  # "since 2027": keep the year, the tables end earlier
             elif a.kind == "year":
-                ranges.append(((a.year, 1), (a.year, 12)))
+                ranges.append((_span_start(a, ref), _span_end(a, ref)))
             else:
                 ym = _resolve(a, ref)
                 if a.ago:
@@ -830,6 +850,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
                 months.append(ym)
         elif a.kind == "range":
             explicit = True
+            assert a.lo is not None and a.hi is not None  # range spans always carry both ends
             ranges.append((a.lo, a.hi))
         elif a.kind == "latest":
             latest = True
