@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from retrieval.errors import DeskError, NotFound
+from retrieval.formatting import ordinal
 
 if TYPE_CHECKING:  # imported where used, like the rest of retrieval.holdings
     from retrieval.holdings import Change, Figure
@@ -249,11 +250,6 @@ def view_json(view) -> dict:
 
 
 # ---------------------------------------------------------------- text
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def _signed(value: float) -> str:

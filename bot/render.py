@@ -13,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from retrieval.calendar import month_label, parse_month
+from retrieval.formatting import ordinal
+
 CONTENT_LIMIT = 2000
 DESCRIPTION_LIMIT = 4096
 TITLE_LIMIT = 256
@@ -116,11 +119,6 @@ def _escape_link_text(text: str) -> str:
     return text.replace("[", "(").replace("]", ")").replace("\n", " ")
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def source_line(citation) -> str:
     """[n] Title (linked when there is a URL) — outlet, date."""
     title = _escape_link_text(truncate(neutralise(citation.title) or citation.ref or "untitled", 120))
@@ -150,25 +148,8 @@ def sources_value(citations, max_shown: int = MAX_SOURCES) -> str:
 
 
 def month_name(month: str) -> str:
-    names = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
-    try:
-        year, number = month.split("-")
-        return f"{names[int(number) - 1]} {year}"
-    except (ValueError, IndexError):
-        return month
+    """ "2025-03" -> "March 2025"; anything else is shown as it came."""
+    return month_label(month) if parse_month(month) else month
 
 
 def embed_size(embed: dict) -> int:
@@ -292,7 +273,7 @@ def render_country(view) -> dict:
     fig = view.figure
     lines = [f"**{_money(fig.value)}** at the end of {month_name(fig.month)}"]
     if view.rank:
-        lines.append(f"Ranked {_ordinal(view.rank[0])} of the {view.rank[1]} holders listed.")
+        lines.append(f"Ranked {ordinal(view.rank[0])} of the {view.rank[1]} holders listed.")
     if fig.earlier:
         first = fig.earlier[0]
         lines.append(f"First published as {_money(first[0])}; revised since.")
@@ -352,7 +333,7 @@ def render_compare(a, b) -> dict:
     for view in (a, b):
         lines = [_money(view.figure.value)]
         if view.rank:
-            lines.append(f"ranked {_ordinal(view.rank[0])} of {view.rank[1]}")
+            lines.append(f"ranked {ordinal(view.rank[0])} of {view.rank[1]}")
         if view.change is not None:
             lines.append(f"{_signed(view.change.absolute)} bn since {month_name(view.previous)}")
         fields.append(
