@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
 import re
-import secrets
-import socket
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Optional
 
-from aiohttp import WSMsgType, web
 
-from tests.fakediscord.state import *  # noqa: F401,F403
-from tests.fakediscord.state import (  # noqa: F401
-    _ADD_REACTIONS,
-    _VIEW_CHANNEL,
-    _SEND_MESSAGES,
-    _EMBED_LINKS,
-    _ATTACH_FILES,
-    _READ_MESSAGE_HISTORY,
-    _USE_EXTERNAL_EMOJIS,
-    _USE_APPLICATION_COMMANDS,
-    _CREATE_PUBLIC_THREADS,
-    _SEND_MESSAGES_IN_THREADS,
-    _EPHEMERAL,
-    _LOADING,
-    _COMPONENTS_V2,
-    _now_iso,
-    _json_dumps,
-    _ApiError,
-    _form_error,
-    _err,
-    _IdMaker,
+from tests.fakediscord.state import (
+    RecordedRequest,
 )
 
 

@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import re
-import secrets
-import socket
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from tests.fakediscord.state import *  # noqa: F401,F403
-from tests.fakediscord.state import (  # noqa: F401
-    _ADD_REACTIONS,
-    _VIEW_CHANNEL,
-    _SEND_MESSAGES,
-    _EMBED_LINKS,
-    _ATTACH_FILES,
-    _READ_MESSAGE_HISTORY,
-    _USE_EXTERNAL_EMOJIS,
-    _USE_APPLICATION_COMMANDS,
+from tests.fakediscord.state import (
+    CALLBACK_AUTOCOMPLETE,
+    CALLBACK_DEFER,
+    CALLBACK_DEFER_UPDATE,
+    CALLBACK_LAUNCH_ACTIVITY,
+    CALLBACK_MESSAGE,
+    CALLBACK_MODAL,
+    CALLBACK_PONG,
+    CALLBACK_UPDATE,
+    FakeInteraction,
+    RecordedFile,
+    RecordedRequest,
+    TOKEN_LIFETIME,
+    _ApiError,
     _CREATE_PUBLIC_THREADS,
-    _SEND_MESSAGES_IN_THREADS,
     _EPHEMERAL,
     _LOADING,
-    _COMPONENTS_V2,
-    _now_iso,
-    _json_dumps,
-    _ApiError,
-    _form_error,
+    _SEND_MESSAGES,
+    _SEND_MESSAGES_IN_THREADS,
     _err,
-    _IdMaker,
+    _form_error,
+    _json_dumps,
+    _now_iso,
 )
 
 
