@@ -357,6 +357,29 @@ def _lead_word(t: str, pos: int) -> str:
     return m.group(1) if m else ""
 
 
+# What may stand between two months of one list ("March and June 2025", "May vs February").
+_LIST_GAPS = frozenset(
+    {
+        "and",
+        "or",
+        "vs",
+        "vs.",
+        "versus",
+        "",
+        "-",
+        "to",
+        "through",
+        "thru",
+        "until",
+        "till",
+        "compared with",
+        "compared to",
+        "against",
+        "&",
+    }
+)
+
+
 def _gap(t: str, a: _Span, b: _Span) -> str:
     gap = t[a.end : b.start]
     gap = re.sub(rf"\b{_QUALIFIERS}\b", " ", gap.replace(",", " "))
@@ -744,47 +767,13 @@ def _parse_time(t: str, ref: YM) -> _Time:
     for i in range(len(spans) - 2, -1, -1):
         a, b = spans[i], spans[i + 1]
         if a.kind == "month" and b.kind == "month" and a.year is None and b.year is not None:
-            if _gap(t, a, b) in (
-                "and",
-                "or",
-                "vs",
-                "vs.",
-                "versus",
-                "",
-                "-",
-                "to",
-                "through",
-                "thru",
-                "until",
-                "till",
-                "compared with",
-                "compared to",
-                "against",
-                "&",
-            ):
+            if _gap(t, a, b) in _LIST_GAPS:
                 assert a.month is not None and b.month is not None  # month spans always carry their month
                 a.year = b.year - (1 if a.month > b.month else 0)
     for i in range(1, len(spans)):
         a, b = spans[i - 1], spans[i]
         if a.kind == "month" and b.kind == "month" and b.year is None and a.year is not None and not a.ago:
-            if _gap(t, a, b) in (
-                "and",
-                "or",
-                "vs",
-                "vs.",
-                "versus",
-                "",
-                "-",
-                "to",
-                "through",
-                "thru",
-                "until",
-                "till",
-                "compared with",
-                "compared to",
-                "against",
-                "&",
-            ):
+            if _gap(t, a, b) in _LIST_GAPS:
                 assert a.month is not None and b.month is not None  # month spans always carry their month
                 b.year = a.year + (1 if b.month < a.month else 0)
 
