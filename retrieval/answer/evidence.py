@@ -83,7 +83,10 @@ YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
 SENTENCE_START = re.compile(r"(?:^|[.?!:;\-–—]\s*)\W*$")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
-MONTH_TERMS = {name[:3].lower(): name.lower() for name in MONTH_NAMES}
+# A month as a question or a story may write it ("Jan", "Sept", "January"), spelled out.
+MONTH_TERMS = {form: name.lower() for name in MONTH_NAMES for form in (name[:3].lower(), name.lower())} | {
+    "sept": "september"
+}
 COMPOUND = re.compile(r"\b(long|short)[- ](term)\b", re.I)
 MIN_STEM = 4  # shorter stems match only themselves
 UNITS = frozenset({"billion", "million", "trillion"})  # "bill" is not "billion"
@@ -129,7 +132,7 @@ class Evidence:
 
 
 def _term(token: str) -> str:
-    return MONTH_TERMS[token[:3]] if token[:3] in MONTH_TERMS and len(token) <= 9 else token
+    return MONTH_TERMS.get(token, token)  # "decline" is no December, "market" no March
 
 
 def compounds(text: str) -> set[str]:
@@ -195,7 +198,7 @@ def need_of(
         terms = {
             t
             for t in terms_of(span)
-            if t not in holder_words and t not in domain and t not in QUESTION_WORDS and t[:3] not in MONTH_TERMS
+            if t not in holder_words and t not in domain and t not in QUESTION_WORDS and t not in MONTH_TERMS.values()
         }
         if terms:  # "What", "Did": capitalised for grammar, no name
             names.append(terms)
@@ -207,7 +210,7 @@ def _center(hit: Hit) -> str:
     sentence = hit.meta.get("sentence")
     if sentence:
         return sentence
-    found = cached_sentences(hit.text)  # a chunk from an older layout: its best-matching sentence is chosen later
+    found = cached_sentences(hit.text)  # a chunk from an older layout: its first sentence stands for it
     return found[0] if found else hit.text
 
 
