@@ -39,6 +39,9 @@ def display(series: str) -> str:
     if ", " in series:
         name, qualifier = series.split(", ", 1)
         return f"{qualifier.lower() if qualifier == 'Mainland' else qualifier} {name}"
+    # "the United Kingdom", "the Cayman Islands": names a sentence gives an article.
+    if series.startswith("United ") or series.endswith(("Islands", "Netherlands", "Philippines", "Bahamas")):
+        return f"the {series}"
     return series
 
 
@@ -130,7 +133,8 @@ class TableAnswers:
                 figures = self.book.top(q.top_n, month)
                 marker = src.table(figures[0])
                 listed = "; ".join(
-                    f"{i}. {display(f.series)} {format_billions(f.value)}" for i, f in enumerate(figures, 1)
+                    f"{i}. {display(f.series).removeprefix('the ')} {format_billions(f.value)}"
+                    for i, f in enumerate(figures, 1)
                 )
                 count = NUMBER_WORDS.get(len(figures), str(len(figures)))
                 return (
