@@ -62,6 +62,17 @@ DATELINE_PREFIX = re.compile(
 )
 # A wire editor's note opening a paragraph: "(Repeats Oct 8 item ...) ", "(Adds quote) ".
 EDITOR_NOTE = re.compile(r"^\([^()]{3,200}\)\s+(?=[A-Z])")
+# An outlet and a full date run into the first sentence: "Harbour Daily, Monday, June 15, 2026-".
+DATED_PREFIX = re.compile(
+    r"^[^.!?\n]{0,60}?\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d\d"
+    r"\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])"
+)
+# A place or a section label before the story: "RIYADH: ", "Breaking: ".
+PLACE_LABEL = re.compile(r"^(?:[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+){0,2})\s*(?:[:–—]|--?)\s+(?=[A-Z“\"])")
+# A section label run into the sentence it heads: "Markets Markets rallied ...".
+REPEATED_LABEL = re.compile(r"^(\w+) (?=\1\b)")
+# What may open a paragraph before its first sentence starts, in the order pages put them.
+OPENINGS = (EDITOR_NOTE, DATELINE_PREFIX, DATED_PREFIX, PLACE_LABEL, REPEATED_LABEL)
 SENTENCE_END = re.compile(r"[.!?…][\"”')\]]*$")
 EMPHASIS = re.compile(r"\*\*|__")
 MARKUP = re.compile(r"^(?:#{1,6}\s+|[-*•]\s+|>\s+|\*\*|```.*|---+$|={3,}$)")
@@ -151,22 +162,26 @@ def clean_page(text: str, title: str = "") -> CleanText:
     for index, line in enumerate(lines):
         if not line:
             continue
-        original = line
-        # A wire story's dateline opens its first paragraph: the paragraph stays, the dateline goes.
-        line = MARKUP.sub("", line).strip()
-        for opening in (EDITOR_NOTE, DATELINE_PREFIX):
-            found = opening.match(line)
-            if found:
-                removed.append(found.group(0).strip())
-                line = line[found.end() :]
-        key = _key(line)
         # Teasers start at a "Related" heading in the last part of the page: drop the rest.
         if TEASERS.match(line.strip("#*:_ ")) and index > len(lines) // 3:
             removed.extend(x for x in lines[index:] if x)
             break
-        if key in seen or _is_headline(key, title_key) or _is_chrome(line):
-            removed.append(original)
+        if _is_chrome(line) or _is_headline(_key(line), title_key):
+            removed.append(line)  # "Photo: ...", the headline: chrome whole, before any opening is cut
             continue
+        # A wire story's dateline opens its first paragraph: the paragraph stays, the dateline goes.
+        text = MARKUP.sub("", line).strip()
+        openings = []
+        for opening in OPENINGS:
+            found = opening.match(text)
+            if found:
+                openings.append(found.group(0).strip())
+                text = text[found.end() :]
+        key = _key(text)
+        if key in seen or _is_headline(key, title_key) or _is_chrome(text):
+            removed.append(line)
+            continue
+        removed.extend(openings)
         seen.add(key)
-        body.append(EMPHASIS.sub("", MARKUP.sub("", line)).strip())
+        body.append(EMPHASIS.sub("", text).strip())
     return CleanText("\n".join(body), removed)

@@ -79,13 +79,6 @@ DOLLARS = re.compile(
     re.I,
 )
 CITED = re.compile(r"\s*\[\d+\]")
-WIRE_PREFIX = re.compile(r"^[^.!?]{0,90}?\([A-Z][\w .&-]{1,30}\)\s*[-–—]{1,2}\s+(?=[A-Z“\"])")
-PLACE_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+){0,2})\s*(?:[:–—]|--?)\s+(?=[A-Z“\"])")
-DATE_PREFIX = re.compile(
-    r"^[^.!?]{0,60}?\b(?:"
-    + "|".join(m[:3] for m in MONTH_NAMES)
-    + r")[a-z]*\.? \d{1,2},? (?:19|20)\d\d\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])"
-)
 SENTENCE_END = re.compile(r"[.!?…][\"”'’)\]]*$")
 SUMMARY_MARKER = re.compile(r"\[(\d+|T)\]")
 MARKER_RUN = re.compile(r"(?:\s*\[(?:\d+|T)\])+")
@@ -271,14 +264,9 @@ def _months_named(text: str) -> set[str]:
 
 
 def lead_form(sentence: str) -> str:
-    """A body sentence as an item shows it: without a wire dateline or byline glued to its start
-    ("By Jane Doe ORLANDO, Oct 8 (Reuters) – ", "RIYADH: "), a section label run into it
-    ("Japan Japan's ..."), or a source page's own citation markers ("[1][2]")."""
-    text = CITED.sub("", sentence).strip()
-    text = WIRE_PREFIX.sub("", text)
-    text = PLACE_PREFIX.sub("", DATE_PREFIX.sub("", text))
-    text = re.sub(r"^(\w+) (?=\1\b)", "", text)
-    return " ".join(text.split())
+    """A body sentence as an item shows it: without a source page's own citation markers ("[1][2]").
+    Datelines, bylines and labels run into a sentence are removed at ingest (ingest/clean.py)."""
+    return " ".join(CITED.sub("", sentence).split())
 
 
 def _is_lead_candidate(sentence: str, title_key: str, boilerplate: set[str]) -> bool:

@@ -1,5 +1,7 @@
 """Page body vs boilerplate, on pages written here in the shapes real pages come back in."""
 
+import pytest
+
 from ingest.clean import clean_page
 from retrieval.sentences import split_sentences
 
@@ -93,3 +95,16 @@ def test_forum_chrome_is_dropped():
 def test_a_sentence_that_starts_like_a_byline_is_kept():
     page = "By contrast, the central bank added to its holdings of shorter bills in the same month."
     assert clean_page(page, "Anything").body == page
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("By Ada Lindqvist OTTAWA, June 16 (Northwind) - Canada sold Treasurys in April, the data showed.",
+     "Canada sold Treasurys in April, the data showed."),
+    ("RIYADH: Saudi Arabia increased its holdings in October, the report said.",
+     "Saudi Arabia increased its holdings in October, the report said."),
+    ("Harbour Daily, Monday, June 15, 2026-Three holders cut their Treasurys last month.",
+     "Three holders cut their Treasurys last month."),
+    ("Markets Markets rallied on Tuesday after the data came out.", "Markets rallied on Tuesday after the data came out."),
+])
+def test_openings_run_into_the_first_sentence_are_removed(raw, shown):
+    assert clean_page(raw, "Anything").body == shown
