@@ -16,7 +16,7 @@ url: https://example.com/team111/pelican-review
 
 The pelican review is team 111's monthly reconciliation of custody accounts against Treasury's holdings table. The pelican review found a gap of 4 billion dollars in March.
 """
-SHARED = PRIVATE.replace("team111", "shared").replace("Team 111", "Shared").replace("pelican", "heron").replace(
+SHARED_PAGE = PRIVATE.replace("team111", "shared").replace("Team 111", "Shared").replace("pelican", "heron").replace(
     "team 111's", "the desk's")
 
 
@@ -41,7 +41,7 @@ def cited_urls(answer: dict) -> set[str]:
 
 def test_a_guild_document_is_seen_and_forgotten_by_its_guild_only(store, tmp_path, capsys):
     (tmp_path / "private.md").write_text(PRIVATE, encoding="utf-8")
-    (tmp_path / "shared.md").write_text(SHARED, encoding="utf-8")
+    (tmp_path / "shared.md").write_text(SHARED_PAGE, encoding="utf-8")
     assert main(["ingest", "--guild", "111", str(tmp_path / "private.md")]) == 0
     assert main(["ingest", str(tmp_path / "shared.md")]) == 0
 
