@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from retrieval.answer.evidence import Evidence, Need, gives_what_is_asked
 from retrieval.answer.types import Sources
 from retrieval.formatting import truncate
-from retrieval.keyword import tokenize
 
 MAX_PROSE = 600  # characters of an answer: a short reply in a chat
 MAX_SENTENCES = 3
@@ -66,23 +63,14 @@ def compose(chosen: list[Evidence], sources: Sources, budget: int = MAX_PROSE) -
     fitting: list[Evidence] = []
     room = budget
     for e in sorted(chosen, key=lambda e: -e.score):
-        length = len(_plain(e.sentence)) + MARKER_ROOM
+        length = len(e.sentence) + MARKER_ROOM
         if length <= room or (not fitting and room >= MIN_PART):
             fitting.append(e)
             room -= min(length, room)
     parts = []
     for e in (e for e in chosen if e in fitting):
         marker = sources.article(e.hit, e.sentence)
-        line = f"{truncate(_plain(e.sentence), budget - len(marker) - 1)} {marker}"
+        line = f"{truncate(e.sentence, budget - len(marker) - 1)} {marker}"
         parts.append(line)
         budget -= len(line) + 1
     return parts
-
-
-def _plain(sentence: str) -> str:
-    # Markdown emphasis and list bullets from the page are not part of what it says.
-    return re.sub(r"\*\*|__", "", sentence).lstrip("-•* ").strip()
-
-
-def words(text: str) -> set[str]:
-    return set(tokenize(text))
