@@ -170,6 +170,8 @@ class AnswerEngine:
         step = time.perf_counter()
         text = _search_text(q)
         need = need_of(text, self.retriever, q.countries, q.months, TABLE_WORDS)
+        if table_answer is not None and not table_answer.refused:
+            need.asks = _asked_beyond_figure(q.text) or need.asks  # the table gives the figure
         evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",), guild_id=guild_id))
         timings["search"] = _ms(step)
         # Only sentences about the holders and people the question names can answer it; a word
@@ -287,6 +289,13 @@ def _figure_clause(q: Question, residual: set[str]) -> str:
     if not naming:
         return clauses[0] if clauses else q.text
     return min(naming, key=lambda c: len(residual & set(tokenize(c))))
+
+
+def _asked_beyond_figure(text: str) -> str | None:
+    """A reason, a date or a name that a part of the question asks for beside a figure:
+    "How much ..., and why?" asks the articles for the reason."""
+    asked = (asks_of(clause) for clause in CLAUSE_BREAK.split(text) if clause and clause.strip())
+    return next((kind for kind in asked if kind in ("why", "when", "who")), None)
 
 
 def _search_text(q: Question) -> str:

@@ -52,7 +52,7 @@ ASKS = [
         ),
     ),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:date|day|month|year)\b", re.I)),
-    ("why", re.compile(r"\bwhy\b|\bwhat (?:is|was|'s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I)),
+    ("why", re.compile(r"\bwhy\b|\bwhat(?: is| was|'s|’s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I)),
     ("who", re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
     ("yes_no", re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)),
 ]
@@ -69,9 +69,15 @@ DATE = re.compile(
     r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?\s*\d|\b(?:19|20)\d\d\b"
 )
+# "since" and "after" give a reason, not when a date follows ("since September 2008").
+AFTER_DATE = (
+    r"(?!\s+(?:(?:early|mid|late|the end of|the start of)[\s-]+)?(?:" + "|".join(MONTH_NAMES) + r"|(?:19|20)\d\d)\b)"
+)
 CAUSE = re.compile(
-    r"\b(?:because|as a result|result of|due to|driven by|amid|after|reflect\w*|caus\w*|reasons?|"
-    r"owing to|thanks to|since|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
+    r"\b(?:because|as a result|result of|due to|driven by|amid|(?:after|since)"
+    + AFTER_DATE
+    + r"|reflect\w*|caus\w*|reasons?|"
+    r"owing to|thanks to|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
     r"pay|diversify|reduce|avoid)|aimed at|attribut\w*|explain\w*|sparked|triggered|led to|fears?|"
     r"concerns?|worr\w*|pressure|home to|role as|stems? from|comes? from|means|largely|mostly|partly)\b",
     re.I,

@@ -191,6 +191,7 @@ _TRANSLATE = str.maketrans(
 def _normalize(text: str) -> str:
     t = text.translate(_TRANSLATE).lower()
     t = re.sub(r"\bu\.\s?s\.(?:\s?a\.)?", "us ", t)  # "U.S." -> "us" so the dots don't end sentences
+    t = re.sub(r"\bwhat(?:'s| is| was) behind\b", "why", t)  # asks a reason; no ranking ("behind Japan")
     return re.sub(r"\s+", " ", t).strip()
 
 
@@ -910,7 +911,7 @@ _SPEECH = _rx(
     r"|refer(?:s|red|ring)? to|stands? for|defin\w*|counts? as|counted as|threat\w*|call(?:s|ed)? (?:it|them))\b"
 )
 _WHY = _rx(
-    r"\b(?:why|how come|explain\w*|reasons?|causes?|caused|because|drivers?|driven|what'?s behind|what is behind"
+    r"\b(?:why|how come|explain\w*|reasons?|causes?|caused|because|drivers?|driven"
     r"|misleading|affect\w*|impact\w*|influenc\w*|whose)\b"
 )
 _SPECULATE = _rx(

@@ -67,6 +67,7 @@ published: 2026-06-17
 url: https://example.com/test/canada-swing
 
 Canada's holdings of Treasuries fell by $42.3 billion in April, the biggest monthly drop among major holders.
+That took Canada's holdings to their lowest level since March 2025, a fall of 9.6% in a single month.
 Dealers said the fall reflected Canadian pension funds unwinding hedged positions after the Bank of Canada cut rates.
 Canada's swings are often large because its banks move collateral between New York and Toronto.
 """,
@@ -142,6 +143,15 @@ def test_table_figure_and_its_reason_together(engine):
     assert "pension funds unwinding hedged positions" in answer.text
     assert cited_refs(answer) == {"table5_sample.txt", "canada-swing.txt"}
     assert len(answer.text) <= 600
+
+
+def test_how_much_and_whats_behind_it_gets_the_figure_and_the_reason(engine):
+    # The table gives the figure, so the article sentence must give the reason: not another
+    # figure, and not a "since" that only dates something.
+    answer = engine.ask("How much did Canada's holdings drop in April 2026, and what's behind the fall?")
+    assert answer.route == "mixed"
+    assert "fell by $42.3 billion" in answer.text  # "behind" asks a reason here, not a ranking
+    assert "pension funds unwinding hedged positions" in answer.text
 
 
 def test_people_and_places_are_not_unknown_holders(engine):
