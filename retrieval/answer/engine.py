@@ -9,6 +9,7 @@ with what the sources do hold.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import re
@@ -20,6 +21,7 @@ from retrieval.answer.compose import MAX_PROSE, choose, compose
 from retrieval.answer.evidence import (
     NAME_SPAN,
     QUESTION_WORDS,
+    YEAR,
     Evidence,
     Need,
     asks_of,
@@ -32,7 +34,7 @@ from retrieval.answer.evidence import (
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
 from retrieval.answer.understanding import Question, parse_question
-from retrieval.calendar import MONTH_NAMES, month_label
+from retrieval.calendar import MONTH_NAMES, format_month, month_label, parse_month
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
@@ -93,6 +95,15 @@ MONTH_WORDS = frozenset(
         "end late early mid start beginning q1 q2 q3 q4"
     )
 )
+# A period named by an event rather than a date: "in the month of the selloff", "during the crisis".
+EVENT_TIME = re.compile(
+    r"\b(?:in|during|around|over) the (?:month|week|weeks|days?|time) (?:of|after|before|when|that)\b|"
+    r"\bduring\b|\bat the time of\b|\bin the wake of\b",
+    re.I,
+)
+EVENT_SENTENCES = 5  # the best sentences read for the event's month
+MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b", re.I)
+TOKEN_SPAN = re.compile(r"[\w'’-]+")
 # "Today", "right now": only a recent story can say what is true now.
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
 RECENT_DAYS = 45  # how much older than the newest story "now" may be
@@ -116,6 +127,8 @@ class AnswerEngine:
         question = parse_question(text, available_months=months or None)
         if previous is not None:
             question = question.with_context(previous)
+        if months and _table_shaped(question) and not (question.months or question.month_range):
+            question = self._dated_by_event(question, months, guild_id)
         timings["understand"] = _ms(started)
         answer = self._answer(question, months, timings, guild_id)
         answer.question = question
@@ -128,6 +141,25 @@ class AnswerEngine:
             return self.book.months()
         except NotFound:
             return []
+
+    def _dated_by_event(self, q: Question, months: list[str], guild_id: int | None) -> Question:
+        """ "in the month of the Liberation Day selloff": the month an article names beside the
+        event's words dates the table figure asked for."""
+        anchor = EVENT_TIME.search(q.text)
+        if anchor is None:
+            return q
+        event = terms_of(q.text[anchor.end() :]) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS
+        if not event:
+            return q
+        need = need_of(q.text, self.retriever, q.countries, [], TABLE_WORDS)
+        flt = SearchFilter(kinds=("article",), guild_id=guild_id)
+        for e in find_evidence(self.retriever, q.text, need, flt)[:EVENT_SENTENCES]:
+            if len(matched(event, e.terms)) * 2 < len(event):
+                continue
+            month = _month_beside(e.sentence, event, str(e.hit.meta.get("published", "")))
+            if month in months:
+                return dataclasses.replace(q, months=[month], latest=False)
+        return q
 
     # -- routing -------------------------------------------------------------------------------
 
@@ -289,6 +321,25 @@ def _figure_clause(q: Question, residual: set[str]) -> str:
     if not naming:
         return clauses[0] if clauses else q.text
     return min(naming, key=lambda c: len(residual & set(tokenize(c))))
+
+
+def _month_beside(sentence: str, event: set[str], published: str) -> str | None:
+    """The month named nearest the event's words in a sentence, in the year the sentence names
+    or else the story's year (a month after the story's own is the year before)."""
+    named = list(MONTH_NAME.finditer(sentence))
+    spots = [m.start() for m in TOKEN_SPAN.finditer(sentence) if terms_of(m.group(0)) & event]
+    if not named or not spots:
+        return None
+    nearest = min(named, key=lambda m: min(abs(m.start() - spot) for spot in spots))
+    number = MONTH_NAMES.index(nearest.group(1).capitalize()) + 1
+    years = YEAR.findall(sentence)
+    if years:
+        return format_month(int(years[0]), number)
+    story = parse_month(published[:7])
+    if story is None:
+        return None
+    year, story_month = story
+    return format_month(year - 1 if number > story_month else year, number)
 
 
 def _asked_beyond_figure(text: str) -> str | None:

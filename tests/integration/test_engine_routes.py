@@ -154,6 +154,13 @@ def test_how_much_and_whats_behind_it_gets_the_figure_and_the_reason(engine):
     assert "pension funds unwinding hedged positions" in answer.text
 
 
+def test_a_month_named_by_an_event_is_read_from_the_article(engine):
+    # The story (published February 2026) says the record intervention came "in January".
+    answer = engine.ask("How much did Japan hold in the month of its record yen intervention?")
+    assert "$1,225.3 billion" in answer.text and "January 2026" in answer.text
+    assert "table5_sample.txt" in cited_refs(answer)
+
+
 def test_people_and_places_are_not_unknown_holders(engine):
     answer = engine.ask("Why did Tokyo spend so much defending the yen in January?")
     assert not answer.refused
