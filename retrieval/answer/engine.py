@@ -28,7 +28,6 @@ from retrieval.answer.evidence import (
     compounds,
     find_evidence,
     matched,
-    matches,
     need_of,
     terms_of,
 )
@@ -220,7 +219,7 @@ class AnswerEngine:
                 if matched(wanted, _said(e)):
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
-        supported = _supported(evidence, need, qualifier if untabled else set())
+        supported = _supported(evidence, qualifier if untabled else set())
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
@@ -366,14 +365,12 @@ def _table_shaped(q: Question) -> bool:
     return q.about_holdings and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
 
 
-def _supported(evidence: list[Evidence], need: Need, qualifier: set[str]) -> bool:
+def _supported(evidence: list[Evidence], qualifier: set[str]) -> bool:
     if not evidence:
         return False
     best = evidence[0]
     if qualifier and not matched(qualifier, _said(best)):
         return False
-    if not all(matches(n, best.context) for n in need.numbers):
-        return False  # "the 30-year auction": a passage about the 10-year one does not answer it
     close = best.context_coverage >= MIN_CONTEXT_COVERAGE or best.hit.similarity >= MIN_SIMILARITY_ALONE
     # Naming the right person is not enough: the passage must be about what was asked of them.
     return best.score >= MIN_SCORE and close and best.topic_coverage >= MIN_TOPIC_COVERAGE

@@ -110,11 +110,6 @@ class Need:
     month_words: set[str] = field(default_factory=set)  # "april" for a question about 2024-04
 
     @property
-    def numbers(self) -> set[str]:
-        """The figures a question names a thing by ("30-year", "G7"), years apart."""
-        return {t for t in self.weights if t.isdigit() and not YEAR.fullmatch(t)}
-
-    @property
     def total(self) -> float:
         return sum(self.weights.values()) or 1.0
 
