@@ -69,6 +69,10 @@ TABLE_WORDS = frozenset(
         "others pare pared dump dumped offload"
     )
 )
+# Words that make a "why" about the holdings themselves, which the figure helps to answer.
+HOLDING_WORDS = frozenset(
+    tokenize("hold holds held holding holdings pile stake position treasury treasuries securities debt")
+)
 # What the holdings tables do not measure: instruments, flows, custody, markets. A question
 # whose holder is qualified by one of these is answered from the articles or refused.
 UNTABLED = frozenset(
@@ -191,8 +195,10 @@ class AnswerEngine:
                 for t in tokenize(w)
                 if t in qualifier
             )
+            # "Why did the Taiwan dollar spike in May?": a reason asked of a holder is no figure.
+            why_only = asks_of(figure_clause) == "why" and not clause & HOLDING_WORDS
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
-            if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not untabled:
+            if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not (untabled or why_only):
                 step = time.perf_counter()
                 table_answer = self.tables.answer(q)
                 timings["table"] = _ms(step)

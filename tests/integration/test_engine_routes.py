@@ -136,6 +136,14 @@ def test_a_why_question_gets_the_sentence_that_gives_the_reason(engine):
     assert "[1]" in answer.text and cited_refs(answer) == {"lumen-bank.txt"}
 
 
+def test_a_reason_asked_of_a_holder_is_not_answered_with_its_figure(engine):
+    # Canada names a holder and April 2026 a month the table has, but the question asks why
+    # its currency moved: the table's figure for Canada is no answer to it.
+    answer = engine.ask("Why did Canada's dollar jump in April 2026?")
+    assert "$397.1 billion" not in answer.text
+    assert "table5_sample.txt" not in cited_refs(answer)
+
+
 def test_table_figure_and_its_reason_together(engine):
     answer = engine.ask("What did Canada hold in April 2026, and why did its holdings fall?")
     assert answer.route == "mixed"
