@@ -8,8 +8,8 @@ Both indexes get the same rows and the same terms: the project's `tokenize` (ste
 "U.S.", compounds) runs once per chunk and bm25s is handed the token lists, so what is compared
 is the index, not two tokenizers. bm25s is set to the same formula (Lucene idf, k1 1.4, b 0.75;
 its scores lack our constant k1 + 1 factor, which does not change a ranking). A query is the
-product's: the top 40 rows under a filter mask of kind and day, computed by the same
-`BM25Index.mask` for both (bm25s takes it as its `weight_mask`).
+product's: the top 40 rows under a filter mask of kind and day, computed by one function over
+the same arrays for both (bm25s takes it as its `weight_mask`).
 
 Per size (1k, 20k, 100k chunks of benchmarks/corpus.py's filler articles plus 2% holdings tables,
 titles prefixed as retrieval/search.py indexes them), each index runs in its own process so that
@@ -163,8 +163,6 @@ class Bm25sIndex:
         index.days = np.array([r.day for r in rows], dtype=np.int32)
         return index
 
-    mask = BM25Index.mask  # the same filter semantics, over the same two arrays
-
     def top(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         terms = list(dict.fromkeys(tokenize(query)))  # each term once, as BM25Index.scores does
         k = min(k, len(self.ids))
@@ -231,23 +229,36 @@ def _timed(fn):
     return value, time.perf_counter() - wall, time.process_time() - cpu
 
 
+def mask(index, kinds: tuple[str, ...] | None, since_day: int, until_day: int) -> np.ndarray | None:
+    """BM25Index.mask's rules (kinds, then a day window), kept here so that both indexes pay the
+    same for them and the script does not follow the product's filter type as it changes."""
+    if not (kinds or since_day or until_day):
+        return None
+    allowed = np.isin(index.kinds, list(kinds)) if kinds else np.ones(len(index.ids), dtype=bool)
+    if since_day:
+        allowed &= index.days >= since_day
+    if until_day:
+        allowed &= (index.days > 0) & (index.days <= until_day)
+    return allowed
+
+
 def _tops(index, queries, k: int = 10) -> list[list[tuple[str, float]]]:
     """Each query's top k as (row id, score); our scores carry a constant k1 + 1 that bm25s's lack."""
     scale = BM25Index.K1 + 1 if isinstance(index, BM25Index) else 1.0
     return [
-        [(index.ids[i], score / scale) for i, score in index.top(q, k, index.mask(kinds, since, until))]
+        [(index.ids[i], score / scale) for i, score in index.top(q, k, mask(index, kinds, since, until))]
         for q, kinds, since, until in queries
     ]
 
 
 def _query_times(index, queries) -> list[float]:
     for q, kinds, since, until in queries[:20]:  # warm caches and the term cache
-        index.top(q, TOP_K, index.mask(kinds, since, until))
+        index.top(q, TOP_K, mask(index, kinds, since, until))
     times = []
     for _ in range(ROUNDS):
         for q, kinds, since, until in queries:
             started = time.perf_counter()
-            index.top(q, TOP_K, index.mask(kinds, since, until))
+            index.top(q, TOP_K, mask(index, kinds, since, until))
             times.append(time.perf_counter() - started)
     return times
 
