@@ -6,45 +6,42 @@
     desk holdings --top 5 [--month 2025-03]  the largest holders in a month
     ... --json                               one JSON object for scripts
 
-Only Chroma metadata is read (retrieval.holdings): nothing here may import the embedding
-model, so a lookup starts in about a second instead of ten.
+The lookups and their views are retrieval.lookup's; this module holds the options, the
+usage rules between them, and the printing.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from argparse import ArgumentTypeError
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from retrieval.errors import DeskError, NotFound
-from retrieval.formatting import ordinal
-
-if TYPE_CHECKING:  # imported where used, like the rest of retrieval.holdings
-    from retrieval.holdings import Change, Figure
-
-HISTORY_MONTHS = 6
-_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+from retrieval.errors import DeskError
+from retrieval.formatting import ordinal, percent, signed
+from retrieval.lookup import (
+    CountryView,
+    SeriesView,
+    look_up_country,
+    look_up_series,
+    look_up_top,
+    parse_count,
+    parse_month,
+)
 
 
 def month_arg(text: str) -> str:
-    """argparse type: YYYY-MM (a one-digit month is accepted and padded)."""
-    match = _MONTH.fullmatch(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ArgumentTypeError(f"{text!r} is not a month; write YYYY-MM, e.g. 2025-03")
-    return f"{match.group(1)}-{int(match.group(2)):02d}"
+    """argparse type: a month, or argparse's own error (which names the option)."""
+    try:
+        return parse_month(text)
+    except DeskError as exc:
+        raise ArgumentTypeError(str(exc)) from None
 
 
 def count_arg(text: str) -> int:
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
+        return parse_count(text)
+    except DeskError as exc:
+        raise ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser) -> None:
@@ -63,207 +60,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
-# ---------------------------------------------------------------- what is looked up
-
-
-@dataclass
-class CountryView:
-    figure: Figure
-    rank: tuple[int, int] | None  # (rank, countries ranked); None for aggregates
-    previous: str  # the month before
-    change: Change | None  # Change from the month before, None when the tables lack it
-    history: list = field(default_factory=list)  # Figures, oldest first, ending at the month
-    note: str = ""  # what a reader could otherwise get wrong about this figure
-
-
-@dataclass
-class SeriesView:
-    series: str
-    figures: list
-    highest: Figure
-    lowest: Figure
-
-
-@dataclass
-class TopView:
-    month: str
-    figures: list
-    ranked: int  # how many countries the month's table ranks
-    changes: dict  # series -> Change from the month before, or None
-    total: Figure | None  # Grand Total figure when the table has one
-
-
-def _months_back(month: str, count: int) -> str:
-    year, number = map(int, month.split("-"))
-    index = year * 12 + number - 1 - count
-    return f"{index // 12}-{index % 12 + 1:02d}"
-
-
-def _validate(args) -> tuple[str, str | None]:
-    """The mode ("country", "series", "top") and the country typed, or a DeskError."""
-    name = " ".join(args.country).strip() or None
-    ranged = args.start or args.end
-    if args.top is not None:
-        if name:
-            raise DeskError("give a country or --top N, not both")
-        if ranged:
-            raise DeskError("--top ranks one month: use --month, not --from/--to")
-        return "top", None
-    if not name:
-        raise DeskError("give a country (e.g. `desk holdings Japan`) or --top N")
-    if ranged:
-        if args.month:
-            raise DeskError("give either --month or --from/--to, not both")
-        if args.start and args.end and args.start > args.end:
-            raise DeskError(f"--from {args.start} is after --to {args.end}")
-        return "series", name
-    return "country", name
-
-
-def look_up_country(book, name: str, month: str | None = None) -> CountryView:
-    from retrieval import countries
-    from retrieval.calendar import month_label, previous_month
-
-    figure = book.value(name, month)  # raises NotFound with names or the months covered
-    try:
-        position, ranked, _ = book.rank(figure.series, figure.month)
-        rank = (position, ranked)
-    except NotFound:
-        rank = None  # an aggregate (Grand Total, Foreign Official) has no rank
-    before = previous_month(figure.month)
-    try:
-        change = book.change(figure.series, before, figure.month)
-    except NotFound:
-        change = None  # the first month the tables hold
-    history = book.series(figure.series, _months_back(figure.month, HISTORY_MONTHS - 1), figure.month)
-    note = ""
-    latest = book.latest_month()
-    if month is None and figure.month < latest:
-        # "Latest" for a country Treasury stopped listing is not the latest month of the tables.
-        note = (
-            f"{figure.series} is not listed after {month_label(figure.month)}; the tables run to {month_label(latest)}."
-        )
-    elif figure.series == countries.ALL_OTHER:
-        note = "All Other is everything outside the countries its table lists, so it differs between tables."
-    return CountryView(figure, rank, before, change, history, note)
-
-
-def look_up_series(book, name: str, start: str | None, end: str | None) -> SeriesView:
-    figures = book.series(name, start, end)
-    highest, lowest = book.extremes(name, start, end)
-    return SeriesView(figures[0].series, figures, highest, lowest)
-
-
-def look_up_top(book, n: int, month: str | None = None) -> TopView:
-    from retrieval import countries
-    from retrieval.calendar import previous_month
-
-    ranking = book.ranking(month)
-    month = ranking[0].month
-    before = previous_month(month)
-    changes = {}
-    for figure in ranking[:n]:
-        try:
-            changes[figure.series] = book.change(figure.series, before, month)
-        except NotFound:
-            changes[figure.series] = None
-    try:
-        total = book.value(countries.GRAND_TOTAL, month)
-    except NotFound:
-        total = None  # a team's CSV may list a few countries only
-    return TopView(month, ranking[:n], len(ranking), changes, total)
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def citation_json(citation) -> dict:
-    return {
-        "title": citation.title,
-        "release": citation.release,
-        "release_estimated": citation.release_estimated,
-        "ref": citation.ref,
-        "url": citation.url,
-        "month": citation.month,
-    }
-
-
-def figure_json(figure) -> dict:
-    return {
-        "series": figure.series,
-        "month": figure.month,
-        "value": figure.value,
-        "citation": citation_json(figure.citation),
-        # Older releases that printed another figure for the same cell, oldest first.
-        "earlier": [{"value": value, "citation": citation_json(cite)} for value, cite in figure.earlier],
-        "first_published": figure.first_published,
-    }
-
-
-def change_json(change) -> dict | None:
-    if change is None:
-        return None
-    percent = change.percent
-    return {
-        "from": change.start.month,
-        "to": change.end.month,
-        "start": change.start.value,
-        "end": change.end.value,
-        "absolute": change.absolute,
-        "percent": None if percent is None else round(percent, 2),
-    }
-
-
-def view_json(view) -> dict:
-    if isinstance(view, CountryView):
-        return {
-            "kind": "value",
-            "series": view.figure.series,
-            "month": view.figure.month,
-            "value": view.figure.value,
-            "figure": figure_json(view.figure),
-            "rank": None if view.rank is None else {"rank": view.rank[0], "of": view.rank[1]},
-            "change": change_json(view.change),
-            "history": [figure_json(f) for f in view.history],
-            "note": view.note or None,
-        }
-    if isinstance(view, SeriesView):
-        return {
-            "kind": "series",
-            "series": view.series,
-            "from": view.figures[0].month,
-            "to": view.figures[-1].month,
-            "figures": [figure_json(f) for f in view.figures],
-            "max": figure_json(view.highest),
-            "min": figure_json(view.lowest),
-        }
-    return {
-        "kind": "top",
-        "month": view.month,
-        "ranked": view.ranked,
-        "figures": [
-            {"rank": i, **figure_json(f), "change": change_json(view.changes.get(f.series))}
-            for i, f in enumerate(view.figures, start=1)
-        ],
-        "grand_total": None if view.total is None else figure_json(view.total),
-    }
-
-
 # ---------------------------------------------------------------- text
 
 
-def _signed(value: float) -> str:
-    return f"{value:+,.1f}"
-
-
-def _percent(value: float) -> str:
-    # Two decimals for tiny moves, so a change of +3.9 on 9,348.7 does not read "+0.0%".
-    return f"{value:+.1f}%" if abs(value) >= 0.1 or value == 0 else f"{value:+.2f}%"
-
-
 def _change_text(change) -> str:
-    percent = change.percent
-    return _signed(change.absolute) + ("" if percent is None else f" ({_percent(percent)})")
+    share = change.percent
+    return signed(change.absolute) + ("" if share is None else f" ({percent(share)})")
 
 
 def _where(citation) -> str:
@@ -312,7 +114,7 @@ def _history_table(figures):
         table.add_column("First published", justify="right")
     previous = None
     for figure in figures:
-        change = "" if previous is None else _signed(round(figure.value - previous, 1))
+        change = "" if previous is None else signed(round(figure.value - previous, 1))
         row = [month_label(figure.month), format_billions(figure.value), change]
         if revised:
             row.append(format_billions(figure.first_published) if figure.earlier else "")
@@ -397,7 +199,7 @@ def render_text(view, console) -> None:
         table.add_column("Share", justify="right")
     for rank, figure in enumerate(view.figures, start=1):
         change = view.changes.get(figure.series)
-        row = [str(rank), figure.series, format_billions(figure.value), _signed(change.absolute) if change else ""]
+        row = [str(rank), figure.series, format_billions(figure.value), signed(change.absolute) if change else ""]
         if view.total:
             row.append(f"{figure.value / view.total.value * 100:.1f}%" if view.total.value else "")
         table.add_row(*row)
@@ -408,6 +210,27 @@ def render_text(view, console) -> None:
 
 
 # ---------------------------------------------------------------- the command
+
+
+def _validate(args) -> tuple[str, str | None]:
+    """The mode ("country", "series", "top") and the country typed, or a DeskError."""
+    name = " ".join(args.country).strip() or None
+    ranged = args.start or args.end
+    if args.top is not None:
+        if name:
+            raise DeskError("give a country or --top N, not both")
+        if ranged:
+            raise DeskError("--top ranks one month: use --month, not --from/--to")
+        return "top", None
+    if not name:
+        raise DeskError("give a country (e.g. `desk holdings Japan`) or --top N")
+    if ranged:
+        if args.month:
+            raise DeskError("give either --month or --from/--to, not both")
+        if args.start and args.end and args.start > args.end:
+            raise DeskError(f"--from {args.start} is after --to {args.end}")
+        return "series", name
+    return "country", name
 
 
 def look_up(book, args):
@@ -426,7 +249,7 @@ def cmd_holdings(args) -> int:
 
     view = look_up(HoldingsBook(KnowledgeBase()), args)
     if args.json:
-        print(json.dumps(view_json(view), indent=2, ensure_ascii=False))
+        print(json.dumps(view.to_dict(), indent=2, ensure_ascii=False))
         return 0
     from rich.console import Console
 

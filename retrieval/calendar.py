@@ -51,3 +51,11 @@ def shift_month(month: str, delta: int) -> str:
 
 def previous_month(month: str) -> str:
     return shift_month(month, -1)
+
+
+def read_month(text: str) -> str | None:
+    """ "YYYY-MM" as a person types it (a one-digit month is padded), or None when it is not one."""
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        return None
+    return format_month(int(m[1]), int(m[2]))

@@ -27,3 +27,8 @@ def truncate(text: str, limit: int) -> str:
         return text
     cut = text[: max(0, limit - 1)].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + "…"
+
+
+def percent(value: float) -> str:
+    """A signed percentage; two decimals for tiny moves, so +3.9 on 9,348.7 does not read "+0.0%"."""
+    return f"{value:+.1f}%" if abs(value) >= 0.1 or value == 0 else f"{value:+.2f}%"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from argparse import ArgumentTypeError
 from typing import Any
 
 import discord
@@ -17,7 +16,6 @@ from discord.ext import commands
 
 from bot.chart import series_png
 from bot.discord_bot import NO_MENTIONS
-from bot.holdings_cmd import look_up_country, look_up_top, month_arg
 from bot.render import (
     COLOUR,
     month_name,
@@ -30,17 +28,13 @@ from bot.render import (
 )
 from bot.scope import documents_in_scope
 from retrieval.errors import DeskError
+from retrieval.lookup import look_up_country, look_up_pair, look_up_series, look_up_top, parse_month
 
 MAX_CHOICES = 25
 
 
 def _month(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        return month_arg(text)
-    except ArgumentTypeError as exc:
-        raise DeskError(str(exc)) from None
+    return parse_month(text) if text else None
 
 
 class Lookup(commands.Cog):
@@ -105,16 +99,7 @@ class Lookup(commands.Cog):
         self, interaction: discord.Interaction, country1: str, country2: str, month: str | None = None
     ) -> None:
         await interaction.response.defer(thinking=True)
-
-        def both():
-            chosen = _month(month)
-            if chosen is None:
-                # The latest month both series have, so the comparison is like for like.
-                a, b = self.book.resolve(country1), self.book.resolve(country2)
-                chosen = min(self.book.latest_month(a), self.book.latest_month(b))
-            return look_up_country(self.book, country1, chosen), look_up_country(self.book, country2, chosen)
-
-        a, b = await asyncio.to_thread(both)
+        a, b = await asyncio.to_thread(look_up_pair, self.book, country1, country2, _month(month))
         await self._send(interaction, render_compare(a, b))
 
     @app_commands.command(name="chart", description="A line chart of a country's holdings")
@@ -127,9 +112,9 @@ class Lookup(commands.Cog):
         first, last = _month(start), _month(end)
         if first and last and first > last:
             raise DeskError(f"from {first} is after to {last}")
-        figures = await asyncio.to_thread(self.book.series, country, first, last)
-        png = await asyncio.to_thread(series_png, figures[0].series, figures)
-        low, high = min(figures, key=lambda f: f.value), max(figures, key=lambda f: f.value)
+        view = await asyncio.to_thread(look_up_series, self.book, country, first, last)
+        figures, high, low = view.figures, view.highest, view.lowest
+        png = await asyncio.to_thread(series_png, view.series, figures)
         embed = {
             "title": truncate(
                 neutralise(f"{figures[0].series}: {month_name(figures[0].month)} to {month_name(figures[-1].month)}"),
