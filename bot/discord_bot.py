@@ -81,26 +81,6 @@ class Cooldown:
         return 0.0
 
 
-# What each kind of post needs, by discord.py's permission names (all of them: README's invite URL).
-POST = ("view_channel", "send_messages", "embed_links", "read_message_history")
-THREAD = ("create_public_threads", "send_messages_in_threads")
-DIGEST_POST = ("view_channel", "send_messages", "embed_links", "attach_files")
-MANAGE_SERVER = discord.Permissions(manage_guild=True)
-
-
-def permission_name(name: str) -> str:
-    return name.replace("_", " ").title().replace("In ", "in ")
-
-
-def missing_permissions(permissions: discord.Permissions, needed) -> list[str]:
-    return [permission_name(name) for name in needed if not getattr(permissions, name)]
-
-
-def lacking_text(missing: list[str], where: str = "in this channel") -> str:
-    """One line naming what the bot lacks, for the member who can fix it or ask an admin."""
-    return f"I can't post {where}: I lack the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} here."
-
-
 def cooldown_text(seconds: float) -> str:
     return f"Easy there — you can ask again in {max(1, round(seconds))} s."
 

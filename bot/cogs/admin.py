@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.checks import MANAGE_SERVER, manager_only, require_manager
 from bot.discord_bot import NO_MENTIONS
 from bot.render import CONTENT_LIMIT, neutralise, truncate
 from bot.scope import documents_in_scope, forget_in_scope
@@ -25,33 +26,13 @@ from retrieval.store import owner_of
 log = logging.getLogger("desk.bot")
 
 PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside Discord's edit rate limit
-MANAGE = discord.Permissions(manage_guild=True)
-
-
-def _require_manager(interaction: discord.Interaction) -> None:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage()
-    if not interaction.permissions.manage_guild:
-        raise app_commands.MissingPermissions(["manage_guild"])
-
-
-def manager_only():
-    """The same rule as a command check. Checks run before discord.py converts the options, so a
-    member (or a DM) is refused even when an option cannot be converted there: /digest subscribe
-    sent from a DM used to fail converting its channel and answer "Something went wrong"."""
-
-    def predicate(interaction: discord.Interaction) -> bool:
-        _require_manager(interaction)
-        return True
-
-    return app_commands.check(predicate)
 
 
 class Admin(commands.Cog):
     ingest = app_commands.Group(
         name="ingest",
         description="Add sources to the knowledge base (Manage Server)",
-        default_permissions=MANAGE,
+        default_permissions=MANAGE_SERVER,
         guild_only=True,
     )
 
@@ -59,7 +40,7 @@ class Admin(commands.Cog):
         self.bot = bot
 
     async def _run_ingest(self, interaction: discord.Interaction, url: str, feed: bool) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         url = url.strip()
         if not url.lower().startswith(("http://", "https://")):
@@ -117,7 +98,7 @@ class Admin(commands.Cog):
     @manager_only()
     @app_commands.describe(file="The file to add; only this server will answer from it")
     async def ingest_file(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         from ingest.settings import IngestSettings
 
         limits = IngestSettings()
@@ -137,7 +118,7 @@ class Admin(commands.Cog):
     @app_commands.guild_only()
     @manager_only()
     async def forget(self, interaction: discord.Interaction, id: str) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         await asyncio.to_thread(forget_in_scope, self.bot.kb, id, interaction.guild_id)
         log.info("forget by %s in guild %s of %s", interaction.user.id, interaction.guild_id, id)

@@ -14,7 +14,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_MENTIONS, POST, THREAD, cooldown_text, lacking_text, missing_permissions, user_message
+from bot.checks import POST, THREAD, lacking_text, missing_permissions
+from bot.discord_bot import NO_MENTIONS, cooldown_text, user_message
 from bot.render import answer_record, render_answer, strip_bot_mention, thread_name
 from bot.views import answer_view
 

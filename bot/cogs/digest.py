@@ -21,9 +21,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.cogs.admin import _require_manager, manager_only
+from bot.checks import DIGEST_POST, MANAGE_SERVER, lacking_text, manager_only, missing_permissions, require_manager
 from bot.digest_render import digest_embed, top_holders_png
-from bot.discord_bot import DIGEST_POST, MANAGE_SERVER, NO_MENTIONS, lacking_text, missing_permissions
+from bot.discord_bot import NO_MENTIONS
 from bot.schedule import SubscriptionStore
 from retrieval.digest import compose_digest
 from retrieval.errors import NotFound
@@ -65,8 +65,8 @@ class Digest(commands.Cog):
     async def subscribe(
         self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str = "UTC"
     ) -> None:
-        _require_manager(interaction)
-        assert interaction.guild is not None  # _require_manager refused DMs
+        require_manager(interaction)
+        assert interaction.guild is not None  # require_manager refused DMs
         lacking = missing_permissions(channel.permissions_for(interaction.guild.me), DIGEST_POST)
         if lacking:  # refused now, not every morning
             await interaction.response.send_message(
@@ -86,7 +86,7 @@ class Digest(commands.Cog):
     @schedule.command(name="unsubscribe", description="Stop the daily digest in a channel")
     @manager_only()
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         await interaction.response.defer(ephemeral=True)
         removed = await asyncio.to_thread(self.store.unsubscribe, channel.id)
         text = f"No more digests in {channel.mention}." if removed else f"{channel.mention} had no digest."

@@ -575,7 +575,7 @@ async def test_knowledge_base_going_away_gets_a_clear_reply_and_recovers(desk, c
 def test_the_readme_invite_url_asks_for_exactly_the_permissions_the_bot_checks():
     import re
 
-    from bot.discord_bot import DIGEST_POST, POST, THREAD
+    from bot.checks import DIGEST_POST, POST, THREAD
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
