@@ -434,6 +434,8 @@ class DeskBot(commands.Bot):
 
     async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         original = getattr(error, "original", error)
+        if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+            original = error.__cause__  # an option a Transformer refused (bot.transformers): its own message
         text, expected = user_message(original)
         if expected:
             log.info("command %s: %s", getattr(interaction.command, "qualified_name", "?"), original)

@@ -405,6 +405,16 @@ async def test_chart_replies_with_a_png(desk):
     assert "is after" in error.json["content"] and error.json["flags"] & EPHEMERAL
 
 
+
+async def test_a_month_option_that_is_not_a_month_is_refused_privately(desk):
+    fake, bot = await desk()
+
+    inter = await fake.send_interaction("holdings", {"country": "Japan", "month": "March 2026"})
+    callback = await fake.wait_for_response(inter, "callback")
+    assert callback.json["type"] == 4 and callback.json["data"]["flags"] == EPHEMERAL
+    assert callback.json["data"]["content"] == "'March 2026' is not a month; write YYYY-MM, e.g. 2025-03"
+
+
 # ---------------------------------------------------------------- feedback
 
 
