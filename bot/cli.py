@@ -154,9 +154,9 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from bot.chat import render_answer
+        from bot.render.terminal import answer_text
 
-        print(render_answer(answer))
+        print(answer_text(answer))
     # A large store without its keyword-index file is indexed in the background while this
     # answer used dense search: finish and save it (once per store) so the next `desk ask` has it.
     sys.stdout.flush()

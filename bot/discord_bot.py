@@ -25,7 +25,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.feedback import FeedbackStore
-from bot.render import CONTENT_LIMIT, Rendered, neutralise, truncate
+from bot.render import Rendered, plain_message
 from bot.settings import BotSettings
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
 
@@ -415,7 +415,7 @@ class DeskBot(commands.Bot):
         """A short message for the user, whether or not the interaction was already deferred."""
         # Error texts quote what the user typed: a 2,100-character option must not make the
         # reply itself too long for Discord (then the user would see nothing at all).
-        text = truncate(neutralise(text), CONTENT_LIMIT)
+        text = plain_message(text)
         try:
             if not interaction.response.is_done():
                 await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

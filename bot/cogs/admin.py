@@ -18,7 +18,7 @@ from discord.ext import commands
 
 from bot.checks import MANAGE_SERVER, manager_only, require_manager
 from bot.discord_bot import NO_MENTIONS
-from bot.render import CONTENT_LIMIT, neutralise, truncate
+from bot.render import plain_message, truncate
 from bot.scope import documents_in_scope, forget_in_scope
 from retrieval.errors import DeskError
 from retrieval.store import owner_of
@@ -65,9 +65,7 @@ class Admin(commands.Cog):
         while not job.done():
             if latest["text"] != shown:
                 shown = latest["text"]
-                await interaction.edit_original_response(
-                    content=truncate(neutralise(shown), CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
-                )
+                await interaction.edit_original_response(content=plain_message(shown), allowed_mentions=NO_MENTIONS)
             await asyncio.wait([job], timeout=PROGRESS_EVERY)
         report = job.result()
         lines = [f"{label}: {report.summary()}"]
@@ -77,9 +75,7 @@ class Admin(commands.Cog):
         log.info(
             "ingest by %s in guild %s of %s: %s", interaction.user.id, interaction.guild_id, label, report.summary()
         )
-        await interaction.edit_original_response(
-            content=truncate(neutralise("\n".join(lines)), CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
-        )
+        await interaction.edit_original_response(content=plain_message("\n".join(lines)), allowed_mentions=NO_MENTIONS)
         interaction.extras["answered"] = True
 
     @ingest.command(name="url", description="Ingest one article or table from a URL")
@@ -122,9 +118,7 @@ class Admin(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await asyncio.to_thread(forget_in_scope, self.bot.kb, id, interaction.guild_id)
         log.info("forget by %s in guild %s of %s", interaction.user.id, interaction.guild_id, id)
-        await interaction.edit_original_response(
-            content=truncate(f"Forgot `{neutralise(id)}`.", CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
-        )
+        await interaction.edit_original_response(content=plain_message(f"Forgot `{id}`."), allowed_mentions=NO_MENTIONS)
         interaction.extras["answered"] = True
 
     @forget.autocomplete("id")

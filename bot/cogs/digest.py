@@ -22,8 +22,8 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.checks import DIGEST_POST, MANAGE_SERVER, lacking_text, manager_only, missing_permissions, require_manager
-from bot.digest_render import digest_embed, top_holders_png
 from bot.discord_bot import NO_MENTIONS
+from bot.render import digest_embed, top_holders_png
 from bot.schedule import SubscriptionStore
 from retrieval.digest import compose_digest
 from retrieval.errors import NotFound

@@ -14,18 +14,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chart import series_png
 from bot.discord_bot import NO_MENTIONS
-from bot.render import (
-    COLOUR,
-    month_name,
-    neutralise,
-    render_compare,
-    render_country,
-    render_sources,
-    render_top,
-    truncate,
-)
+from bot.render import render_chart, render_compare, render_country, render_sources, render_top, series_png
 from bot.scope import documents_in_scope
 from bot.transformers import Month, matching_choices
 from retrieval.errors import DeskError
@@ -92,21 +82,8 @@ class Lookup(commands.Cog):
         if start and end and start > end:
             raise DeskError(f"from {start} is after to {end}")
         view = await asyncio.to_thread(look_up_series, self.book, country, start, end)
-        figures, high, low = view.figures, view.highest, view.lowest
-        png = await asyncio.to_thread(series_png, view.series, figures)
-        embed = {
-            "title": truncate(
-                neutralise(f"{figures[0].series}: {month_name(figures[0].month)} to {month_name(figures[-1].month)}"),
-                256,
-            ),
-            "description": (
-                f"Highest ${high.value:,.1f} bn ({month_name(high.month)}), "
-                f"lowest ${low.value:,.1f} bn ({month_name(low.month)})."
-            ),
-            "color": COLOUR,
-            "image": {"url": "attachment://holdings.png"},
-            "footer": {"text": truncate(f"Source: {figures[-1].citation.title}", 2048)},
-        }
+        png = await asyncio.to_thread(series_png, view.series, view.figures)
+        embed = render_chart(view, "holdings.png")
         await self._send(interaction, embed, file=discord.File(io.BytesIO(png), filename="holdings.png"))
 
     @app_commands.command(name="sources", description="What the knowledge base holds, newest first")

@@ -16,7 +16,8 @@ import pytest
 from rich.console import Console
 
 from bot.cli import main
-from bot.holdings_cmd import count_arg, month_arg, render_text
+from bot.holdings_cmd import count_arg, month_arg
+from bot.render.terminal import render_text
 from ingest.holdings_ingest import table_documents
 from ingest.tables import parse_table
 from retrieval.errors import NotFound
