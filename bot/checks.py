@@ -45,3 +45,10 @@ def manager_only():
         return True
 
     return app_commands.check(predicate)
+
+
+def manager_group(name: str, description: str) -> app_commands.Group:
+    """A command group for managers. Discord applies default_permissions and guild_only to a
+    top-level command only (discord.py drops them on subcommands), so they are set here: the
+    group is hidden from members without Manage Server and from DMs."""
+    return app_commands.Group(name=name, description=description, default_permissions=MANAGE_SERVER, guild_only=True)

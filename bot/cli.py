@@ -274,7 +274,9 @@ def cmd_feedback(args) -> int:
 def _yesterday() -> str:
     from datetime import datetime, timedelta
 
-    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from retrieval.calendar import utc_stamp
+
+    return utc_stamp(datetime.now(UTC) - timedelta(days=1))
 
 
 def build_parser() -> argparse.ArgumentParser:

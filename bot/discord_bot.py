@@ -16,8 +16,9 @@ import os
 import sys
 import time
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Any, cast
 
 import aiohttp
 import discord
@@ -367,48 +368,33 @@ class DeskBot(commands.Bot):
         return getattr(channel, "type", None) in (discord.ChannelType.text, discord.ChannelType.news)
 
     @staticmethod
-    def embeds(rendered_message: list[dict]) -> list[discord.Embed]:
-        return [discord.Embed.from_dict(e) for e in rendered_message]
+    def _parts(rendered: Rendered, view) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Each message of a rendering as send() arguments: its embeds, no mentions, the buttons on the last."""
+        for i, message in enumerate(rendered.messages):
+            kwargs: dict[str, Any] = {
+                "embeds": [discord.Embed.from_dict(e) for e in message],
+                "allowed_mentions": NO_MENTIONS,
+            }
+            if view is not None and i == len(rendered.messages) - 1:
+                kwargs["view"] = view
+            yield i, kwargs
 
     async def followup_rendered(
-        self, interaction: discord.Interaction, rendered: Rendered, *, view=None, ephemeral: bool = False, files=None
+        self, interaction: discord.Interaction, rendered: Rendered, *, view=None, ephemeral: bool = False
     ) -> list[discord.WebhookMessage]:
         sent = []
-        for i, message in enumerate(rendered.messages):
-            last = i == len(rendered.messages) - 1
-            kwargs = {"view": view} if (last and view is not None) else {}
-            if i == 0 and files:
-                kwargs["files"] = files
-            sent.append(
-                await interaction.followup.send(
-                    content=rendered.content if i == 0 and rendered.content else discord.utils.MISSING,
-                    embeds=self.embeds(message),
-                    ephemeral=ephemeral,
-                    wait=True,
-                    allowed_mentions=NO_MENTIONS,
-                    **kwargs,
-                )
-            )
+        for _, kwargs in self._parts(rendered, view):
+            sent.append(await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs))
             # The first part replaced the "thinking…" message: an error after it must not touch @original.
             interaction.extras["answered"] = True
         return sent
 
     async def send_rendered(self, channel, rendered: Rendered, *, view=None, reference=None) -> list[discord.Message]:
         sent = []
-        for i, message in enumerate(rendered.messages):
-            last = i == len(rendered.messages) - 1
-            kwargs = {"view": view} if (last and view is not None) else {}
+        for i, kwargs in self._parts(rendered, view):
             if i == 0 and reference is not None:
-                kwargs["reference"] = reference
-                kwargs["mention_author"] = False
-            sent.append(
-                await channel.send(
-                    content=rendered.content if i == 0 and rendered.content else None,
-                    embeds=self.embeds(message),
-                    allowed_mentions=NO_MENTIONS,
-                    **kwargs,
-                )
-            )
+                kwargs.update(reference=reference, mention_author=False)
+            sent.append(await channel.send(**kwargs))
         return sent
 
     async def reply_error(self, interaction: discord.Interaction, text: str) -> None:

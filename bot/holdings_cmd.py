@@ -15,24 +15,29 @@ from __future__ import annotations
 import json
 import sys
 from argparse import ArgumentTypeError
+from collections.abc import Callable
+from typing import TypeVar
 
 from retrieval.errors import DeskError
 from retrieval.lookup import look_up_country, look_up_series, look_up_top, parse_count, parse_month
 
-
-def month_arg(text: str) -> str:
-    """argparse type: a month, or argparse's own error (which names the option)."""
-    try:
-        return parse_month(text)
-    except DeskError as exc:
-        raise ArgumentTypeError(str(exc)) from None
+T = TypeVar("T")
 
 
-def count_arg(text: str) -> int:
-    try:
-        return parse_count(text)
-    except DeskError as exc:
-        raise ArgumentTypeError(str(exc)) from None
+def _option(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a lookup's parser: its DeskError becomes argparse's error, which names the option."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except DeskError as exc:
+            raise ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+month_arg = _option(parse_month)
+count_arg = _option(parse_count)
 
 
 def add_arguments(parser) -> None:

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import MANAGE_SERVER, manager_only, require_manager
+from bot.checks import manager_group, manager_only, require_manager
 from bot.discord_bot import NO_MENTIONS
 from bot.render import plain_message, truncate
 from bot.scope import documents_in_scope, forget_in_scope
@@ -29,12 +29,7 @@ PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside Discord's ed
 
 
 class Admin(commands.Cog):
-    ingest = app_commands.Group(
-        name="ingest",
-        description="Add sources to the knowledge base (Manage Server)",
-        default_permissions=MANAGE_SERVER,
-        guild_only=True,
-    )
+    ingest = manager_group("ingest", "Add sources to the knowledge base (Manage Server)")
 
     def __init__(self, bot):
         self.bot = bot

@@ -21,10 +21,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.checks import DIGEST_POST, MANAGE_SERVER, lacking_text, manager_only, missing_permissions, require_manager
+from bot.checks import DIGEST_POST, lacking_text, manager_group, manager_only, missing_permissions, require_manager
 from bot.discord_bot import NO_MENTIONS
 from bot.render import digest_embed, top_holders_png
 from bot.schedule import SubscriptionStore
+from retrieval.calendar import utc_stamp
 from retrieval.digest import compose_digest
 from retrieval.errors import NotFound
 
@@ -38,12 +39,7 @@ def utcnow() -> datetime:
 
 
 class Digest(commands.Cog):
-    schedule = app_commands.Group(
-        name="digest-schedule",
-        description="A daily digest in a channel (Manage Server)",
-        default_permissions=MANAGE_SERVER,
-        guild_only=True,
-    )
+    schedule = manager_group("digest-schedule", "A daily digest in a channel (Manage Server)")
 
     def __init__(self, bot, clock=utcnow):
         self.bot = bot
@@ -95,7 +91,7 @@ class Digest(commands.Cog):
     @app_commands.command(name="digest", description="Post the digest of the last day here")
     async def now(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
-        since = (self.clock() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = utc_stamp(self.clock() - timedelta(days=1))
         embed, png, _ = await asyncio.to_thread(self._build, since, "", interaction.guild_id)
         await interaction.followup.send(**self._message(embed, png))
 
@@ -147,7 +143,7 @@ class Digest(commands.Cog):
                 await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
                 continue
             try:
-                since = sub.last_posted_at or (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                since = sub.last_posted_at or utc_stamp(now - timedelta(days=1))
                 embed, png, month = await asyncio.to_thread(self._build, since, sub.last_month_posted, sub.guild_id)
                 await channel.send(**self._message(embed, png))
             except (discord.Forbidden, discord.NotFound) as exc:

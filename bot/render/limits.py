@@ -159,4 +159,3 @@ class Rendered:
     """What to send: one or more messages, each a list of embed dicts (buttons go on the last)."""
 
     messages: list[list[dict]] = field(default_factory=list)
-    content: str = ""  # plain text for the first message, if any
