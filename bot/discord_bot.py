@@ -173,9 +173,10 @@ class DeskBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self.kb is None:
+            from retrieval.settings import RetrievalSettings
             from retrieval.store import KnowledgeBase
 
-            self.kb = KnowledgeBase()
+            self.kb = KnowledgeBase(RetrievalSettings(data_dir=self.settings.data_dir))
             # A Chroma server that is still starting gets a few retries, then a clear error.
             await asyncio.to_thread(self.kb.wait_until_available)
         if self.engine is None:

@@ -94,7 +94,7 @@ def cmd_holdings(args) -> int:
     from retrieval.holdings import HoldingsBook
     from retrieval.store import KnowledgeBase
 
-    view = look_up(HoldingsBook(KnowledgeBase()), args)
+    view = look_up(HoldingsBook(KnowledgeBase(args.settings)), args)
     if args.json:
         print(json.dumps(view.to_dict(), indent=2, ensure_ascii=False))
         return 0
