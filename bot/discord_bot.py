@@ -419,7 +419,7 @@ class DeskBot(commands.Bot):
         except discord.HTTPException:
             log.warning("could not tell the user about an error (interaction %s)", interaction.id, exc_info=True)
 
-    async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def on_tree_error(self, interaction: discord.Interaction, error: Exception) -> None:
         original = getattr(error, "original", error)
         if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
             original = error.__cause__  # an option a Transformer refused (bot.transformers): its own message

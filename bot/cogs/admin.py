@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import manager_group, manager_only, require_manager
-from bot.discord_bot import NO_MENTIONS
+from bot.discord_bot import NO_MENTIONS, DeskBot
 from bot.render import plain_message, truncate
 from bot.scope import documents_in_scope, forget_in_scope
 from retrieval.errors import DeskError
@@ -31,7 +31,7 @@ PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside Discord's ed
 class Admin(commands.Cog):
     ingest = manager_group("ingest", "Add sources to the knowledge base (Manage Server)")
 
-    def __init__(self, bot):
+    def __init__(self, bot: DeskBot):
         self.bot = bot
 
     async def _run_ingest(self, interaction: discord.Interaction, url: str, feed: bool) -> None:
@@ -130,5 +130,5 @@ class Admin(commands.Cog):
         return [app_commands.Choice(name=truncate(d.get("title") or d["id"], 100), value=d["id"]) for d in hits[:25]]
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Admin(bot))

@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.checks import DIGEST_POST, lacking_text, manager_group, manager_only, missing_permissions, require_manager
-from bot.discord_bot import NO_MENTIONS
+from bot.discord_bot import NO_MENTIONS, DeskBot
 from bot.render import digest_embed, top_holders_png
 from bot.schedule import SubscriptionStore
 from retrieval.calendar import utc_stamp
@@ -41,7 +42,7 @@ def utcnow() -> datetime:
 class Digest(commands.Cog):
     schedule = manager_group("digest-schedule", "A daily digest in a channel (Manage Server)")
 
-    def __init__(self, bot, clock=utcnow):
+    def __init__(self, bot: DeskBot, clock: Callable[[], datetime] = utcnow):
         self.bot = bot
         self._feeds_refreshed_at: datetime | None = None
         self.clock = clock  # tests move time by replacing this
@@ -71,7 +72,7 @@ class Digest(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True)
         sub = await asyncio.to_thread(
-            self.store.subscribe, channel.id, interaction.guild_id, time, timezone, self.clock()
+            self.store.subscribe, channel.id, interaction.guild.id, time, timezone, self.clock()
         )
         await interaction.followup.send(
             f"Daily digest set for {channel.mention} at {sub.at} ({sub.timezone}).",
@@ -134,6 +135,7 @@ class Digest(commands.Cog):
                 except discord.HTTPException as exc:
                     log.warning("digest channel %s could not be looked up (%s); will retry", sub.channel_id, exc)
                     continue
+            channel = cast(discord.TextChannel, channel)  # /digest-schedule subscribe takes text channels only
             me = getattr(getattr(channel, "guild", None), "me", None)
             lacking = missing_permissions(channel.permissions_for(me), DIGEST_POST) if me is not None else []
             if lacking:
@@ -197,5 +199,5 @@ class Digest(commands.Cog):
         return message
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Digest(bot))

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_MENTIONS
+from bot.discord_bot import NO_MENTIONS, DeskBot
 from bot.render import render_chart, render_compare, render_country, render_sources, render_top, series_png
 from bot.scope import documents_in_scope
 from bot.transformers import Month, matching_choices
@@ -23,7 +23,7 @@ from retrieval.lookup import look_up_country, look_up_pair, look_up_series, look
 
 
 class Lookup(commands.Cog):
-    def __init__(self, bot):
+    def __init__(self, bot: DeskBot):
         self.bot = bot
 
     @property
@@ -103,5 +103,5 @@ class Lookup(commands.Cog):
     chart.autocomplete("country")(series_autocomplete)
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Lookup(bot))
