@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import discord
 from discord import app_commands
 
+from bot.discord_bot import DeskBot
 from retrieval.calendar import month_label
 from retrieval.errors import DeskError
 from retrieval.lookup import parse_month
-
-if TYPE_CHECKING:
-    from bot.discord_bot import DeskBot
 
 MAX_CHOICES = 25  # Discord shows at most 25
 
@@ -41,7 +39,7 @@ class MonthTransformer(app_commands.Transformer):
     async def autocomplete(  # type: ignore[override]  # the base also allows int and float choices
         self, interaction: discord.Interaction, value: str
     ) -> list[app_commands.Choice[str]]:
-        book = cast("DeskBot", interaction.client).engine.book
+        book = cast(DeskBot, interaction.client).engine.book
         choices = await matching_choices(lambda: sorted(book.months(), reverse=True), value)
         # Show "2026-04 (April 2026)" but send the YYYY-MM the lookups take.
         return [app_commands.Choice(name=f"{c.value} ({month_label(c.value)})", value=c.value) for c in choices]

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.discord_bot import DeskBot
 from bot.render import record_from_embeds
-
-if TYPE_CHECKING:  # bot.discord_bot imports this module when the bot starts
-    from bot.discord_bot import DeskBot
 
 log = logging.getLogger("desk.bot")
 
