@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from bot.render.terminal import answer_text
 from retrieval.errors import DeskError
 
 SAMPLE_QUESTIONS = [
@@ -17,7 +18,7 @@ def run_chat(engine, interactive: bool) -> int:
         # No terminal attached (CI, a pipe): show what the chat does with two sample questions.
         for question in SAMPLE_QUESTIONS:
             print(f"> {question}")
-            print(render_answer(engine.ask(question)), end="\n\n")
+            print(answer_text(engine.ask(question)), end="\n\n")
         return 0
     print("Holdings Desk chat. Ask about foreign holdings of Treasurys; an empty line or Ctrl-D quits.")
     previous = None
@@ -31,17 +32,6 @@ def run_chat(engine, interactive: bool) -> int:
         try:
             answer = engine.ask(question, previous=previous)
             previous = answer.question  # follow-ups ("and in March?") keep country and month
-            print(render_answer(answer), end="\n\n")
+            print(answer_text(answer), end="\n\n")
         except DeskError as exc:
             print(f"error: {exc}", file=sys.stderr)
-
-
-def render_answer(answer) -> str:
-    """An Answer as terminal text: the prose, then its numbered sources."""
-    lines = [answer.text, ""]
-    for c in answer.citations:
-        where = c.url or c.ref
-        date = f", {c.published}" if c.published else ""
-        outlet = f" — {c.source}" if c.source else ""
-        lines.append(f"[{c.n}] {c.title}{outlet}{date} ({where})")
-    return "\n".join(lines).rstrip()

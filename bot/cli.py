@@ -16,10 +16,10 @@ from retrieval.errors import DeskError
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 
 
-def _kb():
+def _kb(args):
     from retrieval.store import KnowledgeBase
 
-    return KnowledgeBase()
+    return KnowledgeBase(args.settings)
 
 
 def cmd_ingest(args) -> int:
@@ -30,7 +30,7 @@ def cmd_ingest(args) -> int:
 
     if not args.inputs and not args.feed and not args.tic:
         raise DeskError("nothing to ingest: give files, folders, URLs, --feed URL or --tic")
-    kb = _kb()
+    kb = _kb(args)
     columns = (
         TextColumn("ingesting"),
         BarColumn(),
@@ -89,12 +89,12 @@ def _scope(args):
 
 def cmd_sources(args) -> int:
     if args.show:
-        return _show_source(args.show)
+        return _show_source(_kb(args), args.show)
     from bot.scope import documents_in_scope
     from retrieval.store import owner_of
 
     print_records(
-        documents_in_scope(_kb(), _scope(args)),
+        documents_in_scope(_kb(args), _scope(args)),
         args.json,
         "The knowledge base is empty. Add sources with `desk ingest PATH_OR_URL`.",
         ("id", "title", "source", "date", "kind", "chunks", "guild"),
@@ -111,9 +111,8 @@ def cmd_sources(args) -> int:
     return 0
 
 
-def _show_source(doc_id: str) -> int:
+def _show_source(kb, doc_id: str) -> int:
     """One document: its record, the body its chunks hold, and the boilerplate ingest removed."""
-    kb = _kb()
     record = kb.get_document(doc_id)
     if record is None:
         raise DeskError(f"no document with id {doc_id!r}; `desk sources` lists them")
@@ -134,29 +133,28 @@ def _show_source(doc_id: str) -> int:
 def cmd_forget(args) -> int:
     from bot.scope import forget_in_scope
 
-    forget_in_scope(_kb(), args.id, _scope(args), unknown="no document with id {id!r}; `desk sources` lists them")
+    forget_in_scope(_kb(args), args.id, _scope(args), unknown="no document with id {id!r}; `desk sources` lists them")
     print(f"Forgot {args.id}.")
     return 0
 
 
-def _engine(kb=None):
+def _engine(kb):
     from retrieval.answer import AnswerEngine
     from retrieval.llm import llm_from_settings
 
-    kb = kb or _kb()
     return AnswerEngine(kb, llm=llm_from_settings(kb.settings))
 
 
 def cmd_ask(args) -> int:
-    engine = _engine()
+    engine = _engine(_kb(args))
     # Without --guild: the shared documents only, as a DM to the bot would see.
     answer = engine.ask(args.question, guild_id=args.guild)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from bot.chat import render_answer
+        from bot.render.terminal import answer_text
 
-        print(render_answer(answer))
+        print(answer_text(answer))
     # A large store without its keyword-index file is indexed in the background while this
     # answer used dense search: finish and save it (once per store) so the next `desk ask` has it.
     sys.stdout.flush()
@@ -168,7 +166,7 @@ def cmd_eval(args) -> int:
     from retrieval.evaluate import load_items, run_eval
 
     items = load_items(Path(args.file))
-    kb = _kb()
+    kb = _kb(args)
     if args.ingest:
         from ingest.pipeline import Ingester
 
@@ -203,7 +201,7 @@ def cmd_eval(args) -> int:
 def cmd_digest(args) -> int:
     from retrieval.digest import compose_digest, render_markdown
 
-    digest = compose_digest(_kb(), since=args.since)  # a bad --since is a DeskError: one clear line
+    digest = compose_digest(_kb(args), since=args.since)  # a bad --since is a DeskError: one clear line
     text = render_markdown(digest)
     if not args.markdown:
         import re
@@ -225,7 +223,7 @@ def ensure_sample_ingested(kb) -> None:
 
 
 def cmd_run(args) -> int:
-    kb = _kb()
+    kb = _kb(args)
     ensure_sample_ingested(kb)
     if os.environ.get("DISCORD_TOKEN"):
         return cmd_bot(args)
@@ -235,20 +233,26 @@ def cmd_run(args) -> int:
 def cmd_chat(args) -> int:
     from bot.chat import run_chat
 
-    return run_chat(_engine(), interactive=sys.stdin.isatty())
+    return run_chat(_engine(_kb(args)), interactive=sys.stdin.isatty())
+
+
+def _bot_settings(args):
+    from bot.settings import BotSettings
+
+    return BotSettings(data_dir=args.settings.data_dir)
 
 
 def cmd_bot(args) -> int:
     from bot.discord_bot import run_bot
 
-    return run_bot()
+    return run_bot(_bot_settings(args))
 
 
 def cmd_feedback(args) -> int:
     from bot.feedback import FeedbackStore
-    from bot.settings import BotSettings
 
-    entries = FeedbackStore(BotSettings().feedback_path).entries()
+    store = FeedbackStore(_bot_settings(args).feedback_path)
+    entries = store.entries()
     shown = print_records(
         entries,
         args.json,
@@ -265,7 +269,7 @@ def cmd_feedback(args) -> int:
     )
     if args.json or not shown:
         return 0
-    latest = FeedbackStore(BotSettings().feedback_path).latest()  # a changed vote counts once, as its last
+    latest = store.latest()  # a changed vote counts once, as its last
     up = sum(1 for e in latest if e.get("vote") == "up")
     print(f"{len(latest)} votes: {up} up, {len(latest) - up} down")
     return 0
@@ -274,7 +278,9 @@ def cmd_feedback(args) -> int:
 def _yesterday() -> str:
     from datetime import datetime, timedelta
 
-    return (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from retrieval.calendar import utc_stamp
+
+    return utc_stamp(datetime.now(UTC) - timedelta(days=1))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -364,8 +370,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "data_dir", None):
-        os.environ["DESK_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
+    from retrieval.settings import RetrievalSettings
+
+    # The commands are handed this settings object (and its data_dir); --data-dir overrides DESK_DATA_DIR.
+    given = getattr(args, "data_dir", None)
+    args.settings = RetrievalSettings(data_dir=Path(given).expanduser().resolve()) if given else RetrievalSettings()
+    if given:
+        # Still exported, as before, for code that reads the environment instead of being handed
+        # settings (Embedder's default model cache, scripts calling main()); the commands do not.
+        os.environ["DESK_DATA_DIR"] = str(args.settings.data_dir)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

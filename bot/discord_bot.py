@@ -16,8 +16,9 @@ import os
 import sys
 import time
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Any, cast
 
 import aiohttp
 import discord
@@ -25,7 +26,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.feedback import FeedbackStore
-from bot.render import CONTENT_LIMIT, Rendered, neutralise, truncate
+from bot.render import Rendered, plain_message
 from bot.settings import BotSettings
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
 
@@ -79,26 +80,6 @@ class Cooldown:
             return self.per - (now - hits[0])
         hits.append(now)
         return 0.0
-
-
-# What each kind of post needs, by discord.py's permission names (all of them: README's invite URL).
-POST = ("view_channel", "send_messages", "embed_links", "read_message_history")
-THREAD = ("create_public_threads", "send_messages_in_threads")
-DIGEST_POST = ("view_channel", "send_messages", "embed_links", "attach_files")
-MANAGE_SERVER = discord.Permissions(manage_guild=True)
-
-
-def permission_name(name: str) -> str:
-    return name.replace("_", " ").title().replace("In ", "in ")
-
-
-def missing_permissions(permissions: discord.Permissions, needed) -> list[str]:
-    return [permission_name(name) for name in needed if not getattr(permissions, name)]
-
-
-def lacking_text(missing: list[str], where: str = "in this channel") -> str:
-    """One line naming what the bot lacks, for the member who can fix it or ask an admin."""
-    return f"I can't post {where}: I lack the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} here."
 
 
 def cooldown_text(seconds: float) -> str:
@@ -192,9 +173,10 @@ class DeskBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         if self.kb is None:
+            from retrieval.settings import RetrievalSettings
             from retrieval.store import KnowledgeBase
 
-            self.kb = KnowledgeBase()
+            self.kb = KnowledgeBase(RetrievalSettings(data_dir=self.settings.data_dir))
             # A Chroma server that is still starting gets a few retries, then a clear error.
             await asyncio.to_thread(self.kb.wait_until_available)
         if self.engine is None:
@@ -387,55 +369,40 @@ class DeskBot(commands.Bot):
         return getattr(channel, "type", None) in (discord.ChannelType.text, discord.ChannelType.news)
 
     @staticmethod
-    def embeds(rendered_message: list[dict]) -> list[discord.Embed]:
-        return [discord.Embed.from_dict(e) for e in rendered_message]
+    def _parts(rendered: Rendered, view) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Each message of a rendering as send() arguments: its embeds, no mentions, the buttons on the last."""
+        for i, message in enumerate(rendered.messages):
+            kwargs: dict[str, Any] = {
+                "embeds": [discord.Embed.from_dict(e) for e in message],
+                "allowed_mentions": NO_MENTIONS,
+            }
+            if view is not None and i == len(rendered.messages) - 1:
+                kwargs["view"] = view
+            yield i, kwargs
 
     async def followup_rendered(
-        self, interaction: discord.Interaction, rendered: Rendered, *, view=None, ephemeral: bool = False, files=None
+        self, interaction: discord.Interaction, rendered: Rendered, *, view=None, ephemeral: bool = False
     ) -> list[discord.WebhookMessage]:
         sent = []
-        for i, message in enumerate(rendered.messages):
-            last = i == len(rendered.messages) - 1
-            kwargs = {"view": view} if (last and view is not None) else {}
-            if i == 0 and files:
-                kwargs["files"] = files
-            sent.append(
-                await interaction.followup.send(
-                    content=rendered.content if i == 0 and rendered.content else discord.utils.MISSING,
-                    embeds=self.embeds(message),
-                    ephemeral=ephemeral,
-                    wait=True,
-                    allowed_mentions=NO_MENTIONS,
-                    **kwargs,
-                )
-            )
+        for _, kwargs in self._parts(rendered, view):
+            sent.append(await interaction.followup.send(ephemeral=ephemeral, wait=True, **kwargs))
             # The first part replaced the "thinking…" message: an error after it must not touch @original.
             interaction.extras["answered"] = True
         return sent
 
     async def send_rendered(self, channel, rendered: Rendered, *, view=None, reference=None) -> list[discord.Message]:
         sent = []
-        for i, message in enumerate(rendered.messages):
-            last = i == len(rendered.messages) - 1
-            kwargs = {"view": view} if (last and view is not None) else {}
+        for i, kwargs in self._parts(rendered, view):
             if i == 0 and reference is not None:
-                kwargs["reference"] = reference
-                kwargs["mention_author"] = False
-            sent.append(
-                await channel.send(
-                    content=rendered.content if i == 0 and rendered.content else None,
-                    embeds=self.embeds(message),
-                    allowed_mentions=NO_MENTIONS,
-                    **kwargs,
-                )
-            )
+                kwargs.update(reference=reference, mention_author=False)
+            sent.append(await channel.send(**kwargs))
         return sent
 
     async def reply_error(self, interaction: discord.Interaction, text: str) -> None:
         """A short message for the user, whether or not the interaction was already deferred."""
         # Error texts quote what the user typed: a 2,100-character option must not make the
         # reply itself too long for Discord (then the user would see nothing at all).
-        text = truncate(neutralise(text), CONTENT_LIMIT)
+        text = plain_message(text)
         try:
             if not interaction.response.is_done():
                 await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -452,8 +419,10 @@ class DeskBot(commands.Bot):
         except discord.HTTPException:
             log.warning("could not tell the user about an error (interaction %s)", interaction.id, exc_info=True)
 
-    async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    async def on_tree_error(self, interaction: discord.Interaction, error: Exception) -> None:
         original = getattr(error, "original", error)
+        if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+            original = error.__cause__  # an option a Transformer refused (bot.transformers): its own message
         text, expected = user_message(original)
         if expected:
             log.info("command %s: %s", getattr(interaction.command, "qualified_name", "?"), original)

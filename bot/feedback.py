@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+from retrieval.calendar import utc_stamp
 
 
 class FeedbackStore:
@@ -46,7 +48,7 @@ class FeedbackStore:
             raise ValueError(f"vote must be up or down, not {vote!r}")
         key = (str(user_id), str(message_id) if message_id else "")
         entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time": utc_stamp(datetime.now(UTC)),
             "vote": vote,
             "user_id": str(user_id),
             "question": question,

@@ -6,45 +6,38 @@
     desk holdings --top 5 [--month 2025-03]  the largest holders in a month
     ... --json                               one JSON object for scripts
 
-Only Chroma metadata is read (retrieval.holdings): nothing here may import the embedding
-model, so a lookup starts in about a second instead of ten.
+The lookups and their views are retrieval.lookup's; this module holds the options, the
+usage rules between them, and the printing.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from argparse import ArgumentTypeError
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TypeVar
 
-from retrieval.errors import DeskError, NotFound
-from retrieval.formatting import ordinal
+from retrieval.errors import DeskError
+from retrieval.lookup import look_up_country, look_up_series, look_up_top, parse_count, parse_month
 
-if TYPE_CHECKING:  # imported where used, like the rest of retrieval.holdings
-    from retrieval.holdings import Change, Figure
-
-HISTORY_MONTHS = 6
-_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+T = TypeVar("T")
 
 
-def month_arg(text: str) -> str:
-    """argparse type: YYYY-MM (a one-digit month is accepted and padded)."""
-    match = _MONTH.fullmatch(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ArgumentTypeError(f"{text!r} is not a month; write YYYY-MM, e.g. 2025-03")
-    return f"{match.group(1)}-{int(match.group(2)):02d}"
+def _option(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a lookup's parser: its DeskError becomes argparse's error, which names the option."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except DeskError as exc:
+            raise ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
-def count_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
+month_arg = _option(parse_month)
+count_arg = _option(parse_count)
 
 
 def add_arguments(parser) -> None:
@@ -63,40 +56,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
-# ---------------------------------------------------------------- what is looked up
-
-
-@dataclass
-class CountryView:
-    figure: Figure
-    rank: tuple[int, int] | None  # (rank, countries ranked); None for aggregates
-    previous: str  # the month before
-    change: Change | None  # Change from the month before, None when the tables lack it
-    history: list = field(default_factory=list)  # Figures, oldest first, ending at the month
-    note: str = ""  # what a reader could otherwise get wrong about this figure
-
-
-@dataclass
-class SeriesView:
-    series: str
-    figures: list
-    highest: Figure
-    lowest: Figure
-
-
-@dataclass
-class TopView:
-    month: str
-    figures: list
-    ranked: int  # how many countries the month's table ranks
-    changes: dict  # series -> Change from the month before, or None
-    total: Figure | None  # Grand Total figure when the table has one
-
-
-def _months_back(month: str, count: int) -> str:
-    year, number = map(int, month.split("-"))
-    index = year * 12 + number - 1 - count
-    return f"{index // 12}-{index % 12 + 1:02d}"
+# ---------------------------------------------------------------- the command
 
 
 def _validate(args) -> tuple[str, str | None]:
@@ -120,296 +80,6 @@ def _validate(args) -> tuple[str, str | None]:
     return "country", name
 
 
-def look_up_country(book, name: str, month: str | None = None) -> CountryView:
-    from retrieval import countries
-    from retrieval.calendar import month_label, previous_month
-
-    figure = book.value(name, month)  # raises NotFound with names or the months covered
-    try:
-        position, ranked, _ = book.rank(figure.series, figure.month)
-        rank = (position, ranked)
-    except NotFound:
-        rank = None  # an aggregate (Grand Total, Foreign Official) has no rank
-    before = previous_month(figure.month)
-    try:
-        change = book.change(figure.series, before, figure.month)
-    except NotFound:
-        change = None  # the first month the tables hold
-    history = book.series(figure.series, _months_back(figure.month, HISTORY_MONTHS - 1), figure.month)
-    note = ""
-    latest = book.latest_month()
-    if month is None and figure.month < latest:
-        # "Latest" for a country Treasury stopped listing is not the latest month of the tables.
-        note = (
-            f"{figure.series} is not listed after {month_label(figure.month)}; the tables run to {month_label(latest)}."
-        )
-    elif figure.series == countries.ALL_OTHER:
-        note = "All Other is everything outside the countries its table lists, so it differs between tables."
-    return CountryView(figure, rank, before, change, history, note)
-
-
-def look_up_series(book, name: str, start: str | None, end: str | None) -> SeriesView:
-    figures = book.series(name, start, end)
-    highest, lowest = book.extremes(name, start, end)
-    return SeriesView(figures[0].series, figures, highest, lowest)
-
-
-def look_up_top(book, n: int, month: str | None = None) -> TopView:
-    from retrieval import countries
-    from retrieval.calendar import previous_month
-
-    ranking = book.ranking(month)
-    month = ranking[0].month
-    before = previous_month(month)
-    changes = {}
-    for figure in ranking[:n]:
-        try:
-            changes[figure.series] = book.change(figure.series, before, month)
-        except NotFound:
-            changes[figure.series] = None
-    try:
-        total = book.value(countries.GRAND_TOTAL, month)
-    except NotFound:
-        total = None  # a team's CSV may list a few countries only
-    return TopView(month, ranking[:n], len(ranking), changes, total)
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def citation_json(citation) -> dict:
-    return {
-        "title": citation.title,
-        "release": citation.release,
-        "release_estimated": citation.release_estimated,
-        "ref": citation.ref,
-        "url": citation.url,
-        "month": citation.month,
-    }
-
-
-def figure_json(figure) -> dict:
-    return {
-        "series": figure.series,
-        "month": figure.month,
-        "value": figure.value,
-        "citation": citation_json(figure.citation),
-        # Older releases that printed another figure for the same cell, oldest first.
-        "earlier": [{"value": value, "citation": citation_json(cite)} for value, cite in figure.earlier],
-        "first_published": figure.first_published,
-    }
-
-
-def change_json(change) -> dict | None:
-    if change is None:
-        return None
-    percent = change.percent
-    return {
-        "from": change.start.month,
-        "to": change.end.month,
-        "start": change.start.value,
-        "end": change.end.value,
-        "absolute": change.absolute,
-        "percent": None if percent is None else round(percent, 2),
-    }
-
-
-def view_json(view) -> dict:
-    if isinstance(view, CountryView):
-        return {
-            "kind": "value",
-            "series": view.figure.series,
-            "month": view.figure.month,
-            "value": view.figure.value,
-            "figure": figure_json(view.figure),
-            "rank": None if view.rank is None else {"rank": view.rank[0], "of": view.rank[1]},
-            "change": change_json(view.change),
-            "history": [figure_json(f) for f in view.history],
-            "note": view.note or None,
-        }
-    if isinstance(view, SeriesView):
-        return {
-            "kind": "series",
-            "series": view.series,
-            "from": view.figures[0].month,
-            "to": view.figures[-1].month,
-            "figures": [figure_json(f) for f in view.figures],
-            "max": figure_json(view.highest),
-            "min": figure_json(view.lowest),
-        }
-    return {
-        "kind": "top",
-        "month": view.month,
-        "ranked": view.ranked,
-        "figures": [
-            {"rank": i, **figure_json(f), "change": change_json(view.changes.get(f.series))}
-            for i, f in enumerate(view.figures, start=1)
-        ],
-        "grand_total": None if view.total is None else figure_json(view.total),
-    }
-
-
-# ---------------------------------------------------------------- text
-
-
-def _signed(value: float) -> str:
-    return f"{value:+,.1f}"
-
-
-def _percent(value: float) -> str:
-    # Two decimals for tiny moves, so a change of +3.9 on 9,348.7 does not read "+0.0%".
-    return f"{value:+.1f}%" if abs(value) >= 0.1 or value == 0 else f"{value:+.2f}%"
-
-
-def _change_text(change) -> str:
-    percent = change.percent
-    return _signed(change.absolute) + ("" if percent is None else f" ({_percent(percent)})")
-
-
-def _where(citation) -> str:
-    return citation.url or citation.ref
-
-
-def _sources(figures) -> list[str]:
-    """One line per release used, with the months it answered (releases differ in revisions)."""
-    from retrieval.calendar import month_label
-
-    by_release: dict[str, list] = {}
-    for figure in figures:
-        by_release.setdefault(figure.citation.doc_id, []).append(figure)
-    lines = []
-    for group in by_release.values():
-        cite = group[0].citation
-        released = f"released about {cite.release}" if cite.release_estimated else f"released {cite.release}"
-        first, last = month_label(group[0].month), month_label(group[-1].month)
-        span = first if first == last else f"{first} to {last}"
-        lines.append(f"{cite.title} ({released}): {span} - {_where(cite)}")
-    return lines
-
-
-def _earlier_text(figure) -> str:
-    from retrieval.formatting import format_billions
-
-    parts = []
-    for i, (value, cite) in enumerate(figure.earlier):
-        label = "first published" if i == 0 else "then"
-        parts.append(f"{label} {format_billions(value)} ({cite.title}, released {cite.release})")
-    return "; ".join(parts)
-
-
-def _history_table(figures):
-    from rich.table import Table
-
-    from retrieval.calendar import month_label
-    from retrieval.formatting import format_billions
-
-    revised = any(f.earlier for f in figures)
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("Month")
-    table.add_column("Billions", justify="right")
-    table.add_column("Change", justify="right")
-    if revised:
-        table.add_column("First published", justify="right")
-    previous = None
-    for figure in figures:
-        change = "" if previous is None else _signed(round(figure.value - previous, 1))
-        row = [month_label(figure.month), format_billions(figure.value), change]
-        if revised:
-            row.append(format_billions(figure.first_published) if figure.earlier else "")
-        table.add_row(*row)
-        previous = figure.value
-    return table
-
-
-def _print_table(console, table) -> None:
-    if console.is_terminal:
-        console.print(table)
-        return
-    # Piped: the same aligned text without the padding rich leaves after the last column.
-    with console.capture() as captured:
-        console.print(table)
-    for text in captured.get().splitlines():
-        console.out(text.rstrip(), highlight=False)
-
-
-def render_text(view, console) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from retrieval.calendar import month_label
-    from retrieval.formatting import format_billions
-
-    def line(text: str, style: str = "") -> None:
-        console.print(Text(text, style=style), soft_wrap=True)  # no markup: names are data
-
-    if isinstance(view, CountryView):
-        figure = view.figure
-        line(
-            f"{figure.series}: ${format_billions(figure.value)} billion at the end of {month_label(figure.month)}",
-            "bold",
-        )
-        # Label and text on one line each, never hard-wrapped: piped output stays greppable.
-        details = []
-        if view.rank:
-            details.append(("Rank", f"{ordinal(view.rank[0])} of {view.rank[1]} countries listed"))
-        if view.change:
-            details.append(("Change", f"{_change_text(view.change)} from {month_label(view.previous)}"))
-        else:
-            details.append(("Change", f"the tables hold no figure for {month_label(view.previous)}"))
-        details.append(("Source", f"{figure.citation.describe()} - {_where(figure.citation)}"))
-        if figure.earlier:
-            details.append(("Earlier", _earlier_text(figure)))
-        if view.note:
-            details.append(("Note", view.note))
-        for label, text in details:
-            line(f"{label:<8} {text}")
-        if len(view.history) > 1:
-            line("")
-            line(f"Last {len(view.history)} months (billions of dollars)", "bold")
-            _print_table(console, _history_table(view.history))
-            sources = _sources(view.history)
-            if len(sources) > 1:  # one source is the one named above
-                for text in ["Sources:", *sources]:
-                    line(text, "dim")
-        return
-
-    if isinstance(view, SeriesView):
-        first, last = month_label(view.figures[0].month), month_label(view.figures[-1].month)
-        line(f"{view.series}, holdings at end of month, {first} to {last} (billions of dollars)", "bold")
-        _print_table(console, _history_table(view.figures))
-        line(f"Highest: {format_billions(view.highest.value)} in {month_label(view.highest.month)}")
-        line(f"Lowest:  {format_billions(view.lowest.value)} in {month_label(view.lowest.month)}")
-        for text in ["Sources:", *_sources(view.figures)]:
-            line(text, "dim")
-        return
-
-    line(
-        f"Top {len(view.figures)} foreign holders of U.S. Treasury securities, end of {month_label(view.month)} "
-        "(billions of dollars)",
-        "bold",
-    )
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("Rank", justify="right")
-    table.add_column("Country")
-    table.add_column("Billions", justify="right")
-    table.add_column("Change", justify="right")
-    if view.total:
-        table.add_column("Share", justify="right")
-    for rank, figure in enumerate(view.figures, start=1):
-        change = view.changes.get(figure.series)
-        row = [str(rank), figure.series, format_billions(figure.value), _signed(change.absolute) if change else ""]
-        if view.total:
-            row.append(f"{figure.value / view.total.value * 100:.1f}%" if view.total.value else "")
-        table.add_row(*row)
-    _print_table(console, table)
-    if view.total:
-        line(f"Grand Total: {format_billions(view.total.value)}")
-    line(f"Source: {view.figures[0].citation.describe()} - {_where(view.figures[0].citation)}", "dim")
-
-
-# ---------------------------------------------------------------- the command
-
-
 def look_up(book, args):
     mode, name = _validate(args)
     if mode == "top":
@@ -424,11 +94,13 @@ def cmd_holdings(args) -> int:
     from retrieval.holdings import HoldingsBook
     from retrieval.store import KnowledgeBase
 
-    view = look_up(HoldingsBook(KnowledgeBase()), args)
+    view = look_up(HoldingsBook(KnowledgeBase(args.settings)), args)
     if args.json:
-        print(json.dumps(view_json(view), indent=2, ensure_ascii=False))
+        print(json.dumps(view.to_dict(), indent=2, ensure_ascii=False))
         return 0
     from rich.console import Console
+
+    from bot.render.terminal import render_text
 
     # Rich drops colours and styles by itself when stdout is not a terminal.
     render_text(view, Console(file=sys.stdout, highlight=False))

@@ -12,11 +12,13 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from retrieval.calendar import utc_stamp
 from retrieval.errors import DeskError
 
 
@@ -98,7 +100,7 @@ class SubscriptionStore:
             elif sub.is_due(now):
                 # Subscribed after today's time: the first digest comes at the next one.
                 sub.last_posted_date = sub.local_now(now).date().isoformat()
-                sub.last_posted_at = now.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+                sub.last_posted_at = utc_stamp(now)
             subs[channel_id] = sub
             self._save(subs)
             return sub
@@ -117,21 +119,22 @@ class SubscriptionStore:
     def skip_day(self, channel_id: int, now: datetime) -> None:
         """Today's digest is given up (the channel refused it): not due again until tomorrow, and
         tomorrow's covers everything since the last post that went out."""
-        with self._lock:
-            subs = self.load()
-            sub = subs.get(channel_id)
-            if sub is None:
-                return
-            sub.last_posted_date = sub.local_now(now).date().isoformat()
-            self._save(subs)
+        self._update(channel_id, lambda sub: setattr(sub, "last_posted_date", sub.local_now(now).date().isoformat()))
 
     def mark_posted(self, channel_id: int, now: datetime, month: str = "") -> None:
+        def posted(sub: Subscription) -> None:
+            sub.last_posted_date = sub.local_now(now).date().isoformat()
+            sub.last_posted_at = utc_stamp(now)
+            sub.last_month_posted = month or sub.last_month_posted
+
+        self._update(channel_id, posted)
+
+    def _update(self, channel_id: int, change: Callable[[Subscription], None]) -> None:
+        """`change` applied to a channel's subscription and saved; nothing when it has none."""
         with self._lock:
             subs = self.load()
             sub = subs.get(channel_id)
             if sub is None:
                 return
-            sub.last_posted_date = sub.local_now(now).date().isoformat()
-            sub.last_posted_at = now.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
-            sub.last_month_posted = month or sub.last_month_posted
+            change(sub)
             self._save(subs)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
-from retrieval.settings import default_data_dir
+from retrieval.settings import DeskSettings
 
 
 def _id_list(value) -> list[int]:
@@ -20,9 +20,7 @@ def _id_list(value) -> list[int]:
     return [int(v) for v in value]
 
 
-class BotSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DESK_", env_file=".env", extra="ignore")
-
+class BotSettings(DeskSettings):
     # SecretStr keeps the token out of reprs, logs and tracebacks.
     token: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("DISCORD_TOKEN", "DESK_DISCORD_TOKEN"))
     # Commands are synced to these guilds at once (global sync can take an hour to show).
@@ -36,7 +34,6 @@ class BotSettings(BaseSettings):
     cooldown_rate: int = 3
     # Privileged: lets follow-ups in a bot thread work without mentioning the bot.
     message_content: bool = False
-    data_dir: Path = default_data_dir()
 
     @field_validator("guild_ids", "allowed_channels", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ import logging
 
 import discord
 
+from bot.discord_bot import DeskBot
 from bot.render import record_from_embeds
 
 log = logging.getLogger("desk.bot")
@@ -16,7 +17,7 @@ UP_ID = "desk:feedback:up"
 DOWN_ID = "desk:feedback:down"
 
 
-def answer_view(bot) -> FeedbackView:
+def answer_view(bot: DeskBot) -> FeedbackView:
     """The buttons for one answer. Stopped before sending, so discord.py does not keep a view per
     message for ever (it did: one per answer); the persistent view added at start-up answers
     every click by custom_id."""
@@ -26,7 +27,7 @@ def answer_view(bot) -> FeedbackView:
 
 
 class FeedbackView(discord.ui.View):
-    def __init__(self, bot):
+    def __init__(self, bot: DeskBot):
         super().__init__(timeout=None)
         self.bot = bot
 

@@ -6,6 +6,7 @@ The only list of month names in the project; every package reads, shifts and lab
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 MONTH_NAMES = [
     "January",
@@ -51,3 +52,16 @@ def shift_month(month: str, delta: int) -> str:
 
 def previous_month(month: str) -> str:
     return shift_month(month, -1)
+
+
+def read_month(text: str) -> str | None:
+    """ "YYYY-MM" as a person types it (a one-digit month is padded), or None when it is not one."""
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        return None
+    return format_month(int(m[1]), int(m[2]))
+
+
+def utc_stamp(moment: datetime) -> str:
+    """A moment as the store stamps what it ingests, and the digest reads: "2026-04-01T06:00:00Z"."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,4 +1,8 @@
-"""Settings of the knowledge base, read from DESK_ environment variables or a .env file."""
+"""Settings of the knowledge base, read from DESK_ environment variables or a .env file.
+
+DeskSettings holds what every package's settings share (the data directory); each package's own
+settings extend it, so `--data-dir` given to one settings object is the same setting in all.
+"""
 
 from pathlib import Path
 
@@ -10,10 +14,14 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("holdings-desk", appauthor=False))
 
 
-class RetrievalSettings(BaseSettings):
+class DeskSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESK_", env_file=".env", extra="ignore")
 
+    # The embedded store, its keyword index, the models exported on first use and the bot's state.
     data_dir: Path = default_data_dir()
+
+
+class RetrievalSettings(DeskSettings):
     # http://host:port of a `chroma run` server; empty means embedded Chroma under data_dir.
     chroma_url: str = ""
     # A sentence-transformers name or path; empty means the bundled all-MiniLM-L6-v2.

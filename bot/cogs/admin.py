@@ -16,8 +16,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_MENTIONS
-from bot.render import CONTENT_LIMIT, neutralise, truncate
+from bot.checks import manager_group, manager_only, require_manager
+from bot.discord_bot import NO_MENTIONS, DeskBot
+from bot.render import plain_message, truncate
 from bot.scope import documents_in_scope, forget_in_scope
 from retrieval.errors import DeskError
 from retrieval.store import owner_of
@@ -25,41 +26,16 @@ from retrieval.store import owner_of
 log = logging.getLogger("desk.bot")
 
 PROGRESS_EVERY = 2.0  # seconds between progress edits: well inside Discord's edit rate limit
-MANAGE = discord.Permissions(manage_guild=True)
-
-
-def _require_manager(interaction: discord.Interaction) -> None:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage()
-    if not interaction.permissions.manage_guild:
-        raise app_commands.MissingPermissions(["manage_guild"])
-
-
-def manager_only():
-    """The same rule as a command check. Checks run before discord.py converts the options, so a
-    member (or a DM) is refused even when an option cannot be converted there: /digest subscribe
-    sent from a DM used to fail converting its channel and answer "Something went wrong"."""
-
-    def predicate(interaction: discord.Interaction) -> bool:
-        _require_manager(interaction)
-        return True
-
-    return app_commands.check(predicate)
 
 
 class Admin(commands.Cog):
-    ingest = app_commands.Group(
-        name="ingest",
-        description="Add sources to the knowledge base (Manage Server)",
-        default_permissions=MANAGE,
-        guild_only=True,
-    )
+    ingest = manager_group("ingest", "Add sources to the knowledge base (Manage Server)")
 
-    def __init__(self, bot):
+    def __init__(self, bot: DeskBot):
         self.bot = bot
 
     async def _run_ingest(self, interaction: discord.Interaction, url: str, feed: bool) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         url = url.strip()
         if not url.lower().startswith(("http://", "https://")):
@@ -84,9 +60,7 @@ class Admin(commands.Cog):
         while not job.done():
             if latest["text"] != shown:
                 shown = latest["text"]
-                await interaction.edit_original_response(
-                    content=truncate(neutralise(shown), CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
-                )
+                await interaction.edit_original_response(content=plain_message(shown), allowed_mentions=NO_MENTIONS)
             await asyncio.wait([job], timeout=PROGRESS_EVERY)
         report = job.result()
         lines = [f"{label}: {report.summary()}"]
@@ -96,9 +70,7 @@ class Admin(commands.Cog):
         log.info(
             "ingest by %s in guild %s of %s: %s", interaction.user.id, interaction.guild_id, label, report.summary()
         )
-        await interaction.edit_original_response(
-            content=truncate(neutralise("\n".join(lines)), CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
-        )
+        await interaction.edit_original_response(content=plain_message("\n".join(lines)), allowed_mentions=NO_MENTIONS)
         interaction.extras["answered"] = True
 
     @ingest.command(name="url", description="Ingest one article or table from a URL")
@@ -117,7 +89,7 @@ class Admin(commands.Cog):
     @manager_only()
     @app_commands.describe(file="The file to add; only this server will answer from it")
     async def ingest_file(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         from ingest.settings import IngestSettings
 
         limits = IngestSettings()
@@ -137,13 +109,11 @@ class Admin(commands.Cog):
     @app_commands.guild_only()
     @manager_only()
     async def forget(self, interaction: discord.Interaction, id: str) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         await interaction.response.defer(ephemeral=True, thinking=True)
         await asyncio.to_thread(forget_in_scope, self.bot.kb, id, interaction.guild_id)
         log.info("forget by %s in guild %s of %s", interaction.user.id, interaction.guild_id, id)
-        await interaction.edit_original_response(
-            content=truncate(f"Forgot `{neutralise(id)}`.", CONTENT_LIMIT), allowed_mentions=NO_MENTIONS
-        )
+        await interaction.edit_original_response(content=plain_message(f"Forgot `{id}`."), allowed_mentions=NO_MENTIONS)
         interaction.extras["answered"] = True
 
     @forget.autocomplete("id")
@@ -160,5 +130,5 @@ class Admin(commands.Cog):
         return [app_commands.Choice(name=truncate(d.get("title") or d["id"], 100), value=d["id"]) for d in hits[:25]]
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Admin(bot))

@@ -14,7 +14,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot import NO_MENTIONS, POST, THREAD, cooldown_text, lacking_text, missing_permissions, user_message
+from bot.checks import POST, THREAD, lacking_text, missing_permissions
+from bot.discord_bot import NO_MENTIONS, DeskBot, cooldown_text, user_message
 from bot.render import answer_record, render_answer, strip_bot_mention, thread_name
 from bot.views import answer_view
 
@@ -36,7 +37,7 @@ ROLE_MENTION_EMPTY = (
 
 
 class Ask(commands.Cog):
-    def __init__(self, bot):
+    def __init__(self, bot: DeskBot):
         self.bot = bot
 
     # -- /ask ------------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ class Ask(commands.Cog):
             await interaction.response.send_message(cooldown_text(wait), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
-        previous = self.bot.contexts.get(interaction.channel_id)
+        previous = self.bot.contexts.get(interaction.channel_id) if interaction.channel_id else None
         answer = await self.bot.answer(question, previous, interaction.guild_id)
         sent = await self.bot.followup_rendered(
             interaction, render_answer(answer, question), view=answer_view(self.bot), ephemeral=private
@@ -196,5 +197,5 @@ class Ask(commands.Cog):
             self.bot.remember(message.channel.id, answer.question)
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Ask(bot))

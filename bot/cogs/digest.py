@@ -14,17 +14,19 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.cogs.admin import _require_manager, manager_only
-from bot.digest_render import digest_embed, top_holders_png
-from bot.discord_bot import DIGEST_POST, MANAGE_SERVER, NO_MENTIONS, lacking_text, missing_permissions
+from bot.checks import DIGEST_POST, lacking_text, manager_group, manager_only, missing_permissions, require_manager
+from bot.discord_bot import NO_MENTIONS, DeskBot
+from bot.render import digest_embed, top_holders_png
 from bot.schedule import SubscriptionStore
+from retrieval.calendar import utc_stamp
 from retrieval.digest import compose_digest
 from retrieval.errors import NotFound
 
@@ -38,14 +40,9 @@ def utcnow() -> datetime:
 
 
 class Digest(commands.Cog):
-    schedule = app_commands.Group(
-        name="digest-schedule",
-        description="A daily digest in a channel (Manage Server)",
-        default_permissions=MANAGE_SERVER,
-        guild_only=True,
-    )
+    schedule = manager_group("digest-schedule", "A daily digest in a channel (Manage Server)")
 
-    def __init__(self, bot, clock=utcnow):
+    def __init__(self, bot: DeskBot, clock: Callable[[], datetime] = utcnow):
         self.bot = bot
         self._feeds_refreshed_at: datetime | None = None
         self.clock = clock  # tests move time by replacing this
@@ -65,8 +62,8 @@ class Digest(commands.Cog):
     async def subscribe(
         self, interaction: discord.Interaction, channel: discord.TextChannel, time: str, timezone: str = "UTC"
     ) -> None:
-        _require_manager(interaction)
-        assert interaction.guild is not None  # _require_manager refused DMs
+        require_manager(interaction)
+        assert interaction.guild is not None  # require_manager refused DMs
         lacking = missing_permissions(channel.permissions_for(interaction.guild.me), DIGEST_POST)
         if lacking:  # refused now, not every morning
             await interaction.response.send_message(
@@ -75,7 +72,7 @@ class Digest(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True)
         sub = await asyncio.to_thread(
-            self.store.subscribe, channel.id, interaction.guild_id, time, timezone, self.clock()
+            self.store.subscribe, channel.id, interaction.guild.id, time, timezone, self.clock()
         )
         await interaction.followup.send(
             f"Daily digest set for {channel.mention} at {sub.at} ({sub.timezone}).",
@@ -86,7 +83,7 @@ class Digest(commands.Cog):
     @schedule.command(name="unsubscribe", description="Stop the daily digest in a channel")
     @manager_only()
     async def unsubscribe(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        _require_manager(interaction)
+        require_manager(interaction)
         await interaction.response.defer(ephemeral=True)
         removed = await asyncio.to_thread(self.store.unsubscribe, channel.id)
         text = f"No more digests in {channel.mention}." if removed else f"{channel.mention} had no digest."
@@ -95,7 +92,7 @@ class Digest(commands.Cog):
     @app_commands.command(name="digest", description="Post the digest of the last day here")
     async def now(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer()
-        since = (self.clock() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = utc_stamp(self.clock() - timedelta(days=1))
         embed, png, _ = await asyncio.to_thread(self._build, since, "", interaction.guild_id)
         await interaction.followup.send(**self._message(embed, png))
 
@@ -138,6 +135,7 @@ class Digest(commands.Cog):
                 except discord.HTTPException as exc:
                     log.warning("digest channel %s could not be looked up (%s); will retry", sub.channel_id, exc)
                     continue
+            channel = cast(discord.TextChannel, channel)  # /digest-schedule subscribe takes text channels only
             me = getattr(getattr(channel, "guild", None), "me", None)
             lacking = missing_permissions(channel.permissions_for(me), DIGEST_POST) if me is not None else []
             if lacking:
@@ -147,7 +145,7 @@ class Digest(commands.Cog):
                 await asyncio.to_thread(self.store.skip_day, sub.channel_id, now)
                 continue
             try:
-                since = sub.last_posted_at or (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                since = sub.last_posted_at or utc_stamp(now - timedelta(days=1))
                 embed, png, month = await asyncio.to_thread(self._build, since, sub.last_month_posted, sub.guild_id)
                 await channel.send(**self._message(embed, png))
             except (discord.Forbidden, discord.NotFound) as exc:
@@ -201,5 +199,5 @@ class Digest(commands.Cog):
         return message
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Digest(bot))

@@ -8,43 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import io
-from argparse import ArgumentTypeError
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chart import series_png
-from bot.discord_bot import NO_MENTIONS
-from bot.holdings_cmd import look_up_country, look_up_top, month_arg
-from bot.render import (
-    COLOUR,
-    month_name,
-    neutralise,
-    render_compare,
-    render_country,
-    render_sources,
-    render_top,
-    truncate,
-)
+from bot.discord_bot import NO_MENTIONS, DeskBot
+from bot.render import render_chart, render_compare, render_country, render_sources, render_top, series_png
 from bot.scope import documents_in_scope
+from bot.transformers import Month, matching_choices
 from retrieval.errors import DeskError
-
-MAX_CHOICES = 25
-
-
-def _month(text: str | None) -> str | None:
-    if not text:
-        return None
-    try:
-        return month_arg(text)
-    except ArgumentTypeError as exc:
-        raise DeskError(str(exc)) from None
+from retrieval.lookup import look_up_country, look_up_pair, look_up_series, look_up_top
 
 
 class Lookup(commands.Cog):
-    def __init__(self, bot):
+    def __init__(self, bot: DeskBot):
         self.bot = bot
 
     @property
@@ -58,43 +37,28 @@ class Lookup(commands.Cog):
 
     # -- autocomplete ------------------------------------------------------------------------------
 
-    async def _choices(self, names_of, current: str) -> list[app_commands.Choice[str]]:
-        try:
-            names = await asyncio.to_thread(names_of)
-        except DeskError:
-            return []  # tables missing or the store down: no suggestions rather than an error
-        typed = (current or "").lower().strip()
-        starts = [n for n in names if n.lower().startswith(typed)]
-        contains = [n for n in names if typed in n.lower() and n not in starts]
-        return [app_commands.Choice(name=n[:100], value=n[:100]) for n in (starts + contains)[:MAX_CHOICES]]
-
     async def series_autocomplete(self, interaction: discord.Interaction, current: str):
-        return await self._choices(self.book.series_names, current)
+        return await matching_choices(self.book.series_names, current)
 
     async def country_autocomplete(self, interaction: discord.Interaction, current: str):
-        return await self._choices(self.book.countries, current)
-
-    async def month_autocomplete(self, interaction: discord.Interaction, current: str):
-        choices = await self._choices(lambda: sorted(self.book.months(), reverse=True), current)
-        # Show "2026-04 (April 2026)" but send the YYYY-MM the lookups take.
-        return [app_commands.Choice(name=f"{c.value} ({month_name(c.value)})", value=c.value) for c in choices]
+        return await matching_choices(self.book.countries, current)
 
     # -- commands ----------------------------------------------------------------------------------
 
     @app_commands.command(name="holdings", description="A country's holdings: value, rank, change and recent months")
     @app_commands.describe(country="A country or series, e.g. Japan", month="YYYY-MM (default: the latest)")
-    async def holdings(self, interaction: discord.Interaction, country: str, month: str | None = None) -> None:
+    async def holdings(self, interaction: discord.Interaction, country: str, month: Month | None = None) -> None:
         await interaction.response.defer(thinking=True)
-        view = await asyncio.to_thread(look_up_country, self.book, country, _month(month))
+        view = await asyncio.to_thread(look_up_country, self.book, country, month)
         await self._send(interaction, render_country(view))
 
     @app_commands.command(name="top", description="The largest foreign holders in a month")
     @app_commands.describe(n="How many (1-25, default 5)", month="YYYY-MM (default: the latest)")
     async def top(
-        self, interaction: discord.Interaction, n: app_commands.Range[int, 1, 25] = 5, month: str | None = None
+        self, interaction: discord.Interaction, n: app_commands.Range[int, 1, 25] = 5, month: Month | None = None
     ) -> None:
         await interaction.response.defer(thinking=True)
-        view = await asyncio.to_thread(look_up_top, self.book, n, _month(month))
+        view = await asyncio.to_thread(look_up_top, self.book, n, month)
         await self._send(interaction, render_top(view))
 
     @app_commands.command(name="compare", description="Two countries' holdings side by side")
@@ -102,47 +66,24 @@ class Lookup(commands.Cog):
         country1="First country", country2="Second country", month="YYYY-MM (default: the latest both have)"
     )
     async def compare(
-        self, interaction: discord.Interaction, country1: str, country2: str, month: str | None = None
+        self, interaction: discord.Interaction, country1: str, country2: str, month: Month | None = None
     ) -> None:
         await interaction.response.defer(thinking=True)
-
-        def both():
-            chosen = _month(month)
-            if chosen is None:
-                # The latest month both series have, so the comparison is like for like.
-                a, b = self.book.resolve(country1), self.book.resolve(country2)
-                chosen = min(self.book.latest_month(a), self.book.latest_month(b))
-            return look_up_country(self.book, country1, chosen), look_up_country(self.book, country2, chosen)
-
-        a, b = await asyncio.to_thread(both)
+        a, b = await asyncio.to_thread(look_up_pair, self.book, country1, country2, month)
         await self._send(interaction, render_compare(a, b))
 
     @app_commands.command(name="chart", description="A line chart of a country's holdings")
     @app_commands.describe(country="A country or series", start="First month, YYYY-MM", end="Last month, YYYY-MM")
     @app_commands.rename(start="from", end="to")
     async def chart(
-        self, interaction: discord.Interaction, country: str, start: str | None = None, end: str | None = None
+        self, interaction: discord.Interaction, country: str, start: Month | None = None, end: Month | None = None
     ) -> None:
         await interaction.response.defer(thinking=True)
-        first, last = _month(start), _month(end)
-        if first and last and first > last:
-            raise DeskError(f"from {first} is after to {last}")
-        figures = await asyncio.to_thread(self.book.series, country, first, last)
-        png = await asyncio.to_thread(series_png, figures[0].series, figures)
-        low, high = min(figures, key=lambda f: f.value), max(figures, key=lambda f: f.value)
-        embed = {
-            "title": truncate(
-                neutralise(f"{figures[0].series}: {month_name(figures[0].month)} to {month_name(figures[-1].month)}"),
-                256,
-            ),
-            "description": (
-                f"Highest ${high.value:,.1f} bn ({month_name(high.month)}), "
-                f"lowest ${low.value:,.1f} bn ({month_name(low.month)})."
-            ),
-            "color": COLOUR,
-            "image": {"url": "attachment://holdings.png"},
-            "footer": {"text": truncate(f"Source: {figures[-1].citation.title}", 2048)},
-        }
+        if start and end and start > end:
+            raise DeskError(f"from {start} is after to {end}")
+        view = await asyncio.to_thread(look_up_series, self.book, country, start, end)
+        png = await asyncio.to_thread(series_png, view.series, view.figures)
+        embed = render_chart(view, "holdings.png")
         await self._send(interaction, embed, file=discord.File(io.BytesIO(png), filename="holdings.png"))
 
     @app_commands.command(name="sources", description="What the knowledge base holds, newest first")
@@ -157,15 +98,10 @@ class Lookup(commands.Cog):
         await self._send(interaction, render_sources(docs, query or ""))
 
     holdings.autocomplete("country")(series_autocomplete)
-    holdings.autocomplete("month")(month_autocomplete)
-    top.autocomplete("month")(month_autocomplete)
     compare.autocomplete("country1")(country_autocomplete)
     compare.autocomplete("country2")(country_autocomplete)
-    compare.autocomplete("month")(month_autocomplete)
     chart.autocomplete("country")(series_autocomplete)
-    chart.autocomplete("start")(month_autocomplete)
-    chart.autocomplete("end")(month_autocomplete)
 
 
-async def setup(bot) -> None:
+async def setup(bot: DeskBot) -> None:
     await bot.add_cog(Lookup(bot))

@@ -405,6 +405,16 @@ async def test_chart_replies_with_a_png(desk):
     assert "is after" in error.json["content"] and error.json["flags"] & EPHEMERAL
 
 
+
+async def test_a_month_option_that_is_not_a_month_is_refused_privately(desk):
+    fake, bot = await desk()
+
+    inter = await fake.send_interaction("holdings", {"country": "Japan", "month": "March 2026"})
+    callback = await fake.wait_for_response(inter, "callback")
+    assert callback.json["type"] == 4 and callback.json["data"]["flags"] == EPHEMERAL
+    assert callback.json["data"]["content"] == "'March 2026' is not a month; write YYYY-MM, e.g. 2025-03"
+
+
 # ---------------------------------------------------------------- feedback
 
 
@@ -575,7 +585,7 @@ async def test_knowledge_base_going_away_gets_a_clear_reply_and_recovers(desk, c
 def test_the_readme_invite_url_asks_for_exactly_the_permissions_the_bot_checks():
     import re
 
-    from bot.discord_bot import DIGEST_POST, POST, THREAD
+    from bot.checks import DIGEST_POST, POST, THREAD
     from tests.conftest import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")

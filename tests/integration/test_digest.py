@@ -11,7 +11,10 @@ import time
 import pytest
 
 from bot.cli import main as desk
-from bot.digest_render import DESCRIPTION_LIMIT, FIELD_LIMIT, TOTAL_LIMIT, digest_embed, embed_length
+from bot.render import DESCRIPTION_LIMIT, digest_embed
+from bot.render import EMBED_TOTAL_LIMIT as TOTAL_LIMIT
+from bot.render import FIELD_VALUE_LIMIT as FIELD_LIMIT
+from bot.render import embed_size as embed_length
 from ingest.pipeline import Ingester
 from retrieval.digest import Digest, Report, Story, compose_digest, lead_form, render_markdown
 from retrieval.errors import DeskError

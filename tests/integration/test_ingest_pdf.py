@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.chat import render_answer
+from bot.render.terminal import answer_text
 from bot.cli import main
 from bot.render import source_line
 from ingest.pipeline import Ingester
@@ -81,7 +81,7 @@ def test_an_answer_from_a_pdf_cites_its_page(kb, tmp_path):
     assert not answer.refused and "0.42" in answer.text
     cited = [c for c in answer.citations if c.ref == str(path)]
     assert [c.title for c in cited] == ["Custody and reserves, p. 3"]
-    assert "[1] Custody and reserves, p. 3 — Desk Research Unit" in render_answer(answer)
+    assert "[1] Custody and reserves, p. 3 — Desk Research Unit" in answer_text(answer)
     assert "**Custody and reserves, p. 3** — Desk Research Unit" in source_line(cited[0])
 
 

@@ -16,13 +16,14 @@ import pytest
 from rich.console import Console
 
 from bot.cli import main
-from bot.holdings_cmd import (
-    count_arg, look_up_country, look_up_series, look_up_top, month_arg, ordinal, render_text, view_json,
-)
+from bot.holdings_cmd import count_arg, month_arg
+from bot.render.terminal import render_text
 from ingest.holdings_ingest import table_documents
 from ingest.tables import parse_table
 from retrieval.errors import NotFound
+from retrieval.formatting import ordinal
 from retrieval.holdings import HoldingsBook
+from retrieval.lookup import look_up_country, look_up_series, look_up_top
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -180,7 +181,7 @@ def test_a_revised_month_shows_what_was_first_published(book):
                if line.startswith(("January 2026", "February 2026", "March 2026"))}
     assert history["March 2026"] == ["926.9", "+29.6", "930.0"]
     assert history["January 2026"] == ["879.7"]
-    answer = view_json(view)
+    answer = view.to_dict()
     assert answer["figure"]["first_published"] == 930.0
     assert answer["figure"]["earlier"] == [{"value": 930.0, "citation": {
         "title": "Early estimates", "release": "2026-05-15", "release_estimated": True, "ref": "early.csv",
@@ -201,7 +202,7 @@ def test_aggregates_have_no_rank_and_tiny_changes_keep_their_sign(book):
     view = look_up_country(book, "Grand Total")
     assert view.rank is None
     assert "Change   +3.9 (+0.04%) from March 2026" in text_of(view)
-    assert view_json(view)["rank"] is None
+    assert view.to_dict()["rank"] is None
     all_other = look_up_country(book, "All Other")
     assert all_other.note.startswith("All Other is everything outside the countries its table lists")
 
@@ -213,7 +214,7 @@ def test_top_view_with_share_of_the_grand_total(book):
     lines = text_of(view).splitlines()
     assert lines[0] == "Top 3 foreign holders of U.S. Treasury securities, end of April 2026 (billions of dollars)"
     assert lines[2].split() == ["1", "Japan", "1,209.9", "+18.3", "12.9%"]
-    answer = view_json(view)
+    answer = view.to_dict()
     assert [(f["rank"], f["series"], f["change"]["absolute"]) for f in answer["figures"]] == [
         (1, "Japan", 18.3), (2, "United Kingdom", 10.6), (3, "China, Mainland", -1.2)]
     assert answer["grand_total"]["value"] == 9352.6
@@ -225,7 +226,7 @@ def test_series_view_with_extremes(book):
     assert (view.highest.month, view.lowest.month) == ("2026-02", "2026-03")
     text = text_of(view)
     assert "Highest: 1,239.3 in February 2026" in text and "Lowest:  1,191.6 in March 2026" in text
-    answer = view_json(view)
+    answer = view.to_dict()
     assert (answer["kind"], answer["from"], answer["to"], answer["max"]["value"]) == (
         "series", "2026-01", "2026-04", 1239.3)
 

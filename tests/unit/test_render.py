@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.render.limits import finish
 from bot.render import (DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT, FIELD_VALUE_LIMIT, embed_size, neutralise, pack_embeds,
                         record_from_embeds, render_answer, sources_value, split_text, thread_name, truncate)
 
@@ -162,6 +163,21 @@ def test_mass_mentions_are_broken_everywhere():
     assert not re.search(r"@(everyone|here)", message[0]["title"] + message[0]["description"]
                          + message[0]["fields"][0]["value"])
     assert neutralise("mail me@here.com") == "mail me@\u200bhere.com"  # harmless, and cannot ping
+
+
+
+def test_user_and_role_mentions_are_broken_too():
+    assert neutralise("ask <@123>, <@!45> or <@&678>") == "ask <\u200b@123>, <\u200b@!45> or <\u200b@&678>"
+    assert neutralise("a <#9> channel link stays") == "a <#9> channel link stays"
+
+
+def test_every_embed_text_leaves_neutralised_and_within_its_limit():
+    embed = finish({"title": "@here " + "t" * 300, "description": "<@1> " + "d" * 5000, "footer": {"text": "@everyone"},
+                    "fields": [{"name": "<@&2>", "value": "v " * 600}]})
+    assert len(embed["title"]) <= 256 and len(embed["description"]) <= DESCRIPTION_LIMIT
+    assert len(embed["fields"][0]["value"]) <= FIELD_VALUE_LIMIT
+    texts = [embed["title"], embed["description"], embed["footer"]["text"], *embed["fields"][0].values()]
+    assert not re.search(r"@(everyone|here)|<@", " ".join(str(t) for t in texts))
 
 
 def test_feedback_record_can_be_read_back_from_the_embeds():

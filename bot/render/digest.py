@@ -7,21 +7,27 @@ fields are counted, so the message never passes 4,096 / 1,024 / 6,000 characters
 
 from __future__ import annotations
 
-from retrieval.calendar import month_label, shift_month
+from bot.render.limits import (
+    DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    FIELD_VALUE_LIMIT,
+    embed_size,
+    finish,
+    neutralise,
+    truncate,
+)
+from retrieval.calendar import month_label
 from retrieval.digest import Digest, Report
-from retrieval.formatting import format_billions, signed, truncate
+from retrieval.formatting import money, signed
 
-DESCRIPTION_LIMIT = 4096
-FIELD_LIMIT = 1024
-TOTAL_LIMIT = 6000  # across the embed's title, description, field names and values, footer
 TITLE = "Treasury holdings digest"
 FOOTER = "Holdings Desk digest · figures from Treasury's tables, each item in its outlets' own words"
 MAX_LINK_URL = 300  # a longer address is named, not linked
 
 
 def _plain(text: str) -> str:
-    """Text that cannot open a link or a format by accident."""
-    return text.replace("[", "(").replace("]", ")").replace("*", "").replace("`", "'")
+    """Text that cannot open a link or a format, or ping anybody, by accident."""
+    return neutralise(text.replace("[", "(").replace("]", ")").replace("*", "").replace("`", "'"))
 
 
 def cite(report: Report) -> str:
@@ -44,22 +50,26 @@ def _table_fields(digest: Digest) -> list[dict]:
     if not digest.top:
         return fields
     citation = digest.top[0].citation
-    top = "\n".join(f"{i}. {f.series} — ${format_billions(f.value)}bn" for i, f in enumerate(digest.top, 1))
+    top = "\n".join(f"{i}. {f.series} — {money(f.value, 'bn')}" for i, f in enumerate(digest.top, 1))
     fields.append(
-        {"name": f"Top holders, {month_label(digest.month)} [T]", "value": truncate(top, FIELD_LIMIT), "inline": True}
+        {
+            "name": f"Top holders, {month_label(digest.month)} [T]",
+            "value": truncate(top, FIELD_VALUE_LIMIT),
+            "inline": True,
+        }
     )
     if digest.movers:
         moves = "\n".join(f"{c.series} {signed(c.absolute)}bn" for c in digest.movers)
         fields.append(
             {
                 "name": f"Biggest moves vs {month_label(digest.movers[0].start.month)} [T]",
-                "value": truncate(moves, FIELD_LIMIT),
+                "value": truncate(moves, FIELD_VALUE_LIMIT),
                 "inline": True,
             }
         )
         explained = [c for c in digest.movers if c.series in digest.explanations]
         if explained:
-            budget = FIELD_LIMIT // len(explained) - 1
+            budget = FIELD_VALUE_LIMIT // len(explained) - 1
             lines = []
             for c in explained:
                 why = digest.explanations[c.series]
@@ -68,25 +78,19 @@ def _table_fields(digest: Digest) -> list[dict]:
                 lines.append(truncate(f"{head}{truncate(_plain(why.sentence), room)}{link}", budget))
             fields.append({"name": "Why they moved", "value": "\n".join(lines), "inline": False})
     source = f"[T] {citation.title}, released {citation.release}"
-    fields.append({"name": "Table source", "value": truncate(source, FIELD_LIMIT), "inline": False})
+    fields.append({"name": "Table source", "value": truncate(source, FIELD_VALUE_LIMIT), "inline": False})
     return fields
-
-
-def embed_length(embed: dict) -> int:
-    """What Discord counts toward the 6,000 characters of a message's embeds."""
-    total = len(embed.get("title", "")) + len(embed.get("description", ""))
-    total += len(embed.get("footer", {}).get("text", ""))
-    total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
-    return total
 
 
 def digest_embed(digest: Digest) -> dict:
     """A plain embed dict (discord.Embed.from_dict takes it); an empty day is one line."""
     if digest.empty:
-        return {"description": f"Nothing new since {digest.since[:10]}.", "footer": {"text": "Holdings Desk digest"}}
+        return finish(
+            {"description": f"Nothing new since {digest.since[:10]}.", "footer": {"text": "Holdings Desk digest"}}
+        )
     fields = _table_fields(digest)
     embed: dict = {"title": TITLE, "description": "", "fields": fields, "footer": {"text": FOOTER}}
-    room = min(DESCRIPTION_LIMIT, TOTAL_LIMIT - embed_length(embed)) - 80  # 80: the "…and N more" line
+    room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - embed_size(embed)) - 80  # 80: the "…and N more" line
     parts: list[str] = []
     if digest.summary:
         parts.append(truncate(f"**In short:** {_plain_summary(digest.summary)}", room // 3))
@@ -103,34 +107,9 @@ def digest_embed(digest: Digest) -> dict:
     if more:
         parts.append(f"…and {more} more: `/sources` lists them.")
     embed["description"] = "\n\n".join(parts)
-    return embed
+    return finish(embed)
 
 
 def _plain_summary(text: str) -> str:
     # The summary's [n] and [T] stay: they are the items' and the table's labels.
-    return text.replace("*", "").replace("`", "'")
-
-
-def top_holders_png(book, month: str, months: int = 12, top: int = 5) -> bytes:
-    """Lines for the month's top holders over the year to it (matplotlib, no display)."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    start = shift_month(month, -(months - 1))
-    figure = Figure(figsize=(7, 3.6), dpi=100)
-    axes = figure.add_subplot()
-    for holder in book.top(top, month):
-        series = book.series(holder.series, start, month)
-        axes.plot([f.month for f in series], [f.value for f in series], marker="o", markersize=3, label=holder.series)
-    axes.set_title(f"Top foreign holders of Treasurys, {month_label(start)} to {month_label(month)}")
-    axes.set_ylabel("billions of dollars")
-    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
-    axes.legend(fontsize=7, loc="upper left", ncols=2)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return neutralise(text.replace("*", "").replace("`", "'"))
