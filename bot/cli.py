@@ -375,10 +375,6 @@ def main(argv: list[str] | None = None) -> int:
     # The commands are handed this settings object (and its data_dir); --data-dir overrides DESK_DATA_DIR.
     given = getattr(args, "data_dir", None)
     args.settings = RetrievalSettings(data_dir=Path(given).expanduser().resolve()) if given else RetrievalSettings()
-    if given:
-        # Still exported, as before, for code that reads the environment instead of being handed
-        # settings (Embedder's default model cache, scripts calling main()); the commands do not.
-        os.environ["DESK_DATA_DIR"] = str(args.settings.data_dir)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
