@@ -11,15 +11,12 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
+from retrieval.calendar import month_number
 from retrieval.errors import InputError
 
 ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"}
 KNOWN_FIELDS = ("title", "source", "url", "published")
 HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,40}):[ \t]*(.*)$")
-MONTHS = {
-    m: i
-    for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)
-}
 
 
 @dataclass
@@ -92,7 +89,8 @@ def parse_published(raw: str) -> str:
     if m and _valid(int(m[1]), int(m[2]), int(m[3])):
         return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
     words = re.findall(r"[A-Za-z]+|\d+", text)
-    month = next((MONTHS[w[:3].lower()] for w in words if w[:3].lower() in MONTHS and w.isalpha()), None)
+    # A word naming a month by its first three letters ("Sept", "March", "Mar.").
+    month = next((n for w in words if w.isalpha() and (n := month_number(w[:3]))), None)
     year = next((int(w) for w in words if w.isdigit() and len(w) == 4 and 1900 <= int(w) <= 2100), None)
     day = next((int(w) for w in words if w.isdigit() and len(w) <= 2 and 1 <= int(w) <= 31), None)
     if year and month:

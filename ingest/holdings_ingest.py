@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
 
 from ingest.tables import HoldingsTable, parse_table
-from retrieval.calendar import month_label
-from retrieval.countries import is_aggregate
+from retrieval.calendar import month_label, shift_month
+from retrieval.countries import FOREIGN_OFFICIAL, GRAND_TOTAL, is_aggregate
 from retrieval.formatting import format_billions
+from retrieval.holdings import table_source
 
 TIC_FILES = ("slt_table5.txt", "mfhhis01.txt")
 
@@ -26,10 +26,7 @@ def estimated_release(table: HoldingsTable) -> tuple[str, bool]:
     (Treasury publishes month M in the middle of month M+2)."""
     if table.released:
         return table.released, False
-    year, month = map(int, table.months[-1].split("-"))
-    month += 2
-    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    return date(year, month, 15).isoformat(), True
+    return f"{shift_month(table.months[-1], 2)}-15", True
 
 
 EMBEDDED_HOLDERS = 10  # a month's embedding sees its top holders; the stored text lists them all
@@ -44,7 +41,7 @@ def table_documents(table: HoldingsTable) -> tuple[dict, list[str], list[dict], 
     url = table.ref if table.ref.startswith(("http://", "https://")) else ""
     meta = {
         "title": table.title,
-        "source": "U.S. Treasury, TIC" if table.layout != "csv" else "team table",
+        "source": table_source(table.layout),
         "url": url,
         "published": release,
         "published_day": int(release.replace("-", "")),
@@ -86,7 +83,7 @@ def month_text(title: str, month: str, cells: dict[str, float], limit: int | Non
     aggregates = "; ".join(
         f"{s} {format_billions(v)}"
         for s, v in sorted(cells.items())
-        if s in ("Grand Total", "Foreign Official") or (limit is None and is_aggregate(s))
+        if s in (GRAND_TOTAL, FOREIGN_OFFICIAL) or (limit is None and is_aggregate(s))
     )
     source = f", {title}" if title else ""
     return (

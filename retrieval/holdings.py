@@ -18,6 +18,14 @@ from retrieval import countries
 from retrieval.calendar import month_label, previous_month
 from retrieval.errors import NotFound
 
+TREASURY_SOURCE = "U.S. Treasury, TIC"
+TEAM_SOURCE = "team table"
+
+
+def table_source(layout: str) -> str:
+    """Who publishes a table, from its stored layout: a team's own CSV, or Treasury (every other)."""
+    return TEAM_SOURCE if layout == "csv" else TREASURY_SOURCE
+
 
 @dataclass(frozen=True)
 class TableCitation:
@@ -28,6 +36,7 @@ class TableCitation:
     ref: str
     url: str
     month: str
+    layout: str = ""  # the table's format as stored (ingest.tables.LAYOUTS)
 
     def describe(self) -> str:
         released = f"released about {self.release}" if self.release_estimated else f"released {self.release}"
@@ -104,6 +113,7 @@ class HoldingsBook:
                         "release_estimated": bool(doc.get("release_estimated")),
                         "ref": doc.get("ref", ""),
                         "url": doc.get("url", ""),
+                        "layout": doc.get("layout", ""),
                     },
                     # Same release date: the fuller table wins (a sample or team extract lists fewer rows).
                     order=(
