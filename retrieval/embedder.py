@@ -128,11 +128,6 @@ class Embedder:
             )
         return False
 
-    @property
-    def dimensions(self) -> int:
-        encoder = self.onnx_encoder()
-        return encoder.dimensions if encoder else self._load().get_sentence_embedding_dimension()
-
     # -- embedding ------------------------------------------------------------------------------
 
     def _batch_encoder(self):

@@ -18,6 +18,7 @@ from retrieval import countries
 from retrieval.calendar import month_label, previous_month
 from retrieval.errors import NotFound
 
+NO_TABLES = "No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file."
 TREASURY_SOURCE = "U.S. Treasury, TIC"
 TEAM_SOURCE = "team table"
 
@@ -143,15 +144,12 @@ class HoldingsBook:
         self.refresh()
         months = [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells]
         if not months:
-            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+            raise NotFound(NO_TABLES)
         return max(months)
 
     def series_names(self) -> list[str]:
         self.refresh()
         return list(self._series_names)
-
-    def countries(self) -> list[str]:
-        return [s for s in self.series_names() if not countries.is_aggregate(s)]
 
     def resolve(self, name: str) -> str:
         """A user's country name -> the canonical series, or NotFound with the closest names."""
@@ -160,11 +158,13 @@ class HoldingsBook:
         if canonical in known:
             return canonical
         if not known:
-            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+            raise NotFound(NO_TABLES)
         suggestions = [c for c in countries.closest(name, n=5) if c in known][:3]
         hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
         if canonical:
-            raise NotFound(f'The tables do not list {canonical} separately (it is inside "All Other").{hint}')
+            raise NotFound(
+                f'The tables do not list {canonical} separately (it is inside "{countries.ALL_OTHER}").{hint}'
+            )
         raise NotFound(f"No country called {name!r} in the holdings tables.{hint}")
 
     def coverage(self, series: str) -> tuple[str, str]:
@@ -204,7 +204,7 @@ class HoldingsBook:
                 return [Figure(s, month, v, citation) for s, v in ranked]
         months = self.months()
         if not months:
-            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+            raise NotFound(NO_TABLES)
         raise NotFound(
             f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}."
         )
