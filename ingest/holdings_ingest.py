@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 
-from ingest.tables import HoldingsTable, parse_table
+from ingest.documents import Chunks
+from ingest.tables import HoldingsTable
 from retrieval.calendar import month_label, shift_month
 from retrieval.countries import FOREIGN_OFFICIAL, GRAND_TOTAL, is_aggregate
 from retrieval.formatting import format_billions
@@ -92,16 +94,27 @@ def month_text(title: str, month: str, cells: dict[str, float], limit: int | Non
     )
 
 
-def ingest_table(kb, data: bytes, ref: str, layout: str | None, report) -> None:
-    table = parse_table(data, ref, layout)  # a TableError stores nothing
+@dataclass
+class TableDocument:
+    """A table release as the pipeline stores it: chunked here (by month, by country and year),
+    not by the article chunker; its id holds its content hash, so a stored one is unchanged."""
+
+    doc_id: str
+    meta: dict
+    chunks: Chunks
+    kind: str = "table"
+
+    @property
+    def content_hash(self) -> str:
+        return self.meta["content_hash"]
+
+    def metadata(self) -> dict:
+        return dict(self.meta)
+
+
+def table_document(table: HoldingsTable) -> TableDocument:
     meta, texts, metas, embed_texts = table_documents(table)
-    doc_id = f"table/{table.layout}/{table.content_hash[:16]}"
-    if kb.get_document(doc_id):
-        report.count("unchanged", doc_id)
-        return
-    vectors = kb.embedder.embed_documents(embed_texts)
-    written = kb.write_document(doc_id, meta, texts, metas, vectors)
-    report.count("added", doc_id, written)
+    return TableDocument(f"table/{table.layout}/{table.content_hash[:16]}", meta, Chunks(texts, metas, embed_texts))
 
 
 def fetch_tic(ingester):
