@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from retrieval import countries
@@ -167,6 +168,13 @@ class HoldingsBook:
             )
         raise NotFound(f"No country called {name!r} in the holdings tables.{hint}")
 
+    def _listing(self, series: str, month: str) -> Iterator[tuple[_Release, dict[str, float]]]:
+        """The releases that list the series in that month, newest first, with the month's cells."""
+        for release in self._releases:
+            cells = release.months.get(month)
+            if cells and series in cells:
+                yield release, cells
+
     def coverage(self, series: str) -> tuple[str, str]:
         months = [m for r in self._releases for m, cells in r.months.items() if series in cells]
         return min(months), max(months)
@@ -176,11 +184,7 @@ class HoldingsBook:
     def value(self, name: str, month: str | None = None) -> Figure:
         series = self.resolve(name)
         month = month or self.latest_month(series)
-        found: list[tuple[float, TableCitation]] = []
-        for release in self._releases:
-            cells = release.months.get(month)
-            if cells and series in cells:
-                found.append((cells[series], release.cite(month)))
+        found = [(cells[series], release.cite(month)) for release, cells in self._listing(series, month)]
         if not found:
             first, last = self.coverage(series)
             raise NotFound(
@@ -218,11 +222,9 @@ class HoldingsBook:
         if countries.is_aggregate(series):
             raise NotFound(f"{series} is an aggregate, not a country: it has no rank.")
         month = month or self.latest_month(series)
-        for release in self._releases:
-            cells = release.months.get(month)
-            if cells and series in cells:
-                ranked = sorted((v for s, v in cells.items() if not countries.is_aggregate(s)), reverse=True)
-                return ranked.index(cells[series]) + 1, len(ranked), self.value(series, month)
+        for _, cells in self._listing(series, month):
+            ranked = sorted((v for s, v in cells.items() if not countries.is_aggregate(s)), reverse=True)
+            return ranked.index(cells[series]) + 1, len(ranked), self.value(series, month)
         self.value(series, month)  # raises the coverage message
         raise NotFound(f"No ranking for {month_label(month)}.")
 
