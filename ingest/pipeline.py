@@ -28,7 +28,9 @@ from retrieval.store import GUILD, DocumentWrite, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 900  # characters an article's chunk is meant to stay within (about 200 tokens)
+# The size of the paragraph chunks articles had before sentence windows; tests still hold a long
+# article's windows of ordinary sentences under it.
+CHUNK_SIZE = 900
 # Articles are indexed as windows of a sentence and its neighbours (about 3 sentences, ~90
 # tokens): small enough to be an answer, with enough context to be matched by meaning.
 WINDOW_SIDE = 1

@@ -158,13 +158,10 @@ def format_of(item: Item, holdings: bool = False, formats: tuple[Format, ...] = 
     )
 
 
-def read(item: Item, holdings: bool = False) -> list[Document]:
-    return format_of(item, holdings).read(item)
-
-
 def load_file(path: Path, rel: str, max_bytes: int) -> list[Document]:
     """One file -> its documents (a JSON file may hold several), as the ingest reads it."""
-    return read(file_item(path, rel, IngestSettings(max_file_mb=max_bytes / 1e6)))
+    item = file_item(path, rel, IngestSettings(max_file_mb=max_bytes / 1e6))
+    return format_of(item).read(item)
 
 
 def read_entry(entry: FeedEntry, feed_title: str, feed_ref: str, page: Item | None) -> SourceDocument:

@@ -22,6 +22,16 @@ MONTH_NAMES = [
     "December",
 ]
 YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# Each month's full name, its three-letter abbreviation and "sept", lower-cased.
+_MONTH_NUMBERS = {
+    form: number for number, name in enumerate(MONTH_NAMES, 1) for form in (name.lower(), name[:3].lower())
+}
+_MONTH_NUMBERS["sept"] = 9
+
+
+def month_number(name: str) -> int | None:
+    """1-12 for a month's name or abbreviation ("jan", "January", "Sept."), any case; else None."""
+    return _MONTH_NUMBERS.get(name.strip().rstrip(".").lower())
 
 
 def parse_month(text: str) -> tuple[int, int] | None:
@@ -51,15 +61,3 @@ def shift_month(month: str, delta: int) -> str:
 
 def previous_month(month: str) -> str:
     return shift_month(month, -1)
-
-
-# Each month's full name, its three-letter abbreviation and "sept", lower-cased.
-_MONTH_NUMBERS = {
-    form: number for number, name in enumerate(MONTH_NAMES, 1) for form in (name.lower(), name[:3].lower())
-}
-_MONTH_NUMBERS["sept"] = 9
-
-
-def month_number(name: str) -> int | None:
-    """1-12 for a month's name or abbreviation ("jan", "January", "Sept."), any case; else None."""
-    return _MONTH_NUMBERS.get(name.strip().rstrip(".").lower())
