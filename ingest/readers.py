@@ -9,7 +9,7 @@ one row of FORMATS.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,7 +113,7 @@ def _looks_like_markup(item: Item) -> bool:
 @dataclass(frozen=True)
 class Format:
     name: str
-    read: Callable[[Item], list]
+    read: Callable[[Item], Sequence[Document]]
     sniff: Callable[[bytes], bool] | None = None  # the bytes say it is one, whatever the name
     suffixes: tuple[str, ...] = ()  # a file's suffixes
     media_types: tuple[str, ...] = ()  # words of a page's Content-Type
@@ -158,7 +158,7 @@ def format_of(item: Item, holdings: bool = False, formats: tuple[Format, ...] = 
     )
 
 
-def load_file(path: Path, rel: str, max_bytes: int) -> list[Document]:
+def load_file(path: Path, rel: str, max_bytes: int) -> Sequence[Document]:
     """One file -> its documents (a JSON file may hold several), as the ingest reads it."""
     item = file_item(path, rel, IngestSettings(max_file_mb=max_bytes / 1e6))
     return format_of(item).read(item)
@@ -170,9 +170,11 @@ def read_entry(entry: FeedEntry, feed_title: str, feed_ref: str, page: Item | No
     doc = None
     if page is not None:
         try:
-            doc = format_of(page, formats=ARTICLE_FORMATS).read(page)[0]
+            found = format_of(page, formats=ARTICLE_FORMATS).read(page)[0]
         except InputError:
-            doc = None
+            found = None
+        assert found is None or isinstance(found, SourceDocument)  # article formats read articles
+        doc = found
     if doc is None:
         if not entry.summary:
             raise InputError(entry.link or feed_ref, "the feed entry has no page and no summary")
