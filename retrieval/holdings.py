@@ -152,6 +152,9 @@ class HoldingsBook:
         self.refresh()
         return list(self._series_names)
 
+    def countries(self) -> list[str]:
+        return [s for s in self.series_names() if not countries.is_aggregate(s)]
+
     def resolve(self, name: str) -> str:
         """A user's country name -> the canonical series, or NotFound with the closest names."""
         canonical = countries.canonical(name)
