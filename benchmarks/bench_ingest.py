@@ -72,8 +72,8 @@ def import_time(module: str, env: dict, runs: int) -> float:
 
 
 def main() -> int:
-    from ingest.documents import load_file
-    from ingest.pipeline import Ingester, chunk_document, make_splitter
+    from ingest.pipeline import Ingester, chunk_document
+    from ingest.readers import load_file
     from retrieval.embedder import BATCH_SIZE, Embedder
     from retrieval.settings import RetrievalSettings
     from retrieval.store import KnowledgeBase
@@ -97,12 +97,9 @@ def main() -> int:
     model = Bare()
 
     # The texts the ingest embeds: each chunk with its title in front.
-    splitter = make_splitter()
     inputs = []
     for path in sorted(corpus.iterdir()):
-        doc = load_file(path, path.name, 10**8)[0]
-        texts, _ = chunk_document(doc, splitter)
-        inputs += [f"{doc.title}\n{t}" for t in texts]
+        inputs += chunk_document(load_file(path, path.name, 10**8)[0]).embed
     model.encode(inputs[:64], batch_size=BATCH_SIZE)  # warm-up
     started = time.perf_counter()
     model.encode(inputs, batch_size=BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)

@@ -94,6 +94,7 @@ def bare_encode(texts: list[str]) -> tuple[float, float]:
 def instrumented_ingest(data_dir: Path) -> dict:
     started = time.perf_counter()
     import ingest.holdings_ingest as holdings_ingest
+    import ingest.origins as origins
     import ingest.pipeline as pipeline
     import ingest.tables as tables
     from retrieval.embedder import Embedder
@@ -128,9 +129,9 @@ def instrumented_ingest(data_dir: Path) -> dict:
     for name in ("get_document", "finish_interrupted_writes"):
         setattr(kb, name, stages.wrap("Chroma reads", getattr(kb, name)))
     originals = {
-        (pipeline, "load_file"): "read and clean files",
+        (origins, "file_item"): "read files",
         (pipeline, "chunk_document"): "split into chunks",
-        (holdings_ingest, "parse_table"): "parse tables",
+        (tables, "parse_table"): "parse tables",
         (holdings_ingest, "table_documents"): "table chunks",
         (tables, "sniff"): "sniff for tables",
     }

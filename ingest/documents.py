@@ -1,4 +1,5 @@
-"""Articles from files and pages: header blocks, front matter, HTML, JSON records -> SourceDocument."""
+"""Documents as the pipeline chunks and stores them, and the fields every format fills in:
+header blocks and front matter, dates, addresses, text."""
 
 from __future__ import annotations
 
@@ -8,18 +9,13 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
+from retrieval.calendar import month_number
 from retrieval.errors import InputError
 
-ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf"}
 KNOWN_FIELDS = ("title", "source", "url", "published")
 HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]{0,40}):[ \t]*(.*)$")
-MONTHS = {
-    m: i
-    for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)
-}
 
 
 @dataclass
@@ -66,6 +62,16 @@ class SourceDocument:
         }
 
 
+@dataclass
+class Chunks:
+    """A document's chunks: stored texts, their metadata, and what is embedded for each."""
+
+    texts: list[str]
+    metas: list[dict]
+    embed: list[str]  # an article's chunk with its title in front; a table's compact form
+    removed: list[str] = field(default_factory=list)  # an article's boilerplate lines
+
+
 def day_number(published: str) -> int:
     """YYYYMMDD as an int for Chroma range filters; a month or year counts as its first day."""
     if not published:
@@ -92,7 +98,8 @@ def parse_published(raw: str) -> str:
     if m and _valid(int(m[1]), int(m[2]), int(m[3])):
         return f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}"
     words = re.findall(r"[A-Za-z]+|\d+", text)
-    month = next((MONTHS[w[:3].lower()] for w in words if w[:3].lower() in MONTHS and w.isalpha()), None)
+    # A word naming a month by its first three letters ("Sept", "March", "Mar.").
+    month = next((n for w in words if w.isalpha() and (n := month_number(w[:3]))), None)
     year = next((int(w) for w in words if w.isdigit() and len(w) == 4 and 1900 <= int(w) <= 2100), None)
     day = next((int(w) for w in words if w.isdigit() and len(w) <= 2 and 1 <= int(w) <= 31), None)
     if year and month:
@@ -202,99 +209,3 @@ def normalise_text(text: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
-
-
-def from_text_file(text: str, doc_id: str, ref: str) -> SourceDocument:
-    try:
-        fields, body = split_header(text)
-    except InputError as exc:
-        raise InputError(ref, f"front matter {exc.reason}", line=exc.line) from None
-    return document_from_fields(fields, body, doc_id, ref)
-
-
-def from_html(html: str, doc_id: str, ref: str, url: str = "") -> SourceDocument:
-    import trafilatura
-
-    extracted = trafilatura.bare_extraction(
-        html, url=url or None, with_metadata=True, include_comments=False, favor_precision=True
-    )
-    data = extracted.as_dict() if extracted is not None and hasattr(extracted, "as_dict") else (extracted or {})
-    text = (data.get("text") or "").strip()
-    if not text:
-        raise InputError(ref, "no article text could be extracted from the page")
-    fields = {
-        "title": data.get("title") or "",
-        "source": data.get("sitename") or data.get("hostname") or "",
-        "url": url or data.get("url") or "",
-        "published": data.get("date") or "",
-    }
-    if data.get("author"):
-        fields["author"] = data["author"]
-    return document_from_fields(fields, text, doc_id, ref)
-
-
-def from_json_records(text: str, ref: str, rel: str, jsonl: bool) -> list[SourceDocument]:
-    """JSON (an object or a list of objects) or JSONL records with `text` and the header fields."""
-    records: list[tuple[int | None, object]] = []
-    if jsonl:
-        for n, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((n, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                raise InputError(ref, f"is not valid JSON ({exc.msg})", line=n, column=exc.colno) from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(ref, f"is not valid JSON ({exc.msg})", line=exc.lineno, column=exc.colno) from None
-        items = data if isinstance(data, list) else [data]
-        records = [(None, item) for item in items]
-    docs = []
-    for index, (line_no, record) in enumerate(records):
-        where = f"line {line_no}" if line_no else f"record {index + 1}"
-        if not isinstance(record, dict):
-            raise InputError(ref, f"{where}: a record must be a JSON object", line=None)
-        if not isinstance(record.get("text"), str) or not record["text"].strip():
-            raise InputError(ref, f'{where}: the record has no "text" field')
-        fields = {
-            str(k).lower(): str(v) for k, v in record.items() if v is not None and not isinstance(v, (dict, list))
-        }
-        if record.get("url"):
-            doc_id = canonical_url(str(record["url"]))
-        elif record.get("id"):
-            doc_id = f"{rel}#{record['id']}"
-        else:
-            doc_id = f"{rel}#{index + 1}"
-        docs.append(document_from_fields(fields, record["text"], doc_id, ref))
-    if not docs:
-        raise InputError(ref, "holds no records")
-    return docs
-
-
-def load_file(path: Path, rel: str, max_bytes: int) -> list[SourceDocument]:
-    """One file -> its documents (JSON files may hold several)."""
-    ref = str(path)
-    suffix = path.suffix.lower()
-    if suffix not in ARTICLE_SUFFIXES:
-        raise InputError(
-            ref, f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(sorted(ARTICLE_SUFFIXES))}"
-        )
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputError(ref, f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (DESK_MAX_FILE_MB)")
-    if suffix == ".pdf":
-        from ingest.pdf import from_pdf
-
-        return [from_pdf(path.read_bytes(), rel, ref)]
-    text = decode_text(path.read_bytes(), ref)
-    if suffix in (".json", ".jsonl"):
-        return from_json_records(text, ref, rel, jsonl=suffix == ".jsonl")
-    if suffix in (".html", ".htm"):
-        doc = from_html(text, rel, ref)
-    else:
-        doc = from_text_file(text, rel, ref)
-    if doc.url:
-        doc.doc_id = canonical_url(doc.url)
-    return [doc]

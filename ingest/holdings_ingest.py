@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
+from dataclasses import dataclass
 
-from ingest.tables import HoldingsTable, parse_table
-from retrieval.calendar import month_label
-from retrieval.countries import is_aggregate
+from ingest.documents import Chunks
+from ingest.tables import HoldingsTable
+from retrieval.calendar import month_label, shift_month
+from retrieval.countries import FOREIGN_OFFICIAL, GRAND_TOTAL, is_aggregate
 from retrieval.formatting import format_billions
+from retrieval.holdings import table_source
 
 TIC_FILES = ("slt_table5.txt", "mfhhis01.txt")
 
@@ -26,10 +28,7 @@ def estimated_release(table: HoldingsTable) -> tuple[str, bool]:
     (Treasury publishes month M in the middle of month M+2)."""
     if table.released:
         return table.released, False
-    year, month = map(int, table.months[-1].split("-"))
-    month += 2
-    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    return date(year, month, 15).isoformat(), True
+    return f"{shift_month(table.months[-1], 2)}-15", True
 
 
 EMBEDDED_HOLDERS = 10  # a month's embedding sees its top holders; the stored text lists them all
@@ -44,7 +43,7 @@ def table_documents(table: HoldingsTable) -> tuple[dict, list[str], list[dict], 
     url = table.ref if table.ref.startswith(("http://", "https://")) else ""
     meta = {
         "title": table.title,
-        "source": "U.S. Treasury, TIC" if table.layout != "csv" else "team table",
+        "source": table_source(table.layout),
         "url": url,
         "published": release,
         "published_day": int(release.replace("-", "")),
@@ -86,7 +85,7 @@ def month_text(title: str, month: str, cells: dict[str, float], limit: int | Non
     aggregates = "; ".join(
         f"{s} {format_billions(v)}"
         for s, v in sorted(cells.items())
-        if s in ("Grand Total", "Foreign Official") or (limit is None and is_aggregate(s))
+        if s in (GRAND_TOTAL, FOREIGN_OFFICIAL) or (limit is None and is_aggregate(s))
     )
     source = f", {title}" if title else ""
     return (
@@ -95,16 +94,27 @@ def month_text(title: str, month: str, cells: dict[str, float], limit: int | Non
     )
 
 
-def ingest_table(kb, data: bytes, ref: str, layout: str | None, report) -> None:
-    table = parse_table(data, ref, layout)  # a TableError stores nothing
+@dataclass
+class TableDocument:
+    """A table release as the pipeline stores it: chunked here (by month, by country and year),
+    not by the article chunker; its id holds its content hash, so a stored one is unchanged."""
+
+    doc_id: str
+    meta: dict
+    chunks: Chunks
+    kind: str = "table"
+
+    @property
+    def content_hash(self) -> str:
+        return self.meta["content_hash"]
+
+    def metadata(self) -> dict:
+        return dict(self.meta)
+
+
+def table_document(table: HoldingsTable) -> TableDocument:
     meta, texts, metas, embed_texts = table_documents(table)
-    doc_id = f"table/{table.layout}/{table.content_hash[:16]}"
-    if kb.get_document(doc_id):
-        report.count("unchanged", doc_id)
-        return
-    vectors = kb.embedder.embed_documents(embed_texts)
-    written = kb.write_document(doc_id, meta, texts, metas, vectors)
-    report.count("added", doc_id, written)
+    return TableDocument(f"table/{table.layout}/{table.content_hash[:16]}", meta, Chunks(texts, metas, embed_texts))
 
 
 def fetch_tic(ingester):

@@ -1,7 +1,10 @@
-"""The ingest step: inputs -> documents -> chunks -> embeddings -> the knowledge base.
+"""The ingest step: inputs -> items -> documents -> chunks -> embeddings -> the knowledge base.
 
-Each document is written whole or not at all (see retrieval.store); a failed input is
-reported on one line and the rest of the batch goes on.
+Two steps a reader can follow: origins.py turns each input (a path, a folder, a URL, a feed, an
+attachment) into items of bytes with a name and a type; readers.py picks each item's reader by
+its bytes, then its name, and returns documents. Everything else is here, the same for every
+document: clean, chunk, embed, write. Each document is written whole or not at all (see
+retrieval.store); a failed input is reported on one line and the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import origins, readers
 from ingest.clean import clean_page
-from ingest.documents import ARTICLE_SUFFIXES, SourceDocument, load_file
+from ingest.documents import Chunks, SourceDocument, canonical_url
+from ingest.holdings_ingest import TableDocument
+from ingest.origins import Item, Source
 from ingest.settings import IngestSettings
 from retrieval.errors import DeskError, InputError
 from retrieval.sentences import split_sentences
@@ -22,17 +28,17 @@ from retrieval.store import GUILD, DocumentWrite, KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 900  # characters: about 200 tokens, inside the model's 256-token window
-CHUNK_OVERLAP = 150
+# The size of the paragraph chunks articles had before sentence windows; tests still hold a long
+# article's windows of ordinary sentences under it.
+CHUNK_SIZE = 900
 # Articles are indexed as windows of a sentence and its neighbours (about 3 sentences, ~90
 # tokens): small enough to be an answer, with enough context to be matched by meaning.
 WINDOW_SIDE = 1
 MAX_SENTENCE_CHARS = 600
 MAX_WINDOW_CHARS = 1200  # inside the model's 256-token window
-# Stored with each record: a document chunked by an older scheme is chunked again on re-ingest.
+# Stored with each article: a document chunked by an older scheme is chunked again on re-ingest.
 CHUNKING = "sentence-windows-2"
 MAX_BOILERPLATE_CHARS = 20_000  # what a record keeps of the lines cleaning removed
-TABLE_SUFFIXES = {".txt", ".csv", ".html", ".htm", ".tsv"}
 EMBED_BATCH_CHUNKS = 256  # chunks embedded and written together: ~10% faster encoding than 128 (length sorting)
 
 
@@ -69,27 +75,10 @@ class IngestReport:
         )
 
 
-def make_splitter():
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    # Paragraphs first, then sentences, so a chunk rarely ends mid-sentence.
-    return RecursiveCharacterTextSplitter(
-        chunk_size=CHUNK_SIZE,
-        chunk_overlap=CHUNK_OVERLAP,
-        separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
-        keep_separator="end",
-        add_start_index=True,
-    )
-
-
-def chunk_document(doc: SourceDocument, splitter=None) -> Chunks:
-    """An article's body as sentence windows; a table document in paragraph-sized pieces."""
-    if doc.kind != "article":
-        splitter = splitter or make_splitter()
-        pieces = splitter.create_documents([doc.text])
-        return Chunks(
-            [p.page_content.strip() for p in pieces], [{"start": p.metadata.get("start_index", 0)} for p in pieces]
-        )
+def chunk_document(doc: readers.Document) -> Chunks:
+    """An article's body as sentence windows; a table comes chunked by its reader."""
+    if isinstance(doc, TableDocument):
+        return doc.chunks
     cleaned = clean_page(doc.text, doc.title)
     # A page too short for a full sentence ("China holds less.") is still stored, whole.
     sentences = split_sentences(cleaned.body) or [x for x in (cleaned.body or doc.text).split("\n") if x.strip()]
@@ -105,21 +94,21 @@ def chunk_document(doc: SourceDocument, splitter=None) -> Chunks:
     if doc.page_starts:  # a PDF's chunks carry the page they start on, for citations ("p. 4")
         for meta in metas:
             meta["page"] = doc.page_at(meta["start"])
-    return Chunks(texts, metas, cleaned.removed)
+    # Title in front of each chunk's embedding input gives short chunks their context.
+    embed = [f"{doc.title}\n{text}" if doc.title else text for text in texts]
+    return Chunks(texts, metas, embed, cleaned.removed)
 
 
-@dataclass
-class Chunks:
-    texts: list[str]
-    metas: list[dict]
-    removed: list[str] = field(default_factory=list)  # an article's boilerplate lines
+def chunking_of(doc: readers.Document) -> str | None:
+    """How an article was chunked, recorded to chunk it again when that changes; a table's id is its content."""
+    return CHUNKING if isinstance(doc, SourceDocument) else None
 
 
 @dataclass
 class _Pending:
     """A changed document, chunked, waiting for its embeddings."""
 
-    doc: SourceDocument
+    doc: readers.Document
     existing: bool
     chunks: Chunks
     report: IngestReport
@@ -127,18 +116,9 @@ class _Pending:
 
 def count_inputs(inputs: list[str]) -> int:
     """How many files and URLs an ingest will visit, for a progress bar."""
-    total = 0
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            total += sum(
-                1
-                for p in path.rglob("*")
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in ARTICLE_SUFFIXES | TABLE_SUFFIXES
-            )
-        else:
-            total += 1
-    return total
+    return sum(
+        len(origins.folder_files(Path(item), readers.FOLDER_SUFFIXES)) if Path(item).is_dir() else 1 for item in inputs
+    )
 
 
 def scoped_doc_id(doc_id: str, guild_id: int | None) -> str:
@@ -160,24 +140,95 @@ class Ingester:
         self.guild_id = guild_id
         self.settings = settings or IngestSettings()
         self.progress = progress or (lambda _item: None)  # called once per file or URL, as it starts
-        self._splitter = None
         self._pending: list[_Pending] = []
 
-    # -- documents ----------------------------------------------------------------------------
+    # -- inputs: where each comes from (origins), what it is (readers) --------------------------
 
-    def store_document(self, doc: SourceDocument, report: IngestReport) -> None:
+    def ingest(self, inputs: list[str], feed: bool = False, holdings: bool = False) -> IngestReport:
+        """Files, folders, URLs and feeds; `feed` reads URLs and files as RSS/Atom, `holdings` as tables."""
+        sources = (s for target in inputs for s in origins.sources(target, self.settings, readers.FOLDER_SUFFIXES))
+        return self._ingest_sources(sources, feed=feed, holdings=holdings)
+
+    def ingest_attachment(self, data: bytes, filename: str) -> IngestReport:
+        """A file sent to the bot, read as `desk ingest` reads a file of that name."""
+        return self._ingest_sources([origins.attachment(data, filename, self.settings)])
+
+    def _ingest_sources(self, sources: Iterable[Source], feed: bool = False, holdings: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        # A previous ingest killed right after a commit point left its clean-up undone: do it now.
+        self.kb.finish_interrupted_writes()
+        for source in sources:
+            self.progress(source.ref)
+            try:
+                self._ingest_item(source.read(), report, feed, holdings)
+            except DeskError as exc:
+                report.fail(exc)
+            except OSError as exc:
+                report.fail(InputError(source.ref, f"cannot be read ({exc.strerror or exc})"))
+        self.flush()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _ingest_item(self, item: Item, report: IngestReport, feed: bool, holdings: bool) -> None:
+        if feed or origins.looks_like_feed(item):
+            self._ingest_feed(item, report)
+            return
+        fmt = readers.format_of(item, holdings)
+        if fmt.table and self.guild_id is not None:
+            # Tables feed every guild's lookups (the holdings book is not scoped): only the
+            # command line may change what all of them read.
+            raise InputError(
+                item.ref,
+                "is a holdings table; tables are shared by every server, so they "
+                "are added from the command line (desk ingest)",
+            )
+        self.ingest_documents(fmt.read(item), report)
+
+    def _ingest_feed(self, feed: Item, report: IngestReport) -> None:
+        """Each entry is an input of its own: its page, fetched unless the entry is stored already."""
+        feed_title, entries = origins.parse_feed(feed.data, feed.ref)
+        for entry in entries:
+            try:
+                doc_id = scoped_doc_id(canonical_url(entry.link), self.guild_id) if entry.link else None
+                if doc_id and self.kb.get_document(doc_id):
+                    # Known entry: keep what is stored rather than fetch the page again.
+                    report.count("unchanged", doc_id)
+                    continue
+                page = None
+                if origins.is_url(entry.link):
+                    try:
+                        page = origins.page(entry.link, self.settings)
+                    except InputError as exc:
+                        log.info("feed entry page unavailable, using its summary: %s", exc)
+                self.store_document(readers.read_entry(entry, feed_title, feed.ref, page), report)
+            except InputError as exc:
+                report.fail(exc)
+
+    # -- documents: the same for every one -------------------------------------------------------
+
+    def ingest_documents(self, docs: Iterable[readers.Document], report: IngestReport) -> None:
+        for doc in docs:
+            try:
+                self.store_document(doc, report)
+            except InputError as exc:
+                report.fail(exc)
+
+    def store_document(self, doc: readers.Document, report: IngestReport) -> None:
         """Queue a changed document; it is embedded with its neighbours and written by flush()."""
         if self.guild_id is not None and not doc.doc_id.startswith(scoped_doc_id("", self.guild_id)):
             doc = dataclasses.replace(doc, doc_id=scoped_doc_id(doc.doc_id, self.guild_id))
         if any(item.doc.doc_id == doc.doc_id for item in self._pending):
             self.flush()  # a later version of a queued document is compared with the queued one
         existing = self.kb.get_document(doc.doc_id)
-        if existing and existing.get("content_hash") == doc.content_hash and existing.get("chunking") == CHUNKING:
+        if (
+            existing
+            and existing.get("content_hash") == doc.content_hash
+            and existing.get("chunking") == chunking_of(doc)
+        ):
             report.count("unchanged", doc.doc_id)  # nothing is embedded again
             return
-        if self._splitter is None:
-            self._splitter = make_splitter()
-        self._pending.append(_Pending(doc, bool(existing), chunk_document(doc, self._splitter), report))
+        self._pending.append(_Pending(doc, bool(existing), chunk_document(doc), report))
         if sum(len(item.chunks.texts) for item in self._pending) >= EMBED_BATCH_CHUNKS:
             self.flush()
 
@@ -189,18 +240,17 @@ class Ingester:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        # Title in front of each chunk's embedding input gives short chunks their context.
-        inputs = [
-            f"{item.doc.title}\n{text}" if item.doc.title else text for item in pending for text in item.chunks.texts
-        ]
-        vectors = self.kb.embedder.embed_documents(inputs)
+        vectors = self.kb.embedder.embed_documents([text for item in pending for text in item.chunks.embed])
         writes, start = [], 0
         for item in pending:
             end = start + len(item.chunks.texts)
             meta = item.doc.metadata()
             if self.guild_id is not None:
                 meta[GUILD] = self.guild_id  # the store copies it onto every chunk
-            record = {"chunking": CHUNKING, "boilerplate": "\n".join(item.chunks.removed)[:MAX_BOILERPLATE_CHARS]}
+            record = {
+                "chunking": chunking_of(item.doc),
+                "boilerplate": "\n".join(item.chunks.removed)[:MAX_BOILERPLATE_CHARS],
+            }
             writes.append(
                 DocumentWrite(item.doc.doc_id, meta, item.chunks.texts, item.chunks.metas, vectors[start:end], record)
             )
@@ -216,123 +266,3 @@ class Ingester:
 
     def write_documents(self, writes: list[DocumentWrite]) -> list[int]:
         return self.kb.write_documents(writes)
-
-    def ingest_documents(self, docs: Iterable[SourceDocument], report: IngestReport) -> None:
-        for doc in docs:
-            try:
-                self.store_document(doc, report)
-            except InputError as exc:
-                report.fail(exc)
-
-    # -- inputs -------------------------------------------------------------------------------
-
-    def ingest(self, inputs: list[str], feed: bool = False, holdings: bool = False) -> IngestReport:
-        """Files, folders, URLs and feeds; `feed` reads URLs and files as RSS/Atom."""
-        started = time.perf_counter()
-        report = IngestReport()
-        # A previous ingest killed right after a commit point left its clean-up undone: do it now.
-        self.kb.finish_interrupted_writes()
-        for item in inputs:
-            try:
-                if item.lower().startswith(("http://", "https://")):
-                    self._ingest_url(item, report, feed=feed, holdings=holdings)
-                else:
-                    self._ingest_path(Path(item), report, feed=feed, holdings=holdings)
-            except DeskError as exc:
-                report.fail(exc)
-        self.flush()
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _ingest_path(self, path: Path, report: IngestReport, feed: bool, holdings: bool) -> None:
-        if not path.exists():
-            raise InputError(str(path), "no such file or folder")
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-            for file in files:
-                if file.suffix.lower() not in ARTICLE_SUFFIXES | TABLE_SUFFIXES:
-                    continue  # a folder may hold other things: skip them quietly
-                self._ingest_file_safely(file, file.relative_to(path).as_posix(), report, feed, holdings)
-        else:
-            self._ingest_file_safely(path, path.name, report, feed, holdings)
-
-    def _ingest_file_safely(self, path: Path, rel: str, report: IngestReport, feed: bool, holdings: bool) -> None:
-        self.progress(str(path))
-        try:
-            self._ingest_file(path, rel, report, feed, holdings)
-        except DeskError as exc:
-            report.fail(exc)
-        except OSError as exc:
-            report.fail(InputError(str(path), f"cannot be read ({exc.strerror or exc})"))
-
-    def _ingest_file(self, path: Path, rel: str, report: IngestReport, feed: bool, holdings: bool) -> None:
-        if feed:
-            from ingest.web import parse_feed
-
-            data = path.read_bytes()
-            self._ingest_feed_entries(str(path), *parse_feed(data, str(path)), report)
-            return
-        if path.stat().st_size > self.settings.max_bytes:
-            raise InputError(
-                str(path),
-                f"is {path.stat().st_size / 1e6:.1f} MB, over the "
-                f"{self.settings.max_file_mb:g} MB limit (DESK_MAX_FILE_MB)",
-            )
-        if self._try_table(path.read_bytes, str(path), report, forced=holdings):
-            return
-        docs = load_file(path, rel, self.settings.max_bytes)
-        self.ingest_documents(docs, report)
-
-    def _try_table(self, read: Callable[[], bytes], ref: str, report: IngestReport, forced: bool) -> bool:
-        """Holdings tables are recognised by content, whatever their name; True when handled."""
-        from ingest.tables import sniff
-
-        data = read()
-        layout = None if data[:5] == b"%PDF-" else sniff(data)  # a PDF is a report, never one of the tables
-        if layout is None and not forced:
-            return False
-        if self.guild_id is not None:
-            # Tables feed every guild's lookups (the holdings book is not scoped): only the
-            # command line may change what all of them read.
-            raise InputError(
-                ref,
-                "is a holdings table; tables are shared by every server, so they "
-                "are added from the command line (desk ingest)",
-            )
-        from ingest.holdings_ingest import ingest_table
-
-        ingest_table(self.kb, data, ref, layout, report)
-        return True
-
-    def _ingest_url(self, url: str, report: IngestReport, feed: bool, holdings: bool) -> None:
-        from ingest.web import document_from_page, fetch, looks_like_feed, parse_feed
-
-        self.progress(url)
-        fetched = fetch(url, self.settings.fetch_timeout, self.settings.max_bytes)
-        if feed or looks_like_feed(fetched):
-            self._ingest_feed_entries(url, *parse_feed(fetched.body, url), report)
-            return
-        if self._try_table(lambda: fetched.body, url, report, forced=holdings):
-            return
-        self.ingest_documents([document_from_page(fetched, url)], report)
-
-    def _ingest_feed_entries(self, ref: str, feed_title: str, entries, report: IngestReport) -> None:
-        from ingest.documents import canonical_url
-        from ingest.web import document_from_entry, fetch
-
-        for entry in entries:
-            try:
-                page = None
-                doc_id = scoped_doc_id(canonical_url(entry.link), self.guild_id) if entry.link else None
-                if doc_id and self.kb.get_document(doc_id):
-                    # Known entry: keep what is stored rather than fetch the page again.
-                    report.count("unchanged", doc_id)
-                    continue
-                if entry.link.lower().startswith(("http://", "https://")):
-                    try:
-                        page = fetch(entry.link, self.settings.fetch_timeout, self.settings.max_bytes)
-                    except InputError as exc:
-                        log.info("feed entry page unavailable, using its summary: %s", exc)
-                self.store_document(document_from_entry(entry, feed_title, ref, page), report)
-            except InputError as exc:
-                report.fail(exc)

@@ -36,6 +36,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
 from retrieval import countries
+from retrieval.calendar import format_month, month_number, parse_month
 from retrieval.errors import InputError
 
 LAYOUTS = ("table5", "table5_html", "mfhhis01", "mfh", "csv")
@@ -48,28 +49,7 @@ MFH_TITLE = "Major Foreign Holders of Treasury Securities (monthly, mfh)"
 # 0.02% (rounding of up to ~40 one-decimal figures), so 0.5% only catches real damage.
 SUM_TOLERANCE = 0.005
 
-_MONTH_NAMES = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")  # a header's shape, for sniffing; parse_month reads a month
 _YEAR = re.compile(r"(\d{4})")
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+")
 _NOT_AVAILABLE = {"n.a.", "n.a", "na", "n/a"}
@@ -282,15 +262,12 @@ def sniff(data: bytes) -> str | None:
 
 
 def _month_from_name(name: str, year: str) -> str | None:
-    number = _MONTH_NAMES.get(name.strip().rstrip(".").lower())
-    return f"{year}-{number:02d}" if number else None
+    number = month_number(name)
+    return format_month(int(year), number) if number else None
 
 
 def _iso_month(text: str) -> str | None:
-    match = _ISO_MONTH.fullmatch(text)
-    if match and 1 <= int(match.group(2)) <= 12:
-        return text
-    return None
+    return text if parse_month(text) else None  # cells come stripped
 
 
 def _header_months(rows: list[_Row], index: int, ref: str) -> list[str]:

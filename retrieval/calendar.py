@@ -23,6 +23,16 @@ MONTH_NAMES = [
     "December",
 ]
 YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# Each month's full name, its three-letter abbreviation and "sept", lower-cased.
+_MONTH_NUMBERS = {
+    form: number for number, name in enumerate(MONTH_NAMES, 1) for form in (name.lower(), name[:3].lower())
+}
+_MONTH_NUMBERS["sept"] = 9
+
+
+def month_number(name: str) -> int | None:
+    """1-12 for a month's name or abbreviation ("jan", "January", "Sept."), any case; else None."""
+    return _MONTH_NUMBERS.get(name.strip().rstrip(".").lower())
 
 
 def parse_month(text: str) -> tuple[int, int] | None:

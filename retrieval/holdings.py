@@ -12,11 +12,21 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from retrieval import countries
 from retrieval.calendar import month_label, previous_month
 from retrieval.errors import NotFound
+
+NO_TABLES = "No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file."
+TREASURY_SOURCE = "U.S. Treasury, TIC"
+TEAM_SOURCE = "team table"
+
+
+def table_source(layout: str) -> str:
+    """Who publishes a table, from its stored layout: a team's own CSV, or Treasury (every other)."""
+    return TEAM_SOURCE if layout == "csv" else TREASURY_SOURCE
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class TableCitation:
     ref: str
     url: str
     month: str
+    layout: str = ""  # the table's format as stored (ingest.tables.LAYOUTS)
 
     def describe(self) -> str:
         released = f"released about {self.release}" if self.release_estimated else f"released {self.release}"
@@ -104,6 +115,7 @@ class HoldingsBook:
                         "release_estimated": bool(doc.get("release_estimated")),
                         "ref": doc.get("ref", ""),
                         "url": doc.get("url", ""),
+                        "layout": doc.get("layout", ""),
                     },
                     # Same release date: the fuller table wins (a sample or team extract lists fewer rows).
                     order=(
@@ -133,7 +145,7 @@ class HoldingsBook:
         self.refresh()
         months = [m for r in self._releases for m, cells in r.months.items() if series is None or series in cells]
         if not months:
-            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+            raise NotFound(NO_TABLES)
         return max(months)
 
     def series_names(self) -> list[str]:
@@ -150,12 +162,21 @@ class HoldingsBook:
         if canonical in known:
             return canonical
         if not known:
-            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+            raise NotFound(NO_TABLES)
         suggestions = [c for c in countries.closest(name, n=5) if c in known][:3]
         hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
         if canonical:
-            raise NotFound(f'The tables do not list {canonical} separately (it is inside "All Other").{hint}')
+            raise NotFound(
+                f'The tables do not list {canonical} separately (it is inside "{countries.ALL_OTHER}").{hint}'
+            )
         raise NotFound(f"No country called {name!r} in the holdings tables.{hint}")
+
+    def _listing(self, series: str, month: str) -> Iterator[tuple[_Release, dict[str, float]]]:
+        """The releases that list the series in that month, newest first, with the month's cells."""
+        for release in self._releases:
+            cells = release.months.get(month)
+            if cells and series in cells:
+                yield release, cells
 
     def coverage(self, series: str) -> tuple[str, str]:
         months = [m for r in self._releases for m, cells in r.months.items() if series in cells]
@@ -166,11 +187,7 @@ class HoldingsBook:
     def value(self, name: str, month: str | None = None) -> Figure:
         series = self.resolve(name)
         month = month or self.latest_month(series)
-        found: list[tuple[float, TableCitation]] = []
-        for release in self._releases:
-            cells = release.months.get(month)
-            if cells and series in cells:
-                found.append((cells[series], release.cite(month)))
+        found = [(cells[series], release.cite(month)) for release, cells in self._listing(series, month)]
         if not found:
             first, last = self.coverage(series)
             raise NotFound(
@@ -194,7 +211,7 @@ class HoldingsBook:
                 return [Figure(s, month, v, citation) for s, v in ranked]
         months = self.months()
         if not months:
-            raise NotFound("No holdings tables are stored yet. Ingest one with `desk ingest --tic` or a table file.")
+            raise NotFound(NO_TABLES)
         raise NotFound(
             f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}."
         )
@@ -208,11 +225,9 @@ class HoldingsBook:
         if countries.is_aggregate(series):
             raise NotFound(f"{series} is an aggregate, not a country: it has no rank.")
         month = month or self.latest_month(series)
-        for release in self._releases:
-            cells = release.months.get(month)
-            if cells and series in cells:
-                ranked = sorted((v for s, v in cells.items() if not countries.is_aggregate(s)), reverse=True)
-                return ranked.index(cells[series]) + 1, len(ranked), self.value(series, month)
+        for _, cells in self._listing(series, month):
+            ranked = sorted((v for s, v in cells.items() if not countries.is_aggregate(s)), reverse=True)
+            return ranked.index(cells[series]) + 1, len(ranked), self.value(series, month)
         self.value(series, month)  # raises the coverage message
         raise NotFound(f"No ranking for {month_label(month)}.")
 

@@ -282,14 +282,9 @@ class BM25Index:
 
     def mask(self, kinds: tuple[str, ...] | None, since_day: int = 0, until_day: int = 0) -> np.ndarray | None:
         """Rows of these kinds published in [since_day, until_day]; None when nothing is excluded."""
-        if not (kinds or since_day or until_day):
-            return None
-        allowed = np.isin(self.kinds, list(kinds)) if kinds else np.ones(len(self.ids), dtype=bool)
-        if since_day:
-            allowed &= self.days >= since_day
-        if until_day:
-            allowed &= (self.days > 0) & (self.days <= until_day)
-        return allowed
+        from retrieval.search import SearchFilter  # the filter's rules, compiled for these columns
+
+        return SearchFilter(kinds, since_day, until_day).mask({"kind": self.kinds, "published_day": self.days})
 
     def newest_day(self, kind: str) -> int:
         days = self.days[self.kinds == kind]

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.embedder import offline
+
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # bump when the export or the manifest changes: older caches are then ignored
@@ -294,11 +296,7 @@ def export(model_path: Path, dest: Path, key: str, spec: dict) -> None:
 
     started = time.perf_counter()
     log.warning("exporting the embedding model %s to ONNX once (cached in %s)", model_path, dest.parent)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    offline()
     import warnings
 
     import torch

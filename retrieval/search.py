@@ -8,10 +8,15 @@ document per story: near-duplicates collapse to the newest.
 from __future__ import annotations
 
 import logging
+import operator
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from retrieval.keyword import BM25Index, Row, release_freed_memory
 from retrieval.store import Hit, KnowledgeBase, visible_to
@@ -26,6 +31,32 @@ CANDIDATES = 40
 INLINE_BUILD_MAX_CHUNKS = 2000
 
 
+DAY = "published_day"  # YYYYMMDD, 0 when unknown: an undated chunk is in no date range
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One field of SearchFilter and how it tests a chunk. Chroma's `where`, the per-hit `allows`
+    and the keyword index's row mask are all compiled from these, so the three cannot disagree."""
+
+    field: str  # the SearchFilter attribute; empty (None, 0) sets no condition
+    key: str  # the chunk metadata it tests, also a column of the keyword index
+    op: str  # the comparison, in Chroma's words
+
+
+_RULES = (
+    _Rule("kinds", "kind", "$in"),
+    _Rule("since_day", DAY, "$gte"),
+    _Rule("until_day", DAY, "$lte"),
+)
+# Each works on one value (a hit's metadata) and on a column of them (the index's numpy arrays).
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "$in": lambda value, wanted: np.isin(value, list(wanted)) if isinstance(value, np.ndarray) else value in wanted,
+    "$gte": operator.ge,
+    "$lte": operator.le,
+}
+
+
 @dataclass
 class SearchFilter:
     kinds: tuple[str, ...] | None = None  # "article", "table"
@@ -36,14 +67,19 @@ class SearchFilter:
     # older store), so the scope is applied with allows() on every path of the Retriever.
     guild_id: int | None = None
 
+    def _conditions(self) -> list[tuple[_Rule, Any]]:
+        return [(rule, getattr(self, rule.field)) for rule in _RULES if getattr(self, rule.field)]
+
+    @staticmethod
+    def _passes(rule: _Rule, wanted: Any, value: Any) -> Any:
+        passed = _COMPARE[rule.op](value, wanted)
+        return passed & (value != 0) if rule.key == DAY else passed
+
     def where(self) -> dict | None:
-        clauses: list[dict] = []
-        if self.kinds:
-            clauses.append({"kind": {"$in": list(self.kinds)}})
-        if self.since_day:
-            clauses.append({"published_day": {"$gte": self.since_day}})
-        if self.until_day:
-            clauses.append({"published_day": {"$lte": self.until_day}})
+        """Chroma's pre-filter; undated chunks it lets through an end date are dropped by allows()."""
+        clauses = [
+            {rule.key: {rule.op: list(wanted) if rule.op == "$in" else wanted}} for rule, wanted in self._conditions()
+        ]
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -51,14 +87,18 @@ class SearchFilter:
     def allows(self, meta: dict) -> bool:
         if not visible_to(meta, self.guild_id):
             return False
-        if self.kinds and meta.get("kind") not in self.kinds:
-            return False
-        day = int(meta.get("published_day") or 0)
-        if self.since_day and day < self.since_day:
-            return False
-        if self.until_day and (not day or day > self.until_day):
-            return False
-        return True
+        return all(
+            self._passes(rule, wanted, int(meta.get(DAY) or 0) if rule.key == DAY else meta.get(rule.key))
+            for rule, wanted in self._conditions()
+        )
+
+    def mask(self, columns: dict[str, np.ndarray]) -> np.ndarray | None:
+        """The keyword index's rows that pass, from its columns; None when nothing is excluded."""
+        allowed = None
+        for rule, wanted in self._conditions():
+            passed = self._passes(rule, wanted, columns[rule.key])
+            allowed = passed if allowed is None else allowed & passed
+        return allowed
 
 
 class Retriever:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -79,11 +80,64 @@ def _is_stale_embedded_index(exc: BaseException) -> bool:
     return type(exc).__name__ == "InternalError" and "Error finding id" in str(exc)
 
 
+class _ClientGuard:
+    """Chroma calls against a reopen of the embedded store, process-wide.
+
+    A reopen clears chromadb's process-wide client cache: a call in flight on another thread (or
+    on another KnowledgeBase of this process) would find its system gone. Calls share the guard;
+    a reopen waits for the calls in flight, holds new ones back, and moves `epoch` so that every
+    KnowledgeBase drops the client it holds."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._calls = 0
+        self._reopening = False
+        self._depth = threading.local()  # a call's own nested calls (a lambda over chunks()) pass
+        self.epoch = 0
+
+    def in_call(self) -> bool:
+        return getattr(self._depth, "n", 0) > 0
+
+    @contextmanager
+    def call(self):
+        depth = getattr(self._depth, "n", 0)
+        if not depth:
+            with self._changed:
+                self._changed.wait_for(lambda: not self._reopening)
+                self._calls += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if not depth:
+                with self._changed:
+                    self._calls -= 1
+                    self._changed.notify_all()
+
+    @contextmanager
+    def reopen(self):
+        with self._changed:
+            self._changed.wait_for(lambda: not self._reopening and not self._calls)
+            self._reopening = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.epoch += 1
+                self._reopening = False
+                self._changed.notify_all()
+
+
+_CLIENTS = _ClientGuard()
+
+
 class KnowledgeBase:
     def __init__(self, settings: RetrievalSettings | None = None, embedder=None):
         self.settings = settings or RetrievalSettings()
         self._embedder = embedder
         self._client: ClientAPI | None = None
+        self._client_epoch = _CLIENTS.epoch
         self._collections: dict[str, Any] = {}
         self._lock = threading.RLock()
 
@@ -124,6 +178,8 @@ class KnowledgeBase:
 
     def _collection(self, name: str):
         with self._lock:
+            if self._client_epoch != _CLIENTS.epoch:  # the store was reopened since this client was made
+                self._drop_client()
             if name not in self._collections:
                 if self._client is None:
                     self._client = self._connect()
@@ -135,13 +191,18 @@ class KnowledgeBase:
                 )
             return self._collections[name]
 
+    def _drop_client(self) -> None:
+        with self._lock:
+            self._client = None
+            self._client_epoch = _CLIENTS.epoch
+            self._collections.clear()
+
     def _reopen_embedded(self) -> None:
         from chromadb.api.client import SharedSystemClient
 
-        with self._lock:
-            self._client = None
-            self._collections.clear()
+        with _CLIENTS.reopen():
             SharedSystemClient.clear_system_cache()
+        self._drop_client()
 
     def _run(self, action, *args, _retried: bool = False, **kwargs):
         """Run one Chroma call; a server that went away becomes KnowledgeBaseUnavailable.
@@ -151,19 +212,19 @@ class KnowledgeBase:
         after a reopen uses the new collection rather than the stale one.
         """
         try:
-            return action(*args, **kwargs)
+            with _CLIENTS.call():
+                return action(*args, **kwargs)
         except DeskError:
             raise
         except Exception as exc:
-            if not self.settings.chroma_url and _is_stale_embedded_index(exc) and not _retried:
+            stale = not self.settings.chroma_url and _is_stale_embedded_index(exc)
+            if stale and not _retried and not _CLIENTS.in_call():  # a nested call leaves it to the outer one
                 # Another process wrote to the embedded store: this process's cached index no
                 # longer matches it. Reopen from disk once (docs/RELIABILITY.md).
                 self._reopen_embedded()
                 return self._run(action, *args, _retried=True, **kwargs)
             if self.settings.chroma_url and _is_connection_error(exc):
-                with self._lock:
-                    self._client = None
-                    self._collections.clear()
+                self._drop_client()
                 raise KnowledgeBaseUnavailable(f"{self.settings.chroma_url}: {type(exc).__name__}") from None
             raise
 

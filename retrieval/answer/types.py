@@ -8,7 +8,7 @@ from typing import Any
 
 from retrieval.calendar import month_label
 from retrieval.formatting import format_billions
-from retrieval.holdings import Figure
+from retrieval.holdings import Figure, table_source
 from retrieval.store import Hit
 
 
@@ -60,7 +60,7 @@ class Sources:
             Citation(
                 0,
                 c.title,
-                "U.S. Treasury, TIC" if "csv" not in c.doc_id else "team table",
+                table_source(c.layout),
                 c.url,
                 c.release,
                 "table",

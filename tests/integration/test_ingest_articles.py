@@ -205,6 +205,18 @@ def test_batch_goes_on_after_a_failure(kb, tmp_path):
     assert any("missing.txt: no such file or folder" in e for e in report.errors)
 
 
+def test_an_attachment_is_read_as_a_file_of_its_name(kb, tmp_path):
+    # The bot's /ingest file: bytes and a file name (never a path of the sender's choosing).
+    report = Ingester(kb).ingest_attachment(BRIEF.encode(), "../../brief.txt")
+    assert (report.added, report.failed) == (1, 0)
+    [doc] = kb.list_documents()
+    assert (doc["id"], doc["title"], doc["ref"]) == (
+        "https://news.example.com/japan-lead", "Japan keeps its lead among foreign holders", "brief.txt")
+    table = b"country,month,value\nJapan,2026-04,1.0\n"
+    refused = Ingester(kb, IngestSettings(max_file_mb=0.00001)).ingest_attachment(table, "team.csv")
+    assert refused.failed == 1 and refused.errors[0].startswith("team.csv: is 0.0 MB, over the 1e-05 MB limit")
+
+
 PAGE = b"""<html><head><title>Treasury demand holds up</title><meta name="date" content="2025-07-01">
 <link rel="canonical" href="/story"></head><body><article>
 <p>Foreign demand for Treasury bills held up in June as official holders rolled over their positions.</p>

@@ -198,7 +198,7 @@ def test_gzip_bomb_over_http_is_stopped_at_the_size_limit(seeded):
 
 
 def test_a_dripped_body_times_out_instead_of_hanging(seeded):
-    """httpx's timeout is per read; the fetch also bounds the whole transfer (ingest/web.py).
+    """httpx's timeout is per read; the fetch also bounds the whole transfer (ingest/origins.py).
     Each byte comes well inside the 2 s read timeout, so only the transfer bound can stop it."""
     with HostileWeb() as web:
         report, before, elapsed = ingest_bad(seeded, [web.url + "/drip"], IngestSettings(fetch_timeout=2))

@@ -15,10 +15,11 @@ from datetime import date
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ingest.documents import (canonical_url, day_number, decode_text, from_json_records, from_text_file,
+from ingest.documents import (canonical_url, day_number, decode_text,
                               parse_published, split_header)
 from ingest.tables import TableError, parse_table, sniff
-from ingest.web import parse_feed
+from ingest.origins import parse_feed
+from ingest.readers import from_json_records, from_text_file
 from retrieval.errors import InputError
 from retrieval.answer.understanding import parse_question
 

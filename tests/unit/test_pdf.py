@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ingest.documents import load_file
+from ingest.readers import load_file
 from ingest.pdf import from_pdf
 from ingest.pipeline import chunk_document
 from retrieval.errors import InputError
