@@ -55,6 +55,7 @@ from benchmarks.common import PYTHON, REPO, cache_dir, loadavg, machine  # noqa:
 from benchmarks.corpus import COUNTRIES, MONTHS, PEOPLE, TOPICS, VERBS, VOCABULARY, holdings_table, iter_articles  # noqa: E402
 from benchmarks.stores import filler_chunks  # noqa: E402
 from retrieval.keyword import BM25Index, Row, release_freed_memory, tokenize  # noqa: E402
+from retrieval.search import SearchFilter  # noqa: E402
 
 SEED = 17
 SIZES = [int(s) for s in os.environ.get("BENCH_KEYWORD_SIZES", "1000,20000,100000").split(",")]
@@ -230,16 +231,8 @@ def _timed(fn):
 
 
 def mask(index, kinds: tuple[str, ...] | None, since_day: int, until_day: int) -> np.ndarray | None:
-    """BM25Index.mask's rules (kinds, then a day window), kept here so that both indexes pay the
-    same for them and the script does not follow the product's filter type as it changes."""
-    if not (kinds or since_day or until_day):
-        return None
-    allowed = np.isin(index.kinds, list(kinds)) if kinds else np.ones(len(index.ids), dtype=bool)
-    if since_day:
-        allowed &= index.days >= since_day
-    if until_day:
-        allowed &= (index.days > 0) & (index.days <= until_day)
-    return allowed
+    """The product's filter rules (SearchFilter) over either index's columns: both pay the same."""
+    return SearchFilter(kinds, since_day, until_day).mask({"kind": index.kinds, "published_day": index.days})
 
 
 def _tops(index, queries, k: int = 10) -> list[list[tuple[str, float]]]:

@@ -23,16 +23,16 @@ MONTH_NAMES = [
     "December",
 ]
 YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-# Each month's full name, its three-letter abbreviation and "sept", lower-cased.
-_MONTH_NUMBERS = {
+# Every way a page or a question writes a month, lower-cased: its full name, its three-letter
+# abbreviation, "sept", and the two misspellings of February people type.
+MONTH_FORMS = {
     form: number for number, name in enumerate(MONTH_NAMES, 1) for form in (name.lower(), name[:3].lower())
-}
-_MONTH_NUMBERS["sept"] = 9
+} | {"sept": 9, "febuary": 2, "feburary": 2}
 
 
 def month_number(name: str) -> int | None:
     """1-12 for a month's name or abbreviation ("jan", "January", "Sept."), any case; else None."""
-    return _MONTH_NUMBERS.get(name.strip().rstrip(".").lower())
+    return MONTH_FORMS.get(name.strip().rstrip(".").lower())
 
 
 def parse_month(text: str) -> tuple[int, int] | None:
@@ -53,11 +53,16 @@ def month_label(month: str) -> str:
     return f"{MONTH_NAMES[int(number) - 1]} {year}"
 
 
+def shift(year: int, month: int, delta: int) -> tuple[int, int]:
+    """(year, month) moved by `delta` months."""
+    index = year * 12 + month - 1 + delta
+    return index // 12, index % 12 + 1
+
+
 def shift_month(month: str, delta: int) -> str:
     """ "YYYY-MM" moved by `delta` months."""
     year, number = map(int, month.split("-"))
-    index = year * 12 + number - 1 + delta
-    return format_month(index // 12, index % 12 + 1)
+    return format_month(*shift(year, number, delta))
 
 
 def previous_month(month: str) -> str:

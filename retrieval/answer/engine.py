@@ -34,7 +34,7 @@ from retrieval.answer.evidence import (
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
 from retrieval.answer.understanding import Question, parse_question
-from retrieval.calendar import MONTH_NAMES, format_month, month_label, parse_month
+from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, format_month, month_label, parse_month
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
@@ -93,12 +93,7 @@ OFFICIAL_WORDS = frozenset(
         "institutions monetary authority authorities"
     )
 )
-MONTH_WORDS = frozenset(
-    tokenize(
-        " ".join(MONTH_NAMES) + " jan feb mar apr jun jul aug sep sept oct nov dec "
-        "end late early mid start beginning q1 q2 q3 q4"
-    )
-)
+MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_FORMS) + " end late early mid start beginning q1 q2 q3 q4"))
 # A period named by an event rather than a date: "in the month of the selloff", "during the crisis".
 EVENT_TIME = re.compile(
     r"\b(?:in|during|around|over) the (?:month|week|weeks|days?|time) (?:of|after|before|when|that)\b|"

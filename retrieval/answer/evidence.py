@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval import countries
-from retrieval.calendar import MONTH_NAMES
+from retrieval.calendar import MONTH_FORMS, MONTH_NAMES
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import cached_sentences
@@ -65,10 +65,7 @@ INSTRUCTIONS = re.compile(
     re.I,
 )
 FIGURE = re.compile(r"\d")
-DATE = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December|"
-    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?\s*\d|\b(?:19|20)\d\d\b"
-)
+DATE = re.compile(r"\b(?:" + "|".join(MONTH_FORMS) + r")\b\.?\s*\d|\b(?:19|20)\d\d\b", re.I)
 # "since" and "after" give a reason, not when a date follows ("since September 2008").
 AFTER_DATE = (
     r"(?!\s+(?:(?:early|mid|late|the end of|the start of)[\s-]+)?(?:" + "|".join(MONTH_NAMES) + r"|(?:19|20)\d\d)\b)"
@@ -90,9 +87,7 @@ NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|
 SENTENCE_START = re.compile(r"(?:^|[.?!:;\-–—]\s*)\W*$")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 # A month as a question or a story may write it ("Jan", "Sept", "January"), spelled out.
-MONTH_TERMS = {form: name.lower() for name in MONTH_NAMES for form in (name[:3].lower(), name.lower())} | {
-    "sept": "september"
-}
+MONTH_TERMS = {form: MONTH_NAMES[number - 1].lower() for form, number in MONTH_FORMS.items()}
 COMPOUND = re.compile(r"\b(long|short)[- ](term)\b", re.I)
 MIN_STEM = 4  # shorter stems match only themselves
 UNITS = frozenset({"billion", "million", "trillion"})  # "bill" is not "billion"

@@ -14,7 +14,7 @@ from retrieval.answer.types import Answer, Sources
 from retrieval.answer.understanding import Question
 from retrieval.calendar import month_label, previous_month, shift_month
 from retrieval.errors import NotFound
-from retrieval.formatting import format_billions, money, ordinal
+from retrieval.formatting import format_billions, money, ordinal, signed
 from retrieval.holdings import Change, Figure, HoldingsBook
 
 ORDINALS = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
@@ -244,7 +244,7 @@ class TableAnswers:
             change = round(figures[-1].value - figures[0].value, 1)
             return (
                 f"{capitalise(display(figures[0].series))}, month-end holdings in billions of dollars: {listed} "
-                f"{marker}. Change over the period: {change:+,.1f} billion.",
+                f"{marker}. Change over the period: {signed(change)} billion.",
                 figures[-1].month,
             )
 

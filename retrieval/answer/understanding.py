@@ -56,6 +56,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval import countries as _countries
+from retrieval.calendar import MONTH_FORMS, format_month, shift
 
 __all__ = ["Question", "parse_question"]
 
@@ -271,34 +272,7 @@ def _num(word: str) -> int | None:
 
 # --------------------------------------------------------------------------- months
 
-_MONTH_WORDS = {
-    "january": 1,
-    "jan": 1,
-    "february": 2,
-    "feb": 2,
-    "febuary": 2,
-    "feburary": 2,
-    "march": 3,
-    "mar": 3,
-    "april": 4,
-    "apr": 4,
-    "may": 5,
-    "june": 6,
-    "jun": 6,
-    "july": 7,
-    "jul": 7,
-    "august": 8,
-    "aug": 8,
-    "september": 9,
-    "sept": 9,
-    "sep": 9,
-    "october": 10,
-    "oct": 10,
-    "november": 11,
-    "nov": 11,
-    "december": 12,
-    "dec": 12,
-}
+_MONTH_WORDS = MONTH_FORMS
 _MONTH_ALT = "|".join(sorted(_MONTH_WORDS, key=len, reverse=True))
 _YEAR = r"(?:20[0-2]\d|2030)"
 _ANY_YEAR = r"(?:19|20)\d\d"  # accepted only where the text is unmistakably a date
@@ -306,15 +280,6 @@ _ANY_YEAR = r"(?:19|20)\d\d"  # accepted only where the text is unmistakably a d
 _NOT_MONEY = (
     r"(?!\d)(?![.,]\d)(?!\s*(?:billion|bn|trillion|tn|million|mn|%|percent|per cent|bps?|basis|dollars|usd)\b)(?!%)"
 )
-
-
-def _shift(ym: YM, months: int) -> YM:
-    index = ym[0] * 12 + (ym[1] - 1) + months
-    return (index // 12, index % 12 + 1)
-
-
-def _fmt(ym: YM) -> str:
-    return f"{ym[0]:04d}-{ym[1]:02d}"
 
 
 def _parse_ym(value: object) -> YM | None:
@@ -659,7 +624,7 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
         per = {"m": 1, "y": 12, "q": 3, "d": 120}[unit[0]]
         if unit[0] == "d":
             n = 1
-        return _Span(s, e, "range", lo=_shift(ref, -n * per), hi=ref)
+        return _Span(s, e, "range", lo=shift(*ref, -n * per), hi=ref)
     if kind == "ytd":
         return _Span(s, e, "range", lo=(ref[0], 1), hi=ref)
     if kind == "yearbefore":
@@ -667,7 +632,7 @@ def _make_span(kind: str, m: re.Match[str], t: str, ref: YM) -> _Span | None:
     if kind == "ago":
         n = 1 if g["n"] in ("a", "an") else (_num(g["n"]) or 1)
         per = {"m": 1, "y": 12, "q": 3}[g["u"][0]]
-        ym = _shift(ref, -n * per)
+        ym = shift(*ref, -n * per)
         return _Span(s, e, "month", year=ym[0], month=ym[1], ago=True)
     if kind == "decade":
         y = int(g["y"])
@@ -849,7 +814,7 @@ def _parse_time(t: str, ref: YM) -> _Time:
                 rel_from.append(a.offset)
             else:  # "the next month": relative to the last month named, else the latest
                 anchor = months[-1] if months else ref
-                months.append(_shift(anchor, a.offset))
+                months.append(shift(*anchor, a.offset))
                 explicit = True
         i += 1
     return _Time(months, ranges, latest, rel_from, agos, explicit)
@@ -874,8 +839,8 @@ def _yearless_months(t: str, year: int) -> list[str] | None:
         return None
     out: list[str] = []
     for ym in probe.months:
-        if _fmt(ym) not in out:
-            out.append(_fmt(ym))
+        if format_month(*ym) not in out:
+            out.append(format_month(*ym))
     return out or None
 
 
@@ -1267,7 +1232,7 @@ def _parse(
     if time.rel_from:
         anchor = months[-1] if months else ref
         for offset in time.rel_from:
-            ranges.append((_shift(anchor, offset), anchor))
+            ranges.append((shift(*anchor, offset), anchor))
     if intent in ("change", "compare") and time.agos and not ranges:
         for ym in time.agos:
             ranges.append((ym, ref))
@@ -1277,7 +1242,7 @@ def _parse(
 
     seen: list[str] = []
     for ym in months:
-        s = _fmt(ym)
+        s = format_month(*ym)
         if s not in seen:
             seen.append(s)
 
@@ -1286,7 +1251,7 @@ def _parse(
         countries=names,
         aggregate=aggregate,
         months=seen,
-        month_range=(_fmt(month_range[0]), _fmt(month_range[1])) if month_range else None,
+        month_range=(format_month(*month_range[0]), format_month(*month_range[1])) if month_range else None,
         latest=time.latest,
         intent=intent,
         rank=rank,
