@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from retrieval.calendar import MONTH_PREFIXES
+
 # Page furniture any news site has, matched against a whole line.
 FURNITURE = re.compile(
     r"""^(?:
@@ -44,7 +46,7 @@ UNPUNCTUATED_FURNITURE = re.compile(
 )
 # A line that only gives a time or a place and time: "May 6, 2025 8:35 AM", "23:42 JST, May 31".
 DATELINE = re.compile(
-    r"^[\w .,·'’()-]{0,40}?(?:\b\d{1,2}:\d{2}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+    r"^[\w .,·'’()-]{0,40}?(?:\b\d{1,2}:\d{2}\b|\b(?:" + MONTH_PREFIXES + r")[a-z]*\.?"
     r"\s+\d{1,2},?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b)[\w .,:·()+-]{0,30}$",
     re.I,
 )
@@ -57,14 +59,14 @@ TEASERS = re.compile(
 )
 # A wire story's opening "TOKYO, Oct 29 (Reuters) - " or "By Jane Doe LONDON (Agency) -- ".
 DATELINE_PREFIX = re.compile(
-    r"^(?:By (?:[A-Z][\w.'’-]* ){1,3})?[^.!?\n]{0,60}?(?:\([A-Z][\w .&-]{1,30}\)|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|"
-    r"Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2})(?:\s*\([A-Z][\w .&-]{1,30}\))?\s*(?:[-–—]{1,2}|:)\s+(?=[A-Z“\"(])"
+    r"^(?:By (?:[A-Z][\w.'’-]* ){1,3})?[^.!?\n]{0,60}?(?:\([A-Z][\w .&-]{1,30}\)|\b(?:" + MONTH_PREFIXES + r")"
+    r"[a-z]*\.? \d{1,2})(?:\s*\([A-Z][\w .&-]{1,30}\))?\s*(?:[-–—]{1,2}|:)\s+(?=[A-Z“\"(])"
 )
 # A wire editor's note opening a paragraph: "(Repeats Oct 8 item ...) ", "(Adds quote) ".
 EDITOR_NOTE = re.compile(r"^\([^()]{3,200}\)\s+(?=[A-Z])")
 # An outlet and a full date run into the first sentence: "Harbour Daily, Monday, June 15, 2026-".
 DATED_PREFIX = re.compile(
-    r"^[^.!?\n]{0,60}?\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2},? (?:19|20)\d\d"
+    r"^[^.!?\n]{0,60}?\b(?:" + MONTH_PREFIXES + r")[a-z]*\.? \d{1,2},? (?:19|20)\d\d"
     r"\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])"
 )
 # A place or a section label before the story: "RIYADH: ", "Breaking: ".

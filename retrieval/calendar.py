@@ -22,12 +22,18 @@ MONTH_NAMES = [
     "November",
     "December",
 ]
-YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-# Every way a page or a question writes a month, lower-cased: its full name, its three-letter
-# abbreviation, "sept", and the two misspellings of February people type.
+MONTH_ABBREVIATIONS = [name[:3] for name in MONTH_NAMES if len(name) > 3] + ["Sept"]  # "May" is no abbreviation
+# The first three letters every written form of a month starts with, for patterns: "Jan|Feb|...".
+MONTH_PREFIXES = "|".join(name[:3] for name in MONTH_NAMES)
+# Every way a page or a question writes a month, lower-cased: its full name, its abbreviations,
+# and the two misspellings of February people type.
 MONTH_FORMS = {
-    form: number for number, name in enumerate(MONTH_NAMES, 1) for form in (name.lower(), name[:3].lower())
-} | {"sept": 9, "febuary": 2, "feburary": 2}
+    form.lower(): number
+    for number, name in enumerate(MONTH_NAMES, 1)
+    for form in [name, *(short for short in MONTH_ABBREVIATIONS if short[:3] == name[:3])]
+} | {"febuary": 2, "feburary": 2}
+YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")  # a year as prose writes it
 
 
 def month_number(name: str) -> int | None:

@@ -29,7 +29,7 @@ import numpy as np
 from retrieval import countries
 from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
 from retrieval.answer.llm import grounded
-from retrieval.calendar import MONTH_NAMES, month_label, shift_month
+from retrieval.calendar import MONTH_NAMES, YEAR, month_label, shift_month
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
@@ -72,7 +72,6 @@ VERB = re.compile(
     re.I,
 )
 MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b")
-YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 DOLLARS = re.compile(
     r"(?:US\$|\$|USD ?)(\d[\d,]*(?:\.\d+)?) ?(trillion|billion|tn|bn)\b|"
     r"\b(\d[\d,]*(?:\.\d+)?) (trillion|billion) (?:U\.S\. |US )?dollars\b",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from retrieval.calendar import MONTH_ABBREVIATIONS
+
 # A sentence ends at . ! or ? after a lower-case word, a figure or a quote; "U.S." does not end one.
 SENTENCE_END = re.compile(r"(?<=[a-z0-9%\"”')][.!?])[\"”')\]]*\s+(?=[A-Z0-9\"“'(])")
 # A full stop after these does not end a sentence ("Feb. 2025", "No. 2", "Mr. Kato").
 ABBREVIATION_END = re.compile(
-    r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|No|Nos|Mr|Mrs|Ms|Dr|St|vs|"
+    r"\b(?:" + "|".join(MONTH_ABBREVIATIONS) + r"|No|Nos|Mr|Mrs|Ms|Dr|St|vs|"
     r"Inc|Corp|Co|Ltd|approx|est|e\.g|i\.e)\.$",
     re.I,
 )

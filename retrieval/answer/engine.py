@@ -21,7 +21,6 @@ from retrieval.answer.compose import MAX_PROSE, choose, compose
 from retrieval.answer.evidence import (
     NAME_SPAN,
     QUESTION_WORDS,
-    YEAR,
     Evidence,
     Need,
     asks_of,
@@ -34,7 +33,7 @@ from retrieval.answer.evidence import (
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
 from retrieval.answer.understanding import Question, parse_question
-from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, format_month, month_label, parse_month
+from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, YEAR, format_month, month_label, parse_month
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook

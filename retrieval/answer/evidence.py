@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval import countries
-from retrieval.calendar import MONTH_FORMS, MONTH_NAMES
+from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, YEAR
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import cached_sentences
@@ -80,7 +80,6 @@ CAUSE = re.compile(
     re.I,
 )
 PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
-YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Capitalised words and acronyms; the question's first word is capitalised for grammar only.
 # Names as written: runs of capitalised words and acronyms ("Swiss National Bank", "HKMA").
 NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
