@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -22,6 +23,9 @@ from bot.render import plain_message, truncate
 from bot.scope import documents_in_scope, forget_in_scope
 from retrieval.errors import DeskError
 from retrieval.store import owner_of
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Ingester, IngestReport
 
 log = logging.getLogger("desk.bot")
 
@@ -40,12 +44,14 @@ class Admin(commands.Cog):
         url = url.strip()
         if not url.lower().startswith(("http://", "https://")):
             raise DeskError("Give an http(s) URL.")
-        await self._ingest_with_progress(interaction, [url], feed, f"{'Feed' if feed else 'URL'} {url}")
+        label = f"{'Feed' if feed else 'URL'} {url}"
+        await self._ingest_with_progress(interaction, lambda ingester: ingester.ingest([url], feed), label)
 
     async def _ingest_with_progress(
-        self, interaction: discord.Interaction, inputs: list[str], feed: bool, label: str
+        self, interaction: discord.Interaction, run: Callable[[Ingester], IngestReport], label: str
     ) -> None:
-        from ingest.pipeline import Ingester
+        """`run` the ingest in a thread, showing its progress in the deferred reply."""
+        from ingest.pipeline import Ingester  # loaded on the first ingest, not at start-up
 
         latest = {"text": f"Fetching {label}…"}
         ingester = Ingester(
@@ -55,7 +61,7 @@ class Admin(commands.Cog):
             ),
             guild_id=interaction.guild_id,
         )
-        job = asyncio.create_task(asyncio.to_thread(ingester.ingest, inputs, feed))
+        job = asyncio.create_task(asyncio.to_thread(run, ingester))
         shown = None
         while not job.done():
             if latest["text"] != shown:
@@ -96,12 +102,13 @@ class Admin(commands.Cog):
         if file.size > limits.max_bytes:  # refused before downloading, as the CLI refuses a big file
             raise DeskError(f"{file.filename} is {file.size / 1e6:.1f} MB, over the {limits.max_file_mb:g} MB limit.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        name = Path(file.filename).name or "attachment"  # never a path of the uploader's choosing
-        with tempfile.TemporaryDirectory(prefix="desk-attachment-") as folder:
-            path = Path(folder) / name
-            path.write_bytes(await file.read())
-            # The CLI's own file loader: every format it reads (and any it learns) works here too.
-            await self._ingest_with_progress(interaction, [str(path)], False, f"File {name}")
+        data = await file.read()
+        # Read as `desk ingest` reads a file of that name: every format it knows works here too.
+        await self._ingest_with_progress(
+            interaction,
+            lambda ingester: ingester.ingest_attachment(data, file.filename),
+            f"File {Path(file.filename).name}",
+        )
 
     @app_commands.command(name="forget", description="Remove a document from the knowledge base (Manage Server)")
     @app_commands.describe(id="The document id, as /sources shows it")
