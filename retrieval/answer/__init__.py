@@ -1,13 +1,13 @@
 """The answer engine: a question in, a short answer with numbered citations out.
 
 The modules follow a question's path:
-- understanding: what is asked (holders, months, the kind of table answer) and follow-ups;
+- understanding: what is asked (holders, months, the Intent of a table answer) and follow-ups;
 - tables: answers from the exact holdings lookups;
 - evidence: the article sentences that can answer, found by meaning and by words;
 - compose: the answer from the evidence, each part with its [n];
-- refuse: what to say when the sources do not hold the answer;
 - llm: optional phrasing by an LLM, kept only when its markers and numbers are grounded;
-- engine: the route between them.
+- engine: the route between them, and the refusal when the sources do not hold the answer;
+- types: the Answer, its citations and their numbering.
 """
 
 from __future__ import annotations

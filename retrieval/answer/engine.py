@@ -32,7 +32,7 @@ from retrieval.answer.evidence import (
 )
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Sources, renumber
-from retrieval.answer.understanding import Question, parse_question
+from retrieval.answer.understanding import Intent, Question, parse_question
 from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, YEAR, format_month, month_label, parse_month
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
@@ -192,7 +192,7 @@ class AnswerEngine:
             # "Why did the Taiwan dollar spike in May?": a reason asked of a holder is no figure.
             why_only = asks_of(figure_clause) == "why" and not clause & HOLDING_WORDS
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
-            if (q.countries or q.aggregate or q.intent in ("top", "rank")) and not (untabled or why_only):
+            if (q.countries or q.aggregate or q.intent in (Intent.TOP, Intent.RANK)) and not (untabled or why_only):
                 step = time.perf_counter()
                 table_answer = self.tables.answer(q)
                 timings["table"] = _ms(step)
@@ -247,7 +247,7 @@ class AnswerEngine:
 
     def _unknown_holders(self, q: Question) -> list[str]:
         """Names a holdings question asks about that neither the tables nor any article know ("Qatar")."""
-        if q.countries or q.aggregate or q.intent in ("top",) or (q.intent == "rank" and q.rank):
+        if q.countries or q.aggregate or q.intent in (Intent.TOP,) or (q.intent == Intent.RANK and q.rank):
             return []
         names = []
         for span in NAME_SPAN.findall(q.text):

@@ -11,7 +11,7 @@ import re
 
 from retrieval import countries
 from retrieval.answer.types import Answer, Sources
-from retrieval.answer.understanding import Question
+from retrieval.answer.understanding import Intent, Question
 from retrieval.calendar import month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, signed
@@ -104,14 +104,14 @@ class TableAnswers:
 
     def _table_text(self, q: Question, src: Sources) -> tuple[str, str]:
         subject = self._subject(q)
-        intent = q.intent or "value"
-        if intent == "change" and len(q.months) == 1 and not q.month_range and REVISION.search(q.text):
-            intent = "value"  # "first reported ... and now": the vintages of one month, not a monthly change
-        if intent == "compare" and len(q.countries) + (1 if q.aggregate else 0) < 2:
-            intent = "change" if len(q.months) >= 2 else "value"
-        if intent in ("value", "rank") and subject is None:
-            intent = "top"
-        if intent in ("series", "max", "min", "change") and subject is None:
+        intent = q.intent or Intent.VALUE
+        if intent == Intent.CHANGE and len(q.months) == 1 and not q.month_range and REVISION.search(q.text):
+            intent = Intent.VALUE  # "first reported ... and now": the vintages of one month, not a monthly change
+        if intent == Intent.COMPARE and len(q.countries) + (1 if q.aggregate else 0) < 2:
+            intent = Intent.CHANGE if len(q.months) >= 2 else Intent.VALUE
+        if intent in (Intent.VALUE, Intent.RANK) and subject is None:
+            intent = Intent.TOP
+        if intent in (Intent.SERIES, Intent.MAX, Intent.MIN, Intent.CHANGE) and subject is None:
             subject = "Grand Total"
 
         subjects = q.countries + ([q.aggregate] if q.aggregate else [])
@@ -120,14 +120,14 @@ class TableAnswers:
         if (
             ASKS_WHEN.search(q.text)
             and len(q.countries) == 1
-            and intent == "rank"
+            and intent == Intent.RANK
             and (BECAME.search(q.text) or OVERTAKE.search(q.text))
         ):
             return self._rank_entry_text(q, q.countries[0], q.rank or 1, src)
-        if len(subjects) >= 3 and intent in ("compare", "value"):
+        if len(subjects) >= 3 and intent in (Intent.COMPARE, Intent.VALUE):
             return self._values_text(q, subjects, src)
 
-        if intent == "top":
+        if intent == Intent.TOP:
             month = self._month(q)
             if q.top_n and q.top_n > 1:
                 figures = self.book.top(q.top_n, month)
@@ -163,7 +163,7 @@ class TableAnswers:
         # value and rank without a subject became top above; series, max, min and change fall back to
         # the Grand Total; compare needs two series, so a country.
         assert subject is not None
-        if intent == "rank":
+        if intent == Intent.RANK:
             month = self._month(q, subject)
             if q.rank and not q.countries:
                 figure = self.book.ranking(month)[q.rank - 1]
@@ -179,7 +179,7 @@ class TableAnswers:
                 month,
             )
 
-        if intent == "compare":
+        if intent == Intent.COMPARE:
             names = (q.countries + ([q.aggregate] if q.aggregate else []))[:2]
             month = self._month(q, names[0])
             a, b = (self.book.value(n, month) for n in names)
@@ -191,7 +191,7 @@ class TableAnswers:
                 month,
             )
 
-        if intent == "change":
+        if intent == Intent.CHANGE:
             # "How much did India and Brazil trim?": each holder's change, in the order asked.
             texts = []
             for name in subjects or [subject]:
@@ -199,18 +199,18 @@ class TableAnswers:
                 texts.append(self._change_text(self.book.change(name, start_month, end_month), src))
             return " ".join(texts), end_month
 
-        if intent in ("max", "min") and subject and len(q.months) == 1:
+        if intent in (Intent.MAX, Intent.MIN) and subject and len(q.months) == 1:
             # "hit their lowest since 2008 in April 2026": the month's figure, and since when it is the extreme.
             return self._extreme_since_text(subject, q.months[0], intent, src), q.months[0]
 
-        if intent in ("max", "min"):
+        if intent in (Intent.MAX, Intent.MIN):
             start, end = q.month_range or (None, None)
             if q.months and not q.month_range:
                 year = q.months[0][:4]
                 start, end = f"{year}-01", f"{year}-12"
             high, low = self.book.extremes(subject, start, end)
-            figure = high if intent == "max" else low
-            word = "highest" if intent == "max" else "lowest"
+            figure = high if intent == Intent.MAX else low
+            word = "highest" if intent == Intent.MAX else "lowest"
             span = f" between {month_label(start)} and {month_label(end)}" if start and end else " in the tables"
             first, last = self.book.coverage(self.book.resolve(subject))
             if not start:
@@ -219,7 +219,7 @@ class TableAnswers:
                 f"{capitalise(possessive(figure.series))} {word} month-end holdings{span} were "
                 f"{money(figure.value)}, at the end of {month_label(figure.month)} {src.table(figure)}."
             )
-            if intent == "max" and q.direction == "fall" and not end:
+            if intent == Intent.MAX and q.direction == "fall" and not end:
                 # "How far have they fallen from the peak?": the latest figure and the distance.
                 latest = self.book.value(figure.series)
                 if latest.month != figure.month:
@@ -230,7 +230,7 @@ class TableAnswers:
                     return text, latest.month
             return text, figure.month
 
-        if intent == "series":
+        if intent == Intent.SERIES:
             start, end = q.month_range or (None, None)
             if not start:
                 end = self.book.latest_month(self.book.resolve(subject))
@@ -336,13 +336,13 @@ class TableAnswers:
             text += f"; it has held that place through {month_label(later[-1])}"
         return text + ".", month
 
-    def _extreme_since_text(self, subject: str, month: str, intent: str, src: Sources) -> str:
+    def _extreme_since_text(self, subject: str, month: str, intent: Intent, src: Sources) -> str:
         figure = self.book.value(subject, month)
         earlier = [f for f in self.book.series(figure.series) if f.month < month]
-        beyond = (lambda f: f.value <= figure.value) if intent == "min" else (lambda f: f.value >= figure.value)
+        beyond = (lambda f: f.value <= figure.value) if intent == Intent.MIN else (lambda f: f.value >= figure.value)
         text = f"{capitalise(display(figure.series))} held {money(figure.value)} at the end of {month_label(month)} {src.table(figure)}"
         previous = [f for f in earlier if beyond(f)]
-        word = "lowest" if intent == "min" else "highest"
+        word = "lowest" if intent == Intent.MIN else "highest"
         if not earlier:
             return text + "."
         if not previous:

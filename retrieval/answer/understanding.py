@@ -54,11 +54,12 @@ import dataclasses
 import datetime
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from retrieval import countries as _countries
 from retrieval.calendar import MONTH_FORMS, format_month, shift
 
-__all__ = ["Question", "parse_question"]
+__all__ = ["Intent", "Question", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
 _MAX_CHARS = 4000
@@ -71,6 +72,19 @@ _OFFICIAL_FAMILY = (_OFFICIAL, _OFFICIAL_BILLS, _OFFICIAL_BONDS)
 _BELGIUM_LUXEMBOURG = getattr(_countries, "BELGIUM_LUXEMBOURG", "Belgium-Luxembourg")
 
 
+class Intent(StrEnum):
+    """What a holdings question asks of the tables."""
+
+    VALUE = "value"  # a holder's figure in a month
+    CHANGE = "change"  # how it moved between months
+    TOP = "top"  # the largest holders
+    RANK = "rank"  # where a holder stands
+    COMPARE = "compare"  # two holders, or one at two times
+    MAX = "max"  # its highest month
+    MIN = "min"  # its lowest month
+    SERIES = "series"  # its month-by-month history
+
+
 @dataclass
 class Question:
     text: str
@@ -79,7 +93,7 @@ class Question:
     months: list[str] = field(default_factory=list)
     month_range: tuple[str, str] | None = None
     latest: bool = False
-    intent: str | None = None
+    intent: Intent | None = None
     rank: int | None = None
     top_n: int | None = None
     direction: str | None = None
@@ -126,7 +140,7 @@ class Question:
 
         new = _copy(cur)
         new.context = previous.text
-        if not has_subject and cur.intent != "top":
+        if not has_subject and cur.intent != Intent.TOP:
             new.countries = list(previous.countries)
             new.aggregate = previous.aggregate
         if not has_time:
@@ -152,17 +166,17 @@ class Question:
                 cur.countries != previous.countries or cur.aggregate != previous.aggregate
             )
             entities = len(new.countries) + (1 if new.aggregate else 0)
-            if new.intent == "top" and new.countries:
+            if new.intent == Intent.TOP and new.countries:
                 # "Top five? ... What about the UK?": where the UK stands.
-                new.intent, new.rank = "rank", None
-            elif new.intent == "rank" and subject_swapped and not (previous.countries or previous.aggregate):
+                new.intent, new.rank = Intent.RANK, None
+            elif new.intent == Intent.RANK and subject_swapped and not (previous.countries or previous.aggregate):
                 new.rank = None  # "Who is second? ... and the UK?" asks the UK's place
-            elif new.intent == "compare" and entities < 2 and len(new.months) < 2:
-                new.intent = "value"
-            if new.intent == "series" and new.months and new.month_range is None:
-                new.intent = "value"
-            elif new.intent == "value" and new.month_range is not None and not new.months:
-                new.intent = "series"
+            elif new.intent == Intent.COMPARE and entities < 2 and len(new.months) < 2:
+                new.intent = Intent.VALUE
+            if new.intent == Intent.SERIES and new.months and new.month_range is None:
+                new.intent = Intent.VALUE
+            elif new.intent == Intent.VALUE and new.month_range is not None and not new.months:
+                new.intent = Intent.SERIES
         new.about_holdings = cur.about_holdings or previous.about_holdings
         return new
 
@@ -1165,7 +1179,7 @@ def _parse(
     value_ask = bool(_VALUE_ASK.search(t))
     any_cue = strong_cue or change_word or top_list or rank is not None or time.latest or figure
 
-    intent: str | None = None
+    intent: Intent | None = None
     if not about:
         intent = None
     elif speech and not strong_ask:
@@ -1180,49 +1194,49 @@ def _parse(
         min_strong = bool(_MIN_STRONG.search(t)) or (ever and bool(_SUPER_LOW.search(t)))
         compare_cue = bool(_COMPARE.search(t))
         if top_list and not names:
-            intent = "top"
+            intent = Intent.TOP
         elif top_list and names and (top_n is not None or rank_word or "among" in t or " in the top" in t):
-            intent = "rank"
+            intent = Intent.RANK
         elif compare_cue and entities >= 2:
-            intent = "compare"
+            intent = Intent.COMPARE
         elif (_EXPLICIT_COMPARE.search(t) or re.search(r"\bthan\b", t)) and (
             points + len(time.ranges) >= 2 or ((points or time.ranges) and time.latest)
         ):
-            intent = "compare"  # one series at two times: "more in March than in February?"
+            intent = Intent.COMPARE  # one series at two times: "more in March than in February?"
         elif min_strong and (subject or not names):
-            intent = "min"
+            intent = Intent.MIN
         elif max_strong and (subject or not names):
-            intent = "max"
+            intent = Intent.MAX
         elif entities == 1 and names and _OVERTAKE.search(t):
-            intent = "rank"  # "which country overtook China?"
+            intent = Intent.RANK  # "which country overtook China?"
         elif change_word and (rise or fall or change_super or not (rank_one or value_ask)):
-            intent = "change"
+            intent = Intent.CHANGE
         elif rank is not None or rank_word:
             if not names and (rank in (None, 1)) and (rank_one or _HIGHEST.search(t)):
-                intent, rank = "top", 1
+                intent, rank = Intent.TOP, 1
             elif not names and rank is None:
-                intent = "top"
+                intent = Intent.TOP
             else:
-                intent = "rank"
+                intent = Intent.RANK
         elif _HIGHEST.search(t) or _LOWEST.search(t):
             if subject:
-                intent = "max" if _HIGHEST.search(t) else "min"
+                intent = Intent.MAX if _HIGHEST.search(t) else Intent.MIN
             elif _HIGHEST.search(t):
-                intent, rank = "top", 1
+                intent, rank = Intent.TOP, 1
             else:
-                intent = "min"
+                intent = Intent.MIN
         elif top_list:
-            intent = "top"
+            intent = Intent.TOP
         elif _SERIES.search(t) and (time.ranges or not points):
-            intent = "series"
+            intent = Intent.SERIES
         elif time.ranges and not points:
-            intent = "series"
+            intent = Intent.SERIES
         elif len(names) >= 2:
-            intent = "compare"
+            intent = Intent.COMPARE
         elif fallback and (subject or figure or strong_hold):
-            intent = "value"
+            intent = Intent.VALUE
 
-    if intent in ("top", "rank") and aggregate_weak:
+    if intent in (Intent.TOP, Intent.RANK) and aggregate_weak:
         aggregate = None  # "the biggest foreign holders" names the population, not the total
 
     # ---- periods that need the intent: "from a year earlier", "N months ago" in a change
@@ -1233,7 +1247,7 @@ def _parse(
         anchor = months[-1] if months else ref
         for offset in time.rel_from:
             ranges.append((shift(*anchor, offset), anchor))
-    if intent in ("change", "compare") and time.agos and not ranges:
+    if intent in (Intent.CHANGE, Intent.COMPARE) and time.agos and not ranges:
         for ym in time.agos:
             ranges.append((ym, ref))
             months.remove(ym)
