@@ -31,7 +31,7 @@ from retrieval.answer.evidence import (
     terms_of,
 )
 from retrieval.answer.tables import TableAnswers, display
-from retrieval.answer.types import Answer, Sources, renumber
+from retrieval.answer.types import Answer, Route, Sources, renumber
 from retrieval.answer.understanding import Intent, Question, parse_question
 from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, YEAR, format_month, month_label, parse_month
 from retrieval.errors import NotFound
@@ -226,12 +226,12 @@ class AnswerEngine:
         if table_answer is not None and not table_answer.refused:
             if not supported:
                 return table_answer
-            return self._composed(q, evidence, need, table_answer, "mixed")
+            return self._composed(q, evidence, need, table_answer, Route.MIXED)
         if not supported:
             if table_answer is not None:
                 return table_answer  # the tables' own "what they hold" refusal
             return self._refusal(closest)
-        return self._composed(q, evidence, need, None, "articles")
+        return self._composed(q, evidence, need, None, Route.ARTICLES)
 
     @staticmethod
     def _residual_words(q: Question) -> set[str]:
@@ -271,7 +271,7 @@ class AnswerEngine:
     # -- answers -------------------------------------------------------------------------------
 
     def _composed(
-        self, q: Question, evidence: list[Evidence], need: Need, table_answer: Answer | None, route: str
+        self, q: Question, evidence: list[Evidence], need: Need, table_answer: Answer | None, route: Route
     ) -> Answer:
         chosen = choose(evidence, need)
         sources = Sources()
@@ -301,7 +301,7 @@ class AnswerEngine:
         text = "I don't know from my sources: none of them answers that."
         if closest:
             text += f" The closest are {closest}."
-        return Answer(text=text, citations=sources.citations, refused=True, route="none")
+        return Answer(text=text, citations=sources.citations, refused=True, route=Route.NONE)
 
 
 # Where one part of a question ends and the next begins: "...in May 2024, and why ...?"

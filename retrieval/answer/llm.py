@@ -12,7 +12,7 @@ import logging
 import re
 
 from retrieval.answer.evidence import Evidence
-from retrieval.answer.types import Answer, Citation, Sources, renumber
+from retrieval.answer.types import Answer, Citation, Route, Sources, renumber
 from retrieval.formatting import truncate
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def grounded(reply: str, sources_text: str) -> bool:
     return True
 
 
-def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | None, route: str) -> Answer | None:
+def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | None, route: Route) -> Answer | None:
     """The LLM's reply with its markers and figures checked; None means use the composed answer."""
     from prompts import load
 

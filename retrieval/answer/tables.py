@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from retrieval import countries
-from retrieval.answer.types import Answer, Sources
+from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import Intent, Question
 from retrieval.calendar import month_label, previous_month, shift_month
 from retrieval.errors import NotFound
@@ -67,7 +67,7 @@ class TableAnswers:
             text, month = self._table_text(q, sources)
         except NotFound as exc:
             return self.coverage_refusal(q, str(exc))
-        return Answer(text=text, citations=sources.citations, route="table", data_month=month)
+        return Answer(text=text, citations=sources.citations, route=Route.TABLE, data_month=month)
 
     def coverage_refusal(self, q: Question, reason: str) -> Answer:
         """The tables do not hold what was asked: say what they hold, cite the closest tables."""
@@ -83,7 +83,7 @@ class TableAnswers:
             text=f"I can't answer that from my sources. {reason}",
             citations=sources.citations,
             refused=True,
-            route="none",
+            route=Route.NONE,
         )
 
     def _subject(self, q: Question) -> str | None:

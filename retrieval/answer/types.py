@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from retrieval.calendar import month_label
@@ -24,12 +25,21 @@ class Citation:
     snippet: str
 
 
+class Route(StrEnum):
+    """Where an answer came from."""
+
+    TABLE = "table"  # the holdings tables
+    ARTICLES = "articles"  # article sentences
+    MIXED = "mixed"  # a table figure and article sentences
+    NONE = "none"  # refused
+
+
 @dataclass
 class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
-    route: str = "none"  # "table" | "articles" | "mixed" | "none"
+    route: Route = Route.NONE
     timings_ms: dict[str, float] = field(default_factory=dict)
     question: Any = field(default=None, repr=False, compare=False)  # the understood Question, for follow-ups
     data_month: str = ""  # the table month a table answer is about
