@@ -161,7 +161,7 @@ def main() -> int:
                 f"{b['start']:.2f} / {b['import']:.2f} / {b['run']:.2f} / {b['shutdown']:.2f}", "s")
     bare_python = [run_measured([PYTHON, "-c", "pass"], env=env)[0] for _ in range(CLI_RUNS)]
     res.add("bare `python -c pass`", percentile(bare_python, 50), "s")
-    for module in ("chromadb", "langchain_text_splitters", "pydantic_settings", "rich"):
+    for module in ("chromadb", "pydantic_settings", "rich"):
         res.add(f"`import {module}` alone", import_time(module, env, 3), "s")
     res.note(f"load average at end: {loadavg()}")
     return res.finish()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ingest.documents import Chunks
 from ingest.tables import HoldingsTable
-from retrieval.calendar import month_label, shift_month
+from retrieval.calendar import month_abbreviation, month_label, shift_month
 from retrieval.countries import FOREIGN_OFFICIAL, GRAND_TOTAL, is_aggregate
 from retrieval.formatting import format_billions
 from retrieval.holdings import table_source
@@ -71,7 +71,7 @@ def table_documents(table: HoldingsTable) -> tuple[dict, list[str], list[dict], 
         by_country_year[(cell.series, cell.month[:4])].append((cell.month, cell.value))
     for (series, year), values in sorted(by_country_year.items()):
         values.sort()
-        listed = "; ".join(f"{month_label(m)[:3]} {format_billions(v)}" for m, v in values)
+        listed = "; ".join(f"{month_abbreviation(m)} {format_billions(v)}" for m, v in values)
         text = f"{series}: holdings of U.S. Treasury securities in {year}, billions of dollars, end of month: {listed}."
         texts.append(f"{text} ({table.title})")
         embed_texts.append(text)
@@ -102,7 +102,6 @@ class TableDocument:
     doc_id: str
     meta: dict
     chunks: Chunks
-    kind: str = "table"
 
     @property
     def content_hash(self) -> str:

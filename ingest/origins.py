@@ -70,7 +70,8 @@ def folder_files(folder: Path, suffixes: set[str]) -> list[Path]:
     )
 
 
-def _check_size(ref: str, size: int, settings: IngestSettings) -> None:
+def check_size(ref: str, size: int, settings: IngestSettings) -> None:
+    """The one size limit of every input; the bot asks it before downloading an attachment."""
     if size > settings.max_bytes:
         raise InputError(ref, f"is {size / 1e6:.1f} MB, over the {settings.max_file_mb:g} MB limit (DESK_MAX_FILE_MB)")
 
@@ -78,7 +79,7 @@ def _check_size(ref: str, size: int, settings: IngestSettings) -> None:
 def file_item(path: Path, name: str, settings: IngestSettings) -> Item:
     if not path.exists():
         raise InputError(str(path), "no such file or folder")
-    _check_size(str(path), path.stat().st_size, settings)
+    check_size(str(path), path.stat().st_size, settings)
     return Item(str(path), name, path.read_bytes(), suffix=path.suffix.lower())
 
 
@@ -87,7 +88,7 @@ def attachment(data: bytes, filename: str, settings: IngestSettings) -> Source:
     name = Path(filename).name or "attachment"
 
     def read() -> Item:
-        _check_size(name, len(data), settings)
+        check_size(name, len(data), settings)
         return Item(name, name, data, suffix=Path(name).suffix.lower())
 
     return Source(name, read)

@@ -174,16 +174,20 @@ class Ingester:
         if feed or origins.looks_like_feed(item):
             self._ingest_feed(item, report)
             return
-        fmt = readers.format_of(item, holdings)
-        if fmt.table and self.guild_id is not None:
-            # Tables feed every guild's lookups (the holdings book is not scoped): only the
-            # command line may change what all of them read.
-            raise InputError(
-                item.ref,
-                "is a holdings table; tables are shared by every server, so they "
-                "are added from the command line (desk ingest)",
-            )
-        self.ingest_documents(fmt.read(item), report)
+        try:
+            fmt = readers.format_of(item, holdings)
+            if fmt.table and self.guild_id is not None:
+                # Tables feed every guild's lookups (the holdings book is not scoped): only the
+                # command line may change what all of them read.
+                raise InputError(
+                    item.ref,
+                    "is a holdings table; tables are shared by every server, so they "
+                    "are added from the command line (desk ingest)",
+                )
+            documents = fmt.read(item)
+        finally:
+            readers.forget_sniffed()
+        self.ingest_documents(documents, report)
 
     def _ingest_feed(self, feed: Item, report: IngestReport) -> None:
         """Each entry is an input of its own: its page, fetched unless the entry is stored already."""

@@ -91,6 +91,11 @@ def _layout(data: bytes) -> str | None:
     return sniff(data)
 
 
+def forget_sniffed() -> None:
+    """Let go of the last item's bytes, which the sniffing cache holds (a file may be 20 MB)."""
+    _layout.cache_clear()
+
+
 def _is_pdf(data: bytes) -> bool:
     return data[:5] == b"%PDF-"
 

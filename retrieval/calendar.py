@@ -33,12 +33,21 @@ MONTH_FORMS = {
     for form in [name, *(short for short in MONTH_ABBREVIATIONS if short[:3] == name[:3])]
 } | {"febuary": 2, "feburary": 2}
 YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-YEAR = re.compile(r"\b(?:19|20)\d\d\b")  # a year as prose writes it
+YEAR_PATTERN = r"(?:19|20)\d\d"  # a year as prose writes it, for use inside other patterns
+YEAR = re.compile(rf"\b{YEAR_PATTERN}\b")
+# A month named in prose, capitalised as prose writes it ("in May", not the verb "may").
+MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b")
 
 
 def month_number(name: str) -> int | None:
     """1-12 for a month's name or abbreviation ("jan", "January", "Sept."), any case; else None."""
     return MONTH_FORMS.get(name.strip().rstrip(".").lower())
+
+
+def most_recent(month: int, year: int, reference_month: int) -> tuple[int, int]:
+    """(year, month) of the last `month` up to a reference month of `year`: "April", said in
+    June 2025, is April 2025; said in February 2025, April 2024."""
+    return (year if month <= reference_month else year - 1), month
 
 
 def parse_month(text: str) -> tuple[int, int] | None:
@@ -57,6 +66,11 @@ def month_label(month: str) -> str:
     """ "2025-03" -> "March 2025"."""
     year, number = month.split("-")
     return f"{MONTH_NAMES[int(number) - 1]} {year}"
+
+
+def month_abbreviation(month: str) -> str:
+    """ "2025-03" -> "Mar"."""
+    return MONTH_NAMES[int(month[5:7]) - 1][:3]
 
 
 def shift(year: int, month: int, delta: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ explains (same holder, same month) is followed by that article's sentence and it
 With an LLM configured, a one-paragraph summary opens the digest when every claim in it carries
 a valid marker and every figure is in the sources it cites; otherwise there is none.
 
-Used by `desk digest` and the bot's digest posts (bot/digest_render.py).
+Used by `desk digest` and the bot's digest posts (bot/render/digest.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 from retrieval import countries
 from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
 from retrieval.answer.llm import grounded
-from retrieval.calendar import MONTH_NAMES, YEAR, month_label, shift_month
+from retrieval.calendar import MONTH_NAME, MONTH_NAMES, YEAR, month_label, shift_month, utc_stamp
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
@@ -71,7 +71,6 @@ VERB = re.compile(
     r"wants|looks|seems|owns|owes|trims|adds|ends|leans|warns|expects|\w{2,}ed|\w{3,}ing)\b",
     re.I,
 )
-MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b")
 DOLLARS = re.compile(
     r"(?:US\$|\$|USD ?)(\d[\d,]*(?:\.\d+)?) ?(trillion|billion|tn|bn)\b|"
     r"\b(\d[\d,]*(?:\.\d+)?) (trillion|billion) (?:U\.S\. |US )?dollars\b",
@@ -83,7 +82,6 @@ SUMMARY_MARKER = re.compile(r"\[(\d+|T)\]")
 MARKER_RUN = re.compile(r"(?:\s*\[(?:\d+|T)\])+")
 ATTRIBUTED = re.compile(r"\b(?:said|says|according to|told)\b")
 MAX_SUMMARY = 700
-SINCE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # how the store stamps ingested_at
 FALL_WORDS = re.compile(
     r"\b(?:fell|fall|falls|falling|cut|cuts|cutting|sold|sell|sells|selling|reduc\w*|decreas\w*|"
     r"declin\w*|drop\w*|trim\w*|slash\w*|dump\w*|shed\w*|lower\w*|slid|slump\w*|offload\w*)\b",
@@ -201,9 +199,7 @@ def normalise_since(since: str) -> str:
         raise DeskError(
             f"--since must be a date like 2026-05-01 or a time like 2026-05-01T08:00:00Z, got {since!r}"
         ) from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when.strftime(SINCE_FORMAT)
+    return utc_stamp(when if when.tzinfo is not None else when.replace(tzinfo=UTC))  # as the store stamps
 
 
 def _chunks_of(kb, docs: list[dict]) -> dict[str, list[tuple[int, str, list[float]]]]:

@@ -19,7 +19,7 @@ def llm_from_settings(settings: RetrievalSettings):
         model=model,
         base_url=settings.llm_base_url or None,
         # Local servers want no key, but the client insists on one.
-        api_key=settings.llm_api_key or "not-needed",
+        api_key=settings.llm_api_key.get_secret_value() or "not-needed",
         timeout=settings.llm_timeout,
         max_retries=1,
         temperature=0,

@@ -7,6 +7,7 @@ settings extend it, so `--data-dir` given to one settings object is the same set
 from pathlib import Path
 
 from platformdirs import user_data_dir
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,5 +30,5 @@ class RetrievalSettings(DeskSettings):
     # "openai:MODEL" to answer with an LLM through LangChain; empty means composed answers.
     llm: str = ""
     llm_base_url: str = ""
-    llm_api_key: str = ""
+    llm_api_key: SecretStr = SecretStr("")  # never shown by a repr of the settings
     llm_timeout: float = 30.0

@@ -19,9 +19,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from retrieval.calendar import utc_stamp
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
 from retrieval.settings import RetrievalSettings
 
@@ -85,12 +87,13 @@ class _ClientGuard:
 
     A reopen clears chromadb's process-wide client cache: a call in flight on another thread (or
     on another KnowledgeBase of this process) would find its system gone. Calls share the guard;
-    a reopen waits for the calls in flight, holds new ones back, and moves `epoch` so that every
-    KnowledgeBase drops the client it holds."""
+    a reopen holds new calls back from the moment it asks, waits for those in flight, and moves
+    `epoch` so that every KnowledgeBase drops the client it holds."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._calls = 0
+        self._waiting_reopens = 0  # reopens asked for: new calls wait, so a busy store cannot starve them
         self._reopening = False
         self._depth = threading.local()  # a call's own nested calls (a lambda over chunks()) pass
         self.epoch = 0
@@ -100,14 +103,15 @@ class _ClientGuard:
 
     @contextmanager
     def call(self):
+        """Yields the epoch of the clients the call runs on."""
         depth = getattr(self._depth, "n", 0)
         if not depth:
             with self._changed:
-                self._changed.wait_for(lambda: not self._reopening)
+                self._changed.wait_for(lambda: not self._reopening and not self._waiting_reopens)
                 self._calls += 1
         self._depth.n = depth + 1
         try:
-            yield
+            yield self.epoch
         finally:
             self._depth.n = depth
             if not depth:
@@ -115,13 +119,21 @@ class _ClientGuard:
                     self._calls -= 1
                     self._changed.notify_all()
 
-    @contextmanager
-    def reopen(self):
+    def reopen(self, seen_epoch: int, clear) -> None:
+        """`clear` the process's clients once no call is in flight; not again when another thread
+        reopened since `seen_epoch` (several calls that failed together need one reopen)."""
         with self._changed:
-            self._changed.wait_for(lambda: not self._reopening and not self._calls)
+            self._waiting_reopens += 1
+            try:
+                self._changed.wait_for(lambda: not self._reopening and not self._calls)
+            finally:
+                self._waiting_reopens -= 1
+            if self.epoch != seen_epoch:
+                self._changed.notify_all()
+                return
             self._reopening = True
         try:
-            yield
+            clear()
         finally:
             with self._changed:
                 self.epoch += 1
@@ -197,11 +209,10 @@ class KnowledgeBase:
             self._client_epoch = _CLIENTS.epoch
             self._collections.clear()
 
-    def _reopen_embedded(self) -> None:
+    def _reopen_embedded(self, seen_epoch: int) -> None:
         from chromadb.api.client import SharedSystemClient
 
-        with _CLIENTS.reopen():
-            SharedSystemClient.clear_system_cache()
+        _CLIENTS.reopen(seen_epoch, SharedSystemClient.clear_system_cache)
         self._drop_client()
 
     def _run(self, action, *args, _retried: bool = False, **kwargs):
@@ -211,8 +222,9 @@ class KnowledgeBase:
         must look its collection up when called (a lambda over self.chunks()), so that the retry
         after a reopen uses the new collection rather than the stale one.
         """
+        epoch = _CLIENTS.epoch
         try:
-            with _CLIENTS.call():
+            with _CLIENTS.call() as epoch:
                 return action(*args, **kwargs)
         except DeskError:
             raise
@@ -221,7 +233,7 @@ class KnowledgeBase:
             if stale and not _retried and not _CLIENTS.in_call():  # a nested call leaves it to the outer one
                 # Another process wrote to the embedded store: this process's cached index no
                 # longer matches it. Reopen from disk once (docs/RELIABILITY.md).
-                self._reopen_embedded()
+                self._reopen_embedded(epoch)
                 return self._run(action, *args, _retried=True, **kwargs)
             if self.settings.chroma_url and _is_connection_error(exc):
                 self._drop_client()
@@ -328,7 +340,7 @@ class KnowledgeBase:
         doc_ids = [doc.doc_id for doc in docs]
         got = self._run(lambda: self.documents_collection().get(ids=doc_ids, include=["metadatas"]))
         previous = dict(zip(got["ids"], got["metadatas"]))
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        stamp = utc_stamp(datetime.now(UTC))
         records = []
         for doc in docs:
             record: dict[str, Any] = {

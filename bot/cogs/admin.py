@@ -96,11 +96,10 @@ class Admin(commands.Cog):
     @app_commands.describe(file="The file to add; only this server will answer from it")
     async def ingest_file(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         require_manager(interaction)
+        from ingest.origins import check_size
         from ingest.settings import IngestSettings
 
-        limits = IngestSettings()
-        if file.size > limits.max_bytes:  # refused before downloading, as the CLI refuses a big file
-            raise DeskError(f"{file.filename} is {file.size / 1e6:.1f} MB, over the {limits.max_file_mb:g} MB limit.")
+        check_size(Path(file.filename).name, file.size, IngestSettings())  # before downloading it
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
         # Read as `desk ingest` reads a file of that name: every format it knows works here too.

@@ -19,6 +19,7 @@ from bot.render.limits import (
 from retrieval.calendar import month_label
 from retrieval.digest import Digest, Report
 from retrieval.formatting import money, signed
+from retrieval.formatting import truncate as shorten  # prose, cut at a word; `truncate` keeps links whole
 
 TITLE = "Treasury holdings digest"
 FOOTER = "Holdings Desk digest · figures from Treasury's tables, each item in its outlets' own words"
@@ -75,7 +76,7 @@ def _table_fields(digest: Digest) -> list[dict]:
                 why = digest.explanations[c.series]
                 head, link = f"**{c.series} {signed(c.absolute)}bn**: ", f" — {cite(why.report)}"
                 room = max(60, budget - len(head) - len(link))
-                lines.append(truncate(f"{head}{truncate(_plain(why.sentence), room)}{link}", budget))
+                lines.append(truncate(f"{head}{shorten(_plain(why.sentence), room)}{link}", budget))
             fields.append({"name": "Why they moved", "value": "\n".join(lines), "inline": False})
     source = f"[T] {citation.title}, released {citation.release}"
     fields.append({"name": "Table source", "value": truncate(source, FIELD_VALUE_LIMIT), "inline": False})
@@ -93,7 +94,7 @@ def digest_embed(digest: Digest) -> dict:
     room = min(DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - embed_size(embed)) - 80  # 80: the "…and N more" line
     parts: list[str] = []
     if digest.summary:
-        parts.append(truncate(f"**In short:** {_plain_summary(digest.summary)}", room // 3))
+        parts.append(shorten(f"**In short:** {_plain_summary(digest.summary)}", room // 3))
     shown = 0
     for n, story in enumerate(digest.stories, 1):
         block = _story_block(n, story)

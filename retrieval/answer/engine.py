@@ -33,7 +33,16 @@ from retrieval.answer.evidence import (
 from retrieval.answer.tables import TableAnswers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
 from retrieval.answer.understanding import Intent, Question, parse_question
-from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, YEAR, format_month, month_label, parse_month
+from retrieval.calendar import (
+    MONTH_FORMS,
+    MONTH_NAME,
+    MONTH_NAMES,
+    YEAR,
+    format_month,
+    month_label,
+    most_recent,
+    parse_month,
+)
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
@@ -100,7 +109,6 @@ EVENT_TIME = re.compile(
     re.I,
 )
 EVENT_SENTENCES = 5  # the best sentences read for the event's month
-MONTH_NAME = re.compile(r"\b(" + "|".join(MONTH_NAMES) + r")\b", re.I)
 TOKEN_SPAN = re.compile(r"[\w'’-]+")
 # "Today", "right now": only a recent story can say what is true now.
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
@@ -331,15 +339,14 @@ def _month_beside(sentence: str, event: set[str], published: str) -> str | None:
     if not named or not spots:
         return None
     nearest = min(named, key=lambda m: min(abs(m.start() - spot) for spot in spots))
-    number = MONTH_NAMES.index(nearest.group(1).capitalize()) + 1
+    number = MONTH_NAMES.index(nearest.group(1)) + 1
     years = YEAR.findall(sentence)
     if years:
         return format_month(int(years[0]), number)
     story = parse_month(published[:7])
     if story is None:
         return None
-    year, story_month = story
-    return format_month(year - 1 if number > story_month else year, number)
+    return format_month(*most_recent(number, *story))
 
 
 def _asked_beyond_figure(text: str) -> str | None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval import countries
-from retrieval.calendar import MONTH_FORMS, MONTH_NAMES, YEAR
+from retrieval.calendar import MONTH_ABBREVIATIONS, MONTH_FORMS, MONTH_NAMES, YEAR, YEAR_PATTERN
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import cached_sentences
@@ -65,10 +65,10 @@ INSTRUCTIONS = re.compile(
     re.I,
 )
 FIGURE = re.compile(r"\d")
-DATE = re.compile(r"\b(?:" + "|".join(MONTH_FORMS) + r")\b\.?\s*\d|\b(?:19|20)\d\d\b", re.I)
+DATE = re.compile(r"\b(?:" + "|".join(MONTH_NAMES + MONTH_ABBREVIATIONS) + rf")\b\.?\s*\d|\b{YEAR_PATTERN}\b")
 # "since" and "after" give a reason, not when a date follows ("since September 2008").
 AFTER_DATE = (
-    r"(?!\s+(?:(?:early|mid|late|the end of|the start of)[\s-]+)?(?:" + "|".join(MONTH_NAMES) + r"|(?:19|20)\d\d)\b)"
+    r"(?!\s+(?:(?:early|mid|late|the end of|the start of)[\s-]+)?(?:" + "|".join(MONTH_NAMES) + rf"|{YEAR_PATTERN})\b)"
 )
 CAUSE = re.compile(
     r"\b(?:because|as a result|result of|due to|driven by|amid|(?:after|since)"

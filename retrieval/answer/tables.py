@@ -112,7 +112,7 @@ class TableAnswers:
         if intent in (Intent.VALUE, Intent.RANK) and subject is None:
             intent = Intent.TOP
         if intent in (Intent.SERIES, Intent.MAX, Intent.MIN, Intent.CHANGE) and subject is None:
-            subject = "Grand Total"
+            subject = countries.GRAND_TOTAL
 
         subjects = q.countries + ([q.aggregate] if q.aggregate else [])
         if ASKS_WHEN.search(q.text) and len(q.countries) >= 2 and OVERTAKE.search(q.text):

@@ -57,19 +57,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from retrieval import countries as _countries
-from retrieval.calendar import MONTH_FORMS, format_month, shift
+from retrieval.calendar import MONTH_FORMS, YEAR_PATTERN, format_month, most_recent, parse_month, read_month, shift
 
 __all__ = ["Intent", "Question", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
 _MAX_CHARS = 4000
 
-_GRAND_TOTAL = getattr(_countries, "GRAND_TOTAL", "Grand Total")
-_OFFICIAL = getattr(_countries, "FOREIGN_OFFICIAL", "Foreign Official")
-_OFFICIAL_BILLS = getattr(_countries, "FOREIGN_OFFICIAL_BILLS", "Foreign Official Treasury Bills")
-_OFFICIAL_BONDS = getattr(_countries, "FOREIGN_OFFICIAL_BONDS", "Foreign Official T-Bonds & Notes")
+_GRAND_TOTAL = _countries.GRAND_TOTAL
+_OFFICIAL = _countries.FOREIGN_OFFICIAL
+_OFFICIAL_BILLS = _countries.FOREIGN_OFFICIAL_BILLS
+_OFFICIAL_BONDS = _countries.FOREIGN_OFFICIAL_BONDS
 _OFFICIAL_FAMILY = (_OFFICIAL, _OFFICIAL_BILLS, _OFFICIAL_BONDS)
-_BELGIUM_LUXEMBOURG = getattr(_countries, "BELGIUM_LUXEMBOURG", "Belgium-Luxembourg")
+_BELGIUM_LUXEMBOURG = _countries.BELGIUM_LUXEMBOURG
 
 
 class Intent(StrEnum):
@@ -289,7 +289,7 @@ def _num(word: str) -> int | None:
 _MONTH_WORDS = MONTH_FORMS
 _MONTH_ALT = "|".join(sorted(_MONTH_WORDS, key=len, reverse=True))
 _YEAR = r"(?:20[0-2]\d|2030)"
-_ANY_YEAR = r"(?:19|20)\d\d"  # accepted only where the text is unmistakably a date
+_ANY_YEAR = YEAR_PATTERN  # accepted only where the text is unmistakably a date
 # A number followed by a unit is money or a share, never a year ("2025 billion").
 _NOT_MONEY = (
     r"(?!\d)(?![.,]\d)(?!\s*(?:billion|bn|trillion|tn|million|mn|%|percent|per cent|bps?|basis|dollars|usd)\b)(?!%)"
@@ -297,16 +297,8 @@ _NOT_MONEY = (
 
 
 def _parse_ym(value: object) -> YM | None:
-    if not isinstance(value, str):
-        return None
-    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", value)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        return None
-    return (int(m.group(1)), int(m.group(2)))
-
-
-def _most_recent(month: int, ref: YM) -> YM:
-    return (ref[0] if month <= ref[1] else ref[0] - 1, month)
+    month = read_month(value) if isinstance(value, str) else None
+    return parse_month(month) if month else None
 
 
 @dataclass
@@ -704,7 +696,7 @@ class _Time:
 def _resolve(span: _Span, ref: YM) -> YM:
     if span.year is not None:
         return (span.year, span.month or 12)
-    return _most_recent(span.month or ref[1], ref)
+    return most_recent(span.month or ref[1], *ref)
 
 
 def _span_start(span: _Span, ref: YM) -> YM:

@@ -194,6 +194,16 @@ async def test_a_servers_ingested_file_is_its_own(desk, sample_kb):
         sample_kb.forget(doc_id)
 
 
+async def test_an_attachment_over_the_size_limit_is_refused_before_it_is_downloaded(desk, monkeypatch):
+    monkeypatch.setenv("DESK_MAX_FILE_MB", "0.01")  # 10,000 bytes
+    fake, bot = await desk()
+    inter = await fake.send_interaction("ingest file", {"file": ("big.md", b"x" * 50_000)}, user="owner",
+                                        permissions=ADMIN_PERMISSIONS)
+    reply = await fake.wait_for_response(inter, "callback")
+    assert reply.json["data"]["flags"] & 64  # only the one who asked sees it
+    assert "big.md: is 0.1 MB, over the 0.01 MB limit" in reply.json["data"]["content"]
+
+
 async def test_the_bot_says_in_one_line_which_permission_it_lacks(desk):
     def no_threads_no_embeds(fake):
         fake.set_channel_permissions(fake.channel_id, deny=CREATE_PUBLIC_THREADS)
