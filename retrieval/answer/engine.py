@@ -255,7 +255,7 @@ class AnswerEngine:
 
     def _unknown_holders(self, q: Question) -> list[str]:
         """Names a holdings question asks about that neither the tables nor any article know ("Qatar")."""
-        if q.countries or q.aggregate or q.intent in (Intent.TOP,) or (q.intent == Intent.RANK and q.rank):
+        if q.countries or q.aggregate or q.intent == Intent.TOP or (q.intent == Intent.RANK and q.rank):
             return []
         names = []
         for span in NAME_SPAN.findall(q.text):
