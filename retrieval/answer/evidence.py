@@ -82,7 +82,10 @@ CAUSE = re.compile(
 PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
 # Capitalised words and acronyms; the question's first word is capitalised for grammar only.
 # Names as written: runs of capitalised words and acronyms ("Swiss National Bank", "HKMA").
-NAME_SPAN = re.compile(r"(?<![\w'’])([A-Z][\w’'.-]*(?:\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|\s+[A-Z][\w’'.-]*)*)")
+# A possessive ends a name: "McGeever's NY Fed" is two.
+NAME_SPAN = re.compile(
+    r"(?<![\w'’])([A-Z][\w’'.-]*(?:(?<!['’]s)\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|(?<!['’]s)\s+[A-Z][\w’'.-]*)*)"
+)
 SENTENCE_START = re.compile(r"(?:^|[.?!:;\-–—]\s*)\W*$")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 # A month as a question or a story may write it ("Jan", "Sept", "January"), spelled out.

@@ -169,6 +169,13 @@ def test_a_month_named_by_an_event_is_read_from_the_article(engine):
     assert "table5_sample.txt" in cited_refs(answer)
 
 
+def test_a_possessive_ends_a_name(engine):
+    # "Lumen Bank's CIO Pia Lund" names a bank and a person; read as one name, no page carried it.
+    answer = engine.ask("What did Lumen Bank's CIO Pia Lund say about the duration it holds?")
+    assert "comfortable with the duration we hold now" in answer.text
+    assert cited_refs(answer) == {"lumen-bank.txt"}
+
+
 def test_people_and_places_are_not_unknown_holders(engine):
     answer = engine.ask("Why did Tokyo spend so much defending the yen in January?")
     assert not answer.refused
