@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import REPO, Results, loadavg, percentile  # noqa: E402
+from benchmarks.common import REPO, Results, ask_times_ms, loadavg, percentile  # noqa: E402
 from benchmarks.stores import ensure_keyword_index, ensure_store, store_summary  # noqa: E402
 
 SIZE = int(os.environ.get("BENCH_LATENCY_SIZE", "20000"))
@@ -39,16 +39,6 @@ def questions() -> dict[str, list[str]]:
     return out
 
 
-def measure(engine, qs: list[str]) -> list[float]:
-    times = []
-    for _ in range(ROUNDS):
-        for q in qs:
-            started = time.perf_counter()
-            engine.ask(q)
-            times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def main() -> int:
     from retrieval.answer import AnswerEngine
     from retrieval.settings import RetrievalSettings
@@ -63,7 +53,7 @@ def main() -> int:
     for kind_qs in qs.values():  # warm: model, indexes, tables
         for q in kind_qs:
             engine.ask(q)
-    idle = {kind: measure(engine, kind_qs) for kind, kind_qs in qs.items()}
+    idle = {kind: ask_times_ms(engine, kind_qs, ROUNDS) for kind, kind_qs in qs.items()}
     for kind, times in idle.items():
         results.add(f"{kind} p50, idle", percentile(times, 50), "ms")
         results.add(f"{kind} p95, idle", percentile(times, 95), "ms", f"< {TARGETS[kind]:.0f} ms",
@@ -71,7 +61,7 @@ def main() -> int:
     spinner = subprocess.Popen([sys.executable, "-c", SPIN])
     try:
         time.sleep(1.0)
-        busy = measure(engine, qs["article"])
+        busy = ask_times_ms(engine, qs["article"], ROUNDS)
     finally:
         spinner.kill()
         spinner.wait()

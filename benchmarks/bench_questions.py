@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import common  # noqa: E402
-from benchmarks.common import DESK, REPO, Results, cache_dir, loadavg, percentile, run_measured  # noqa: E402
+from benchmarks.common import DESK, REPO, Results, ask_times_ms, cache_dir, loadavg, percentile, run_measured  # noqa: E402
 from benchmarks.stores import ChromaRun, ensure_keyword_index, ensure_store, store_summary  # noqa: E402
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
@@ -96,12 +96,7 @@ def warm(res: Results, size: int, mode: str, folder: Path, url: str, embedder, q
         for q in kind_qs:
             engine.ask(q)
     for kind, kind_qs in qs.items():
-        times = []
-        for _ in range(ROUNDS):
-            for q in kind_qs:
-                started = time.perf_counter()
-                engine.ask(q)
-                times.append((time.perf_counter() - started) * 1000)
+        times = ask_times_ms(engine, kind_qs, ROUNDS)
         p50, p95, p99 = (percentile(times, q) for q in (50, 95, 99))
         summary[(size, mode, kind)] = p95
         target = TARGETS.get(kind)

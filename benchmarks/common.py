@@ -57,6 +57,17 @@ def percentile(values: list[float], q: float) -> float:
     return nearest_rank(values, q) if values else float("nan")
 
 
+def ask_times_ms(engine, questions: list[str], rounds: int) -> list[float]:
+    """Each question asked `rounds` times in turn: the wall time of every answer, in ms."""
+    times = []
+    for _ in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            engine.ask(question)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def loadavg() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"

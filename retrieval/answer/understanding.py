@@ -853,102 +853,104 @@ def _yearless_months(t: str, year: int) -> list[str] | None:
 # --------------------------------------------------------------------------- cue words
 
 
-def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-_HOLD_STRONG = _rx(
+_HOLD_STRONG = re.compile(
     r"\b(?:holdings?|hold(?:s|ing)?|held|holders?|own(?:s|ed|ing|ership|ers?)?|foreign[\s-]owned|creditors?"
     r"|stake|stockpiles?|pile|stash|usts?|exposure|sitting on|sits on|hoard\w*)\b"
 )
-_HOLD_WEAK = _rx(
+_HOLD_WEAK = re.compile(
     r"\b(?:treasur(?:y|ys|ies|ie)|t-?bills?|t-?bonds?|t-?notes?|bonds?|bills|notes|debt|securities|tic|gov(?:ernmen)?t paper)\b"
 )
-_TREASURY_WORD = _rx(r"\b(?:treasur\w*|usts?|t-?bills?|t-?bonds?|t-?notes?|bonds?|debt|securities|notes|bills)\b")
-_MARKET = _rx(r"\b(?:yields?|rates?|prices?|auctions?|coupons?|spreads?|curve|issuance|ceiling|deficit|inflation)\b")
-_OTHER_ASSET = _rx(r"\b(?:gold|stocks?|equit(?:y|ies)|oil|bitcoin|crypto|real estate|shares)\b")
-_FIGURE = _rx(
+_TREASURY_WORD = re.compile(
+    r"\b(?:treasur\w*|usts?|t-?bills?|t-?bonds?|t-?notes?|bonds?|debt|securities|notes|bills)\b"
+)
+_MARKET = re.compile(
+    r"\b(?:yields?|rates?|prices?|auctions?|coupons?|spreads?|curve|issuance|ceiling|deficit|inflation)\b"
+)
+_OTHER_ASSET = re.compile(r"\b(?:gold|stocks?|equit(?:y|ies)|oil|bitcoin|crypto|real estate|shares)\b")
+_FIGURE = re.compile(
     r"\bhow (?:much|many|big|large|far)\b|\b(?:amount|figures?|numbers?|level|value|total|billions?|trillions?|bn|tn)\b|\$"
 )
-_VALUE_ASK = _rx(
+_VALUE_ASK = re.compile(
     r"\bhow (?:much|many)\b[^?.;]{0,50}?\b(?:hold|held|own|owned|have|had)\b|\bwhat did\b[^?.;]{0,40}?\bhold\b"
 )
-_STRONG_ASK = _rx(
+_STRONG_ASK = re.compile(
     r"\bhow (?:much|many|big|large|far)\b|\bwhat (?:was|were|is|are|'s) the (?:figure|number|amount|level|value|total)\b"
 )
-_SPEECH = _rx(
+_SPEECH = re.compile(
     r"\b(?:say|says|said|saying|told|comment\w*|remark\w*|statement|interview|speech|announc\w*|claim\w*"
     r"|argu\w*|warn\w*|think|thinks|thought|believe\w*|opinion|according to|means?|meant|meaning"
     r"|refer(?:s|red|ring)? to|stands? for|defin\w*|counts? as|counted as|threat\w*|call(?:s|ed)? (?:it|them))\b"
 )
-_WHY = _rx(
+_WHY = re.compile(
     r"\b(?:why|how come|explain\w*|reasons?|causes?|caused|because|drivers?|driven"
     r"|misleading|affect\w*|impact\w*|influenc\w*|whose)\b"
 )
-_SPECULATE = _rx(
+_SPECULATE = re.compile(
     r"\b(?:will|would|could|might|should|plans?|planning|intends?|going to|likely|expects?|expected"
     r"|forecast\w*|predict\w*|consider\w*|risk|possible|possibly|potentially)\b"
 )
-_POLITE = _rx(r"\b(?:could|would|can|will) you\b|\bwould like\b|\bi'?d like\b")
-_TOPIC = _rx(
+_POLITE = re.compile(r"\b(?:could|would|can|will) you\b|\bwould like\b|\bi'?d like\b")
+_TOPIC = re.compile(
     r"\b(?:card|leverage|bargaining|chip|tariffs?|trade (?:war|talks|deal|negotiations?)|negotiat\w*"
     r"|weapon\w*|retaliat\w*|sanction\w*|geopolitic\w*|election|trump|kato|bessent|yellen|akazawa"
     r"|liberation day|policy|diplomac\w*|custod\w*)\b"
 )
 
-_RISE = _rx(
+_RISE = re.compile(
     r"\b(?:ris(?:e|es|en|ing)|rose|increas\w*|gain(?:s|ed|ing)?|grow(?:s|ing|n)?|grew|growth|climb\w*|jump\w*"
     r"|add(?:s|ed|ing)?|boost\w*|rais(?:e|ed|es|ing)|bought|buy(?:s|ing|ers?)?|purchas\w*|accumulat\w*"
     r"|(?:go|goes|went|gone|going|move[sd]?|moving|tick(?:ed|s)?|gone|edge[sd]?)\s+up|up\s+(?:by|from)"
     r"|higher|rebound\w*|recover\w*|inflows?|snap(?:ped)? up|load(?:ed|ing)? up|expand\w*)\b"
 )
-_FALL = _rx(
+_FALL = re.compile(
     r"\b(?:fall(?:s|en|ing)?|fell|drop\w*|declin\w*|decreas\w*|shr[ai]nk\w*|shrunk|slid(?:e|es|ing)?|slump\w*"
     r"|plung\w*|tumbl\w*|sank|sink\w*|cut(?:s|ting)?|reduc\w*|sold|sell(?:s|ing|ers?)?|sell-?offs?"
     r"|dump\w*|offload\w*|unload\w*|trim\w*|shed(?:s|ding)?|pare[ds]?|paring|slash\w*|liquidat\w*|divest\w*"
     r"|lost|los(?:e|es|ing)|(?:go|goes|went|gone|going|move[sd]?|moving|tick(?:ed|s)?|edge[sd]?)\s+down"
     r"|down\s+(?:by|from)|lower|outflows?|retreat\w*|ditch\w*|pull(?:ed|ing)? back)\b"
 )
-_BOTH_WAYS = _rx(
+_BOTH_WAYS = re.compile(
     r"\b(?:up or down|down or up|ris\w* or fall\w*|fall\w* or ris\w*|rose or fell|fell or rose|buy\w* or sell\w*|sell\w* or buy\w*|bought or sold|sold or bought|increas\w* or decreas\w*|gain\w* or los\w*)\b"
 )
-_CHANGE = _rx(
+_CHANGE = re.compile(
     r"\b(?:chang\w*|by how much|mov(?:e|es|ed|ing)|shift\w*|swing|swung|difference|delta|what happened"
     r"|how did .{1,40}\bdo|what did .{1,60}\bdo|how (?:did|has|have) .{1,40}\b(?:fare|evolve)\w*|net\b)"
 )
-_COMPARE = _rx(
+_COMPARE = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|or|than|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of"
     r"|behind|relative to|against|difference between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
 )
-_HEAD_TO_HEAD = _rx(
+_HEAD_TO_HEAD = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind"
     r"|(?:bigger|larger|smaller) than)\b"
 )
-_OVERTAKE = _rx(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
-_WHICH_COUNTRY = _rx(r"\b(?:which|what) (?:country|countries|nation|nations)\b")
-_EXPLICIT_COMPARE = _rx(r"\b(?:vs\.?|versus|compar\w*|against)\b")
-_SERIES = _rx(
+_OVERTAKE = re.compile(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
+_WHICH_COUNTRY = re.compile(r"\b(?:which|what) (?:country|countries|nation|nations)\b")
+_EXPLICIT_COMPARE = re.compile(r"\b(?:vs\.?|versus|compar\w*|against)\b")
+_SERIES = re.compile(
     r"\b(?:history|historical(?:ly)?|trend\w*|over time|time series|series|monthly|each month|every month"
     r"|month[\s-]by[\s-]month|chart|graph|plot|evolution|evolv\w*|trajectory|track\w*|path)\b"
 )
-_MAX_STRONG = _rx(
+_MAX_STRONG = re.compile(
     r"\b(?:peak(?:ed|s|ing)?|record(?![\s-]+lows?)|all[\s-]time[\s-]+(?:high|peak)|top(?:ped|s)? out|high[\s-]water"
     r"|maximum|max|high point|zenith)\b"
 )
-_MIN_STRONG = _rx(
+_MIN_STRONG = re.compile(
     r"\b(?:record[\s-]+lows?|all[\s-]time[\s-]+low|trough|bottom(?:ed|s)?(?: out)?|minimum|min|low point|nadir)\b"
 )
-_EVER = _rx(r"\b(?:ever|all[\s-]time|on record)\b")
-_SUPER_HIGH = _rx(r"\b(?:highest|most|largest|biggest|greatest|peak|high)\b")
-_SUPER_LOW = _rx(r"\b(?:lowest|least|smallest|fewest|low)\b")
-_HIGHEST = _rx(r"\bhighest\b")
-_LOWEST = _rx(r"\b(?:lowest|smallest|least|fewest)\b")
+_EVER = re.compile(r"\b(?:ever|all[\s-]time|on record)\b")
+_SUPER_HIGH = re.compile(r"\b(?:highest|most|largest|biggest|greatest|peak|high)\b")
+_SUPER_LOW = re.compile(r"\b(?:lowest|least|smallest|fewest|low)\b")
+_HIGHEST = re.compile(r"\bhighest\b")
+_LOWEST = re.compile(r"\b(?:lowest|smallest|least|fewest)\b")
 
 _TOP_N = [
-    _rx(rf"\btop[\s-]*(?P<n>{_NUM})\b(?![\s-]*(?:years?|yr|months?|percent|%|billion|bn|trillion))"),
-    _rx(rf"\b(?P<n>{_NUM})\s+(?:biggest|largest|top|leading|major|main|greatest|heaviest|largest|most important)\b"),
+    re.compile(rf"\btop[\s-]*(?P<n>{_NUM})\b(?![\s-]*(?:years?|yr|months?|percent|%|billion|bn|trillion))"),
+    re.compile(
+        rf"\b(?P<n>{_NUM})\s+(?:biggest|largest|top|leading|major|main|greatest|heaviest|largest|most important)\b"
+    ),
 ]
-_TOP_LIST = _rx(
+_TOP_LIST = re.compile(
     r"\b(?:top|biggest|largest|leading|major|main|key|greatest|heaviest)\s+(?:[a-z.]+\s+){0,2}?"
     r"(?:holders|owners|creditors|investors|countries|nations|buyers|sellers|economies)\b"
     r"|\b(?:league table|leaderboard)\b|\bwho (?:are|were) the (?:top|biggest|largest|major|main|leading)\b"
@@ -956,17 +958,17 @@ _TOP_LIST = _rx(
     r"|\brank the\b|\blist (?:of |all )?(?:the )?(?:foreign )?(?:holders|countries)\b"
 )
 _RANK_ORDINAL = [
-    _rx(
+    re.compile(
         rf"\b(?P<o>{_ORD})[\s-]+(?:largest|biggest|greatest|highest|top|leading|most|place|position|spot|ranked|holder|creditor|foreign holder|largest foreign)\b"
     ),
-    _rx(rf"(?:\bno\.\s*|\bno\s+(?=\d)|\bnumber\s+|#\s*)(?P<o>{_NUM})\b(?!\s*(?:billion|bn|trillion|%|percent))"),
-    _rx(
+    re.compile(rf"(?:\bno\.\s*|\bno\s+(?=\d)|\bnumber\s+|#\s*)(?P<o>{_NUM})\b(?!\s*(?:billion|bn|trillion|%|percent))"),
+    re.compile(
         rf"\b(?:rank(?:s|ed)?|placed?|sits?|came|comes|is|was|remains?|stays?|still|now|slipped to|fell to|rose to|moved to|climbed to|dropped to)\s+(?:at\s+|in\s+)?(?:the\s+)?(?P<o>{_ORD})"
         r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"
     ),
-    _rx(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),
+    re.compile(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),
 ]
-_RANK_ONE = _rx(
+_RANK_ONE = re.compile(
     r"\b(?:largest|biggest|greatest|top|leading|no\.?\s*1|number one|#\s*1)\s+(?:single\s+)?(?:foreign\s+)?"
     r"(?:holder|owner|creditor|investor|country|nation|buyer|seller)(?!s)\b"
     r"|\b(?:holds?|held|owns?|owned|has|had|have|sits? on) the most\b|\bthe most (?:treasur\w*|us debt|debt|bonds|usts?|us government debt|us treasur\w*)\b"
@@ -974,33 +976,33 @@ _RANK_ONE = _rx(
     r"|\b(?:is|was|still|remains?|stays?)\s+(?:the\s+)?(?:single\s+)?(?:largest|biggest|top|no\.?\s*1|number one)\b"
     r"|\bat the top\b|\bfirst place\b|\bon top\b"
 )
-_RANK_WORD = _rx(r"\b(?:rank(?:s|ed|ing|ings)?|position|place|standing|spot|pecking order)\b")
-_CHANGE_SUPERLATIVE = _rx(
+_RANK_WORD = re.compile(r"\b(?:rank(?:s|ed|ing|ings)?|position|place|standing|spot|pecking order)\b")
+_CHANGE_SUPERLATIVE = re.compile(
     r"\b(?:largest|biggest|greatest|sharpest|steepest|heaviest|most)\s+(?:monthly\s+|annual\s+|net\s+)?"
     r"(?:increase|rise|gain|jump|drop|decline|fall|decrease|cut|reduction|selling|buying|purchases?|sales?|outflows?|inflows?|seller|buyer|change|move|swing)\b"
     r"|\b(?:sold|bought|sell|buy|added|cut|shed|dumped|reduced|increased|trimmed|offloaded|purchased|raised|lost|gained) the most\b"
 )
 
-_GRAND_STRONG = _rx(
+_GRAND_STRONG = re.compile(
     r"\bgrand total\b|\btotal (?:of )?foreign\b|\ball foreign\b|\bforeign (?:holdings|holders) in total\b"
     r"|\btotal holdings of foreign\b|\bforeigners as a whole\b|\ball (?:foreign )?countries combined\b"
 )
-_GRAND_WEAK = _rx(
+_GRAND_WEAK = re.compile(
     r"\bforeign(?:ers|[\s-]held|[\s-]owned)?\b|\boverseas (?:holdings|holders|investors|owners)\b|\boverall\b"
     r"|\bin total\b|\btotal\b|\bcombined\b|\baltogether\b|\ball countries\b|\bthe rest of the world\b"
 )
-_OFFICIAL_RE = _rx(
+_OFFICIAL_RE = re.compile(
     r"\bforeign official\b|\bofficial (?:sector|holders?|holdings|institutions?|accounts?|investors?|buyers?|demand|foreign)\b"
     r"|\bforeign central banks?\b|\bcentral banks\b|\bforeign governments\b|\bsovereign (?:holders|investors)\b"
     r"|\bofficial (?:t-?bills?|bills|t-?bonds|bonds|notes)\b"
 )
-_CENTRAL_BANK = _rx(r"\bcentral bank\b")
-_BILLS = _rx(r"\b(?:t-?bills?|treasury bills|bills|short[\s-]term)\b")
-_BONDS = _rx(
+_CENTRAL_BANK = re.compile(r"\bcentral bank\b")
+_BILLS = re.compile(r"\b(?:t-?bills?|treasury bills|bills|short[\s-]term)\b")
+_BONDS = re.compile(
     r"\b(?:t-?bonds|bonds (?:and|&) notes|notes (?:and|&) bonds|notes|long[\s-]term|coupon (?:securities|issues))\b"
 )
 
-_FOLLOW_UP = _rx(
+_FOLLOW_UP = re.compile(
     r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
     r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"
     # A bare question word ("why?", "how come?", "since when?") asks about what was just said.

@@ -1,5 +1,5 @@
 """Guild scopes through the `desk` command line, on embedded Chroma and on a `chroma run` server:
-a document ingested with --guild 111 is 111's alone; shared documents are everyone's."""
+a document ingested with --guild 111 is 111's alone; documents ingested without a guild are every server's."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ url: https://example.com/team111/pelican-review
 
 The pelican review is team 111's monthly reconciliation of custody accounts against Treasury's holdings table. The pelican review found a gap of 4 billion dollars in March.
 """
-SHARED_PAGE = PRIVATE.replace("team111", "shared").replace("Team 111", "Shared").replace("pelican", "heron").replace(
+COMMON_PAGE = PRIVATE.replace("team111", "common").replace("Team 111", "Common").replace("pelican", "heron").replace(
     "team 111's", "the desk's")
 
 
@@ -41,9 +41,9 @@ def cited_urls(answer: dict) -> set[str]:
 
 def test_a_guild_document_is_seen_and_forgotten_by_its_guild_only(store, tmp_path, capsys):
     (tmp_path / "private.md").write_text(PRIVATE, encoding="utf-8")
-    (tmp_path / "shared.md").write_text(SHARED_PAGE, encoding="utf-8")
+    (tmp_path / "common.md").write_text(COMMON_PAGE, encoding="utf-8")
     assert main(["ingest", "--guild", "111", str(tmp_path / "private.md")]) == 0
-    assert main(["ingest", str(tmp_path / "shared.md")]) == 0
+    assert main(["ingest", str(tmp_path / "common.md")]) == 0
 
     own = desk_json(capsys, "ask", "What did the pelican review find?", "--guild", "111")
     assert "https://example.com/team111/pelican-review" in cited_urls(own)
@@ -52,27 +52,27 @@ def test_a_guild_document_is_seen_and_forgotten_by_its_guild_only(store, tmp_pat
         answer = desk_json(capsys, "ask", "What did the pelican review find?", *other)
         assert "https://example.com/team111/pelican-review" not in cited_urls(answer)
         assert "pelican" not in answer["text"].lower()
-    shared = desk_json(capsys, "ask", "What did the heron review find?", "--guild", "222")
-    assert "https://example.com/shared/heron-review" in cited_urls(shared)
+    common = desk_json(capsys, "ask", "What did the heron review find?", "--guild", "222")
+    assert "https://example.com/common/heron-review" in cited_urls(common)
 
     listed_222 = {d["id"] for d in desk_json(capsys, "sources", "--guild", "222")}
     listed_111 = {d["id"] for d in desk_json(capsys, "sources", "--guild", "111")}
     (private_id,) = listed_111 - listed_222
-    (shared_id,) = listed_222
-    assert private_id.startswith("g111:") and shared_id in listed_111
+    (common_id,) = listed_222
+    assert private_id.startswith("g111:") and common_id in listed_111
 
     capsys.readouterr()
     assert main(["forget", "--guild", "222", private_id]) == 1  # another guild's: unknown to 222
     assert "no document with id" in capsys.readouterr().err
-    assert main(["forget", "--guild", "111", shared_id]) == 1  # shared: not one guild's to remove
+    assert main(["forget", "--guild", "111", common_id]) == 1  # every server's: not one guild's to remove
     assert "shared by every server" in capsys.readouterr().err
-    assert {d["id"] for d in desk_json(capsys, "sources")} == {private_id, shared_id}
+    assert {d["id"] for d in desk_json(capsys, "sources")} == {private_id, common_id}
     assert main(["forget", "--guild", "111", private_id]) == 0
-    assert {d["id"] for d in desk_json(capsys, "sources")} == {shared_id}
+    assert {d["id"] for d in desk_json(capsys, "sources")} == {common_id}
 
 
-def test_a_store_written_before_scopes_is_shared_by_every_guild(kb, capsys):
-    """Documents without the guild field (every store written before this change) are shared."""
+def test_a_store_written_before_scopes_is_seen_by_every_guild(kb, capsys):
+    """Documents without the guild field (every store written before this change) are every server's."""
     from ingest.documents import SourceDocument
     from ingest.pipeline import Ingester, IngestReport
 
