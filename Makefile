@@ -36,21 +36,23 @@ lint: install
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/mypy $(LINTED)
 
-# The question set runs over the sample corpus and Treasury's tables beside the checkout.
+# The question set runs over the sample corpus, Treasury's tables (committed, public domain) and
+# the article beside the checkout.
+TREASURY := tests/fixtures/treasury
 SHARED := ../shared/data
-EVAL_CORPUS := data/sample $(wildcard $(SHARED)/holdings/slt_table5.txt $(SHARED)/holdings/mfhhis01.txt $(SHARED)/holdings/mfh.txt $(SHARED)/articles)
+EVAL_CORPUS := data/sample $(TREASURY)/slt_table5.txt $(TREASURY)/mfhhis01.txt $(TREASURY)/mfh.txt $(wildcard $(SHARED)/articles)
 
 # The dev set (real pages, other people's questions) is read from ../shared/eval-dev when it is
 # there: tuned on its odd questions, reported on its even ones (see its README).
 DEV := ../shared/eval-dev
 
 eval: install
-	@test -d $(SHARED) || echo "make eval: $(SHARED) is absent, so only data/sample is ingested: the questions on Treasury's full tables and the shared article will fail."
+	@test -d $(SHARED) || echo "make eval: $(SHARED) is absent, so its article is not ingested: the questions on it will fail."
 	$(VENV)/bin/desk eval tests/eval/questions.jsonl --data-dir var/eval --ingest $(EVAL_CORPUS)
 	@if [ -d $(DEV) ]; then \
 		cat $(DEV)/questions_a.jsonl $(DEV)/questions_b.jsonl > var/dev-questions.jsonl && \
 		$(VENV)/bin/desk eval var/dev-questions.jsonl --halves --data-dir var/eval-dev \
-			--ingest $(DEV)/corpus $(SHARED)/holdings/mfhhis01.txt $(SHARED)/holdings/slt_table5.txt; \
+			--ingest $(DEV)/corpus $(TREASURY)/mfhhis01.txt $(TREASURY)/slt_table5.txt; \
 	else echo "$(DEV) is not beside the checkout: the dev evaluation (real pages) is skipped"; fi
 
 # The long benchmarks (not run by CI); results are written up in docs/BENCHMARKS.md.

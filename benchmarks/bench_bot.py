@@ -182,8 +182,8 @@ async def run_bot(res: Results, size: int, folder: Path, bursts: list[int], qs: 
             # The fake answers 429 with retry_after on its per-route limits (issue 15): every one
             # must have been retried, so every interaction still got its answer.
             limited = [r for r in fake.requests[first_request:] if r.status == 429]
-            res.add(f"429s served / left unretried, {btag}",
-                    f"{len(limited)} / {n - len(answered)}", "", "0 left", len(answered) == n)
+            res.add(f"429s served / interactions left unanswered, {btag}",
+                    f"{len(limited)} / {n - len(answered)}", "", "0 unanswered", len(answered) == n)
     finally:
         sampler.task.cancel()
         if proc.returncode is None:
