@@ -32,15 +32,17 @@ WRAPPER = """
 import sys, time
 t0 = time.time()
 argv = sys.argv[1:]
-from bot.cli import exit_after, main
+from bot.cli import build_parser, exit_after, run
 t1 = time.time()
 try:
-    code = main(argv)
-except SystemExit as exc:  # argparse's --help
-    code = exc.code or 0
+    args = build_parser().parse_args(argv)
+except SystemExit as exc:  # argparse's --help: printed, nothing run
+    sys.stderr.write(f"BENCHTIMES {t0} {t1} {time.time()}\\n")
+    raise
+code = run(args)
 t2 = time.time()
 sys.stderr.write(f"BENCHTIMES {t0} {t1} {t2}\\n")
-exit_after(argv, code)
+exit_after(args, code)
 """
 
 

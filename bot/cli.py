@@ -369,7 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """The parsed command, run; its exit code."""
     from retrieval.settings import RetrievalSettings
 
     # The commands are handed this settings object (and its data_dir); --data-dir overrides DESK_DATA_DIR.
@@ -395,12 +399,12 @@ READ_ONLY = {"sources", "holdings", "ask", "digest", "feedback"}
 
 def console_main() -> None:
     """The `desk` console script."""
-    argv = sys.argv[1:]
-    exit_after(argv, main(argv))
+    args = build_parser().parse_args(sys.argv[1:])
+    exit_after(args, run(args))
 
 
-def exit_after(argv: list[str], code: int) -> None:
-    if set(argv) & READ_ONLY and not set(argv) & {"ingest", "forget", "eval", "run", "bot", "chat"}:
+def exit_after(args: argparse.Namespace, code: int) -> None:
+    if args.command in READ_ONLY:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

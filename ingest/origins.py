@@ -98,7 +98,7 @@ def page(url: str, settings: IngestSettings) -> Item:
     """A page, named by its canonical address after redirects."""
     import httpx
 
-    if not re.match(r"^https?://", url, re.I):
+    if not is_url(url):
         raise InputError(url, "only http(s) addresses can be fetched")
     timeout, max_bytes = settings.fetch_timeout, settings.max_bytes
     try:

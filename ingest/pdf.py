@@ -40,9 +40,14 @@ TITLE_JUNK = re.compile(r"^(untitled|microsoft (word|powerpoint) - .*|.*\.(docx?
 PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 
 
+def is_pdf(data: bytes) -> bool:
+    """A PDF's header, which may follow a little junk (readers accept it within 1 KiB)."""
+    return b"%PDF-" in data[:1024]
+
+
 def from_pdf(data: bytes, doc_id: str, ref: str) -> SourceDocument:
     """One PDF file's bytes -> one document whose `page_starts` map text offsets to pages."""
-    if b"%PDF-" not in data[:1024]:
+    if not is_pdf(data):
         raise InputError(ref, "is not a PDF (no %PDF header)")
     # A download cut short loses the end-of-file marker; pypdf would rebuild what it can and
     # hand back some of the pages, which would be cited as if they were the whole report.

@@ -24,6 +24,7 @@ from ingest.documents import (
 )
 from ingest.holdings_ingest import TableDocument, table_document
 from ingest.origins import FeedEntry, Item, file_item
+from ingest.pdf import is_pdf
 from ingest.settings import IngestSettings
 from retrieval.errors import InputError
 
@@ -96,10 +97,6 @@ def forget_sniffed() -> None:
     _layout.cache_clear()
 
 
-def _is_pdf(data: bytes) -> bool:
-    return data[:5] == b"%PDF-"
-
-
 def _is_treasury_table(data: bytes) -> bool:
     return _layout(data) not in (None, "csv")
 
@@ -126,7 +123,7 @@ class Format:
 
 
 # Sniffed first, in this order (a PDF is never a table); then by a file's suffix or a page's Content-Type.
-PDF = Format("PDF", read_pdf, sniff=_is_pdf, suffixes=(".pdf",), media_types=("application/pdf",))
+PDF = Format("PDF", read_pdf, sniff=is_pdf, suffixes=(".pdf",), media_types=("application/pdf",))
 TREASURY_TABLE = Format("Treasury table", read_table, sniff=_is_treasury_table, table=True)
 CSV_TABLE = Format("CSV table", read_table, sniff=_is_csv_table, table=True)
 HTML = Format("HTML", read_html, suffixes=(".html", ".htm"), media_types=("html",))

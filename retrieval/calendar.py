@@ -64,13 +64,17 @@ def format_month(year: int, month: int) -> str:
 
 def month_label(month: str) -> str:
     """ "2025-03" -> "March 2025"."""
-    year, number = month.split("-")
-    return f"{MONTH_NAMES[int(number) - 1]} {year}"
+    return f"{month_name(month)} {month[:4]}"
+
+
+def month_name(month: str) -> str:
+    """ "2025-03" -> "March"."""
+    return MONTH_NAMES[int(month[5:7]) - 1]
 
 
 def month_abbreviation(month: str) -> str:
     """ "2025-03" -> "Mar"."""
-    return MONTH_NAMES[int(month[5:7]) - 1][:3]
+    return month_name(month)[:3]
 
 
 def shift(year: int, month: int, delta: int) -> tuple[int, int]:

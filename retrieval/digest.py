@@ -29,7 +29,7 @@ import numpy as np
 from retrieval import countries
 from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
 from retrieval.answer.llm import grounded
-from retrieval.calendar import MONTH_NAME, MONTH_NAMES, YEAR, month_label, shift_month, utc_stamp
+from retrieval.calendar import MONTH_NAME, YEAR, format_month, month_label, month_name, shift_month, utc_stamp
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
@@ -403,7 +403,7 @@ def group_stories(docs: list[_Doc]) -> list[list[_Doc]]:
 
 def _about_month(text: str, published: str, month: str) -> bool:
     """Whether a text is about a table month: it names the month, and its year or date fits."""
-    name = MONTH_NAMES[int(month[5:7]) - 1]
+    name = month_name(month)
     if name not in _months_named(text):
         return False
     if month[:4] in YEAR.findall(text):
@@ -412,7 +412,7 @@ def _about_month(text: str, published: str, month: str) -> bool:
     if day is None:
         return False
     # Treasury publishes a month's figures about six weeks after it ends; stories follow.
-    published_month = f"{day.year:04d}-{day.month:02d}"
+    published_month = format_month(day.year, day.month)
     return month <= published_month <= shift_month(month, 6)
 
 
@@ -421,8 +421,8 @@ def explains_month(sentence: str, title: str, window: str, published: str, month
     after it: "to $1,128.3 billion in May from $1,150.3 billion in April" is May's move), or names
     none in a story whose headline is about that month; and the story's date fits the month (a
     story published before the figures cannot explain them), or, undated, names its year."""
-    name = MONTH_NAMES[int(month[5:7]) - 1]
-    following = MONTH_NAMES[int(shift_month(month, 1)[5:7]) - 1]
+    name = month_name(month)
+    following = month_name(shift_month(month, 1))
     named = _months_named(sentence)
     if named:
         if name not in named or following in named:
@@ -433,7 +433,7 @@ def explains_month(sentence: str, title: str, window: str, published: str, month
             return False
     day = _day(published)
     if day is not None:
-        return month <= f"{day.year:04d}-{day.month:02d}" <= shift_month(month, 6)
+        return month <= format_month(day.year, day.month) <= shift_month(month, 6)
     return month[:4] in YEAR.findall(f"{title} {window}")
 
 

@@ -280,11 +280,10 @@ class BM25Index:
             scores[rows] += self.idf(term) * tfs * (self.K1 + 1) / (tfs + self._norm[rows])
         return scores
 
-    def mask(self, kinds: tuple[str, ...] | None, since_day: int = 0, until_day: int = 0) -> np.ndarray | None:
-        """Rows of these kinds published in [since_day, until_day]; None when nothing is excluded."""
-        from retrieval.search import SearchFilter  # the filter's rules, compiled for these columns
-
-        return SearchFilter(kinds, since_day, until_day).mask({"kind": self.kinds, "published_day": self.days})
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """The rows' metadata a search filter reads (retrieval.search.SearchFilter.mask)."""
+        return {"kind": self.kinds, "published_day": self.days}
 
     def newest_day(self, kind: str) -> int:
         days = self.days[self.kinds == kind]

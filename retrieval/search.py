@@ -312,10 +312,7 @@ class Retriever:
         index = self._index
         if index is None:  # being built: dense search alone meanwhile
             return []
-        ranked = [
-            index.ids[row]
-            for row, _ in index.top(query, CANDIDATES, index.mask(flt.kinds, flt.since_day, flt.until_day))
-        ]
+        ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, flt.mask(index.columns))]
         known = known or {}
         missing = [chunk_id for chunk_id in ranked if chunk_id not in known]
         fetched = self.kb.get_chunks(missing) if missing else {}

@@ -36,7 +36,6 @@ from retrieval.answer.understanding import Intent, Question, parse_question
 from retrieval.calendar import (
     MONTH_FORMS,
     MONTH_NAME,
-    MONTH_NAMES,
     YEAR,
     format_month,
     month_label,
@@ -293,7 +292,7 @@ class AnswerEngine:
             data_month=table_answer.data_month if table_answer else "",
         )
         if self.llm is not None and table_answer is None:  # table figures are never rephrased
-            phrased = llm_phrasing.phrase(self.llm, q.text, evidence[:4], table_answer, route)
+            phrased = llm_phrasing.phrase(self.llm, q.text, evidence[:4])
             if phrased is not None:
                 return phrased
         return composed
@@ -339,7 +338,7 @@ def _month_beside(sentence: str, event: set[str], published: str) -> str | None:
     if not named or not spots:
         return None
     nearest = min(named, key=lambda m: min(abs(m.start() - spot) for spot in spots))
-    number = MONTH_NAMES.index(nearest.group(1)) + 1
+    number = MONTH_FORMS[nearest.group(1).lower()]
     years = YEAR.findall(sentence)
     if years:
         return format_month(int(years[0]), number)

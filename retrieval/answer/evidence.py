@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval import countries
-from retrieval.calendar import MONTH_ABBREVIATIONS, MONTH_FORMS, MONTH_NAMES, YEAR, YEAR_PATTERN
+from retrieval.calendar import MONTH_ABBREVIATIONS, MONTH_FORMS, MONTH_NAMES, YEAR, YEAR_PATTERN, month_name
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import cached_sentences
@@ -205,7 +205,7 @@ def need_of(
         }
         if terms:  # "What", "Did": capitalised for grammar, no name
             names.append(terms)
-    month_words = {_term(MONTH_NAMES[int(m[5:7]) - 1].lower()) for m in months or []}
+    month_words = {_term(month_name(m).lower()) for m in months or []}
     return Need(weights, asks_of(text), set(YEAR.findall(text)), list(holders or []), names, month_words)
 
 

@@ -12,7 +12,7 @@ import logging
 import re
 
 from retrieval.answer.evidence import Evidence
-from retrieval.answer.types import Answer, Citation, Route, Sources, renumber
+from retrieval.answer.types import Answer, Citation, Route, Sources
 from retrieval.formatting import truncate
 
 log = logging.getLogger(__name__)
@@ -54,18 +54,14 @@ def grounded(reply: str, sources_text: str) -> bool:
     return True
 
 
-def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | None, route: Route) -> Answer | None:
-    """The LLM's reply with its markers and figures checked; None means use the composed answer."""
+def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
+    """The LLM's reply to an article question, its markers and figures checked; None means use
+    the composed answer. Table figures are never rephrased."""
     from prompts import load
 
     sources = Sources()
     blocks = []
     held: dict[int, str] = {}
-    if table_answer is not None:
-        renumber(table_answer, sources)
-        for c in sources.citations:
-            blocks.append(f"[{c.n}] Treasury table ({c.title}): {c.snippet}")
-            held[c.n] = c.snippet
     for e in evidence:
         text = " ".join(e.hit.text.split())
         marker = sources.article(e.hit, truncate(e.sentence, 200))
@@ -105,9 +101,4 @@ def phrase(llm, question: str, evidence: list[Evidence], table_answer: Answer | 
     for old in order:
         c = sources.citations[old - 1]
         citations.append(Citation(mapping[old], c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
-    return Answer(
-        text=truncate(cleaned, MAX_REPLY),
-        citations=citations,
-        route=route,
-        data_month=table_answer.data_month if table_answer else "",
-    )
+    return Answer(text=truncate(cleaned, MAX_REPLY), citations=citations, route=Route.ARTICLES)

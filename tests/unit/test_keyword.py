@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from retrieval.keyword import BM25Index, Row, tokenize
+from retrieval.search import SearchFilter
 
 ROWS = [
     Row("a|0", "Japan holds the most Treasurys of any foreign country.", "a", "article", 20250517),
@@ -62,11 +63,11 @@ def test_an_update_equals_a_fresh_build_and_leaves_the_old_index_alone():
 
 def test_masks_by_kind_and_day():
     index = BM25Index().updated((), ROWS)
-    assert index.mask(None) is None
-    assert index.mask(("table",)).tolist() == [False, False, False, True]
-    assert index.mask(("article",), since_day=20250101).tolist() == [True, True, False, False]
-    assert index.mask(None, until_day=20241231).tolist() == [False, False, True, False]  # undated rows excluded
-    top = index.top("Japan holdings", 3, index.mask(("article",)))
+    assert SearchFilter(None).mask(index.columns) is None
+    assert SearchFilter(("table",)).mask(index.columns).tolist() == [False, False, False, True]
+    assert SearchFilter(("article",), since_day=20250101).mask(index.columns).tolist() == [True, True, False, False]
+    assert SearchFilter(None, until_day=20241231).mask(index.columns).tolist() == [False, False, True, False]  # undated rows excluded
+    top = index.top("Japan holdings", 3, SearchFilter(("article",)).mask(index.columns))
     assert [index.ids[i] for i, _ in top][:1] == ["a|1"] and all(index.ids[i] != "c|0" for i, _ in top)
 
 
