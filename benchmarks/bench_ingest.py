@@ -50,7 +50,7 @@ def cli_breakdown(args: list[str], env: dict, runs: int) -> dict:
     parts: dict[str, list[float]] = {"total": [], "start": [], "import": [], "run": [], "shutdown": []}
     for _ in range(runs):
         spawned = time.time()
-        wall, _, code, out, err = run_measured([PYTHON, "-c", WRAPPER, *args], env=env)
+        wall, _, code, out, err, _ = run_measured([PYTHON, "-c", WRAPPER, *args], env=env)
         exited = time.time()
         stamps = [line for line in err.splitlines() if line.startswith("BENCHTIMES")]
         if code != 0 or not stamps:
@@ -68,7 +68,7 @@ def import_time(module: str, env: dict, runs: int) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     times = []
     for _ in range(runs):
-        _, _, rc, out, err = run_measured([PYTHON, "-c", code], env=env)
+        out = run_measured([PYTHON, "-c", code], env=env).out
         times.append(float(out.strip().splitlines()[-1]))
     return percentile(times, 50)
 

@@ -28,7 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import common  # noqa: E402
 from benchmarks.common import DESK, REPO, Results, ask_times_ms, cache_dir, loadavg, percentile, run_measured  # noqa: E402
 from benchmarks.stores import ChromaRun, ensure_keyword_index, ensure_store, store_summary  # noqa: E402
 
@@ -158,11 +157,11 @@ def cold(res: Results, size: int, mode: str, folder: Path, url: str, qs) -> None
         times, cpu = [], []
         for r in range(COLD_RUNS if size < BIG else max(1, COLD_RUNS // 2)):
             q = kind_qs[r % len(kind_qs)]
-            wall, rss, code, out, err = run_measured([DESK, "ask", q], env=env)
+            wall, rss, code, out, err, cpu_s = run_measured([DESK, "ask", q], env=env)
             if code != 0:
                 res.note(f"desk ask failed ({code}) at {tag}: {err.strip()[-300:]}")
             times.append(wall * 1000)
-            cpu.append(common.LAST_CPU_SECONDS)
+            cpu.append(cpu_s)
             peak = max(peak, rss)
         res.add(f"cold {kind:7} `desk ask` median, {tag} (n={len(times)})", percentile(times, 50) / 1000, "s")
         res.add(f"cold {kind:7} `desk ask` CPU (user + system) median, {tag}", percentile(cpu, 50), "s")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -184,15 +183,6 @@ def texts_only(data_dir: Path) -> list[str]:
     return recorder.texts
 
 
-def child_cpu(args: list[str], env: dict) -> tuple[float, float, int, str, str]:
-    """(wall s, CPU s, exit code, stdout, stderr) of one child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall, _, code, out, err = run_measured(args, env=env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, code, out, err
-
-
 def main() -> int:
     if not all(p.exists() for p in INPUTS):
         print(f"needs {SHARED} (the eval-dev corpus and Treasury's tables); not found", file=sys.stderr)
@@ -245,11 +235,11 @@ def view_one(res: Results, work: Path, texts: list[str]) -> int:
     texts_file = work / "texts.json"
     texts_file.write_text(json.dumps(texts), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO), "DESK_CHROMA_URL": ""}
-    wall, cpu, code, out, err = child_cpu([DESK, "ingest", *map(str, INPUTS), "--data-dir", str(work / "cli")], env)
+    wall, _, code, out, err, cpu = run_measured([DESK, "ingest", *map(str, INPUTS), "--data-dir", str(work / "cli")], env=env)
     if code != 0:
         raise RuntimeError(f"desk ingest failed ({code}): {err[-800:]}")
     res.note(out.strip().splitlines()[-1])
-    bare_wall, bare_cpu, code, out, err = child_cpu([PYTHON, "-c", BARE, str(texts_file)], env)
+    bare_wall, _, code, out, err, bare_cpu = run_measured([PYTHON, "-c", BARE, str(texts_file)], env=env)
     if code != 0:
         raise RuntimeError(f"bare encode failed ({code}): {err[-800:]}")
     parts = json.loads(out.strip().splitlines()[-1])

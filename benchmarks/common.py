@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("BENCH_CACHE", REPO / "benchmarks" / ".cache"))
@@ -151,11 +152,17 @@ class Results:
         return 0
 
 
-LAST_CPU_SECONDS = float("nan")  # user + system CPU of the last run_measured child
+class Measured(NamedTuple):
+    wall: float  # seconds
+    rss: float  # peak MiB
+    code: int
+    out: str
+    err: str
+    cpu: float  # user + system seconds: on a shared machine far steadier than the wall time
 
 
-def run_measured(args: list[str], env: dict | None = None, timeout: float = 900) -> tuple[float, float, int, str, str]:
-    """(wall seconds, peak RSS MiB, exit code, stdout, stderr) of one child.
+def run_measured(args: list[str], env: dict | None = None, timeout: float = 900) -> Measured:
+    """One child, measured.
 
     The peak is the child's own VmHWM, polled while it runs: the kernel's ru_maxrss of a child
     starts from its parent's peak when the child was spawned from it (fork or vfork, then exec),
@@ -168,10 +175,6 @@ def run_measured(args: list[str], env: dict | None = None, timeout: float = 900)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
-                # CPU seconds of the child: on a machine shared with other work, far steadier
-                # than the wall time (kept for callers that want it, see last_cpu_seconds).
-                global LAST_CPU_SECONDS
-                LAST_CPU_SECONDS = usage.ru_utime + usage.ru_stime
                 break
             peak_kib = max(peak_kib, _own_peak_kib(proc.pid, args[-1]))
             if time.perf_counter() > deadline:
@@ -181,8 +184,14 @@ def run_measured(args: list[str], env: dict | None = None, timeout: float = 900)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return (wall, peak_kib / 1024, proc.returncode, out.read().decode("utf-8", "replace"),
-                err.read().decode("utf-8", "replace"))
+        return Measured(
+            wall,
+            peak_kib / 1024,
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime,
+        )
 
 
 def _own_peak_kib(pid: int, last_arg: str) -> int:

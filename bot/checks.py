@@ -21,9 +21,9 @@ def missing_permissions(permissions: discord.Permissions, needed) -> list[str]:
     return [permission_name(name) for name in needed if not getattr(permissions, name)]
 
 
-def lacking_text(missing: list[str], where: str = "in this channel") -> str:
-    """One line naming what the bot lacks, for the member who can fix it or ask an admin."""
-    return f"I can't post {where}: I lack the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} here."
+def lacking_text(missing: list[str], what: str = "I can't post in this channel") -> str:
+    """One line saying `what` fails and what the bot lacks, for the member who can fix it."""
+    return f"{what}: I lack the {', '.join(missing)} permission{'s' if len(missing) > 1 else ''} here."
 
 
 def require_manager(interaction: discord.Interaction) -> None:

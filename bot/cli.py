@@ -202,12 +202,7 @@ def cmd_digest(args) -> int:
     from retrieval.digest import compose_digest, render_markdown
 
     digest = compose_digest(_kb(args), since=args.since)  # a bad --since is a DeskError: one clear line
-    text = render_markdown(digest)
-    if not args.markdown:
-        import re
-
-        text = re.sub(r"\*\*(.+?)\*\*", r"\1", text).replace("`", "")
-    print(text)
+    print(render_markdown(digest, markdown=args.markdown))
     return 0
 
 

@@ -649,8 +649,16 @@ def _date(published: str) -> str:
     return published or "undated"
 
 
-def render_markdown(digest: Digest) -> str:
-    """The digest as Markdown with numbered sources, for the terminal or a pipe."""
+def render_markdown(digest: Digest, markdown: bool = True) -> str:
+    """The digest with numbered sources, for the terminal or a pipe: as Markdown, or as plain
+    text with no emphasis or code marks."""
+
+    def strong(text: str) -> str:
+        return f"**{text}**" if markdown else text
+
+    def code(text: str) -> str:
+        return f"`{text}`" if markdown else text
+
     if digest.empty:
         return f"Nothing new since {digest.since}."
     lines: list[str] = []
@@ -679,24 +687,24 @@ def render_markdown(digest: Digest) -> str:
                 return table_marker
             return story_markers[int(m.group(1)) - 1]
 
-        lines += ["**In short**", SUMMARY_MARKER.sub(marker, digest.summary), ""]
+        lines += [strong("In short"), SUMMARY_MARKER.sub(marker, digest.summary), ""]
     if digest.stories:
-        lines.append(f"**The news since {digest.since}**")
+        lines.append(strong(f"The news since {digest.since}"))
         for n, (story, markers) in enumerate(zip(digest.stories, story_markers), 1):
             outlets = ", ".join(story.outlets)
-            lines.append(f"{n}. **{story.title}** — {story.lead} {markers}")
+            lines.append(f"{n}. {strong(story.title)} — {story.lead} {markers}")
             lines.append(f"   {outlets} · {_date(story.published)}")
         if digest.more_stories:
-            lines.append(f"…and {digest.more_stories} more (`desk sources`)")
+            lines.append(f"…and {digest.more_stories} more ({code('desk sources')})")
     elif digest.new_month:
         lines.append(f"No new articles since {digest.since}.")
     if digest.top:
         lines.append("")
-        lines.append(f"**Top holders, {month_label(digest.month)}** (billions of dollars) {table_marker}")
+        lines.append(f"{strong(f'Top holders, {month_label(digest.month)}')} (billions of dollars) {table_marker}")
         lines += [f"{i}. {f.series} {format_billions(f.value)}" for i, f in enumerate(digest.top, 1)]
         if digest.movers:
             lines.append("")
-            lines.append(f"**Biggest moves since {month_label(digest.movers[0].start.month)}** {table_marker}")
+            lines.append(f"{strong(f'Biggest moves since {month_label(digest.movers[0].start.month)}')} {table_marker}")
             for change in digest.movers:
                 line = f"- {change.series} {signed(change.absolute)}"
                 why = digest.explanations.get(change.series)

@@ -69,8 +69,7 @@ class Ask(commands.Cog):
             lacking = missing_permissions(interaction.app_permissions, THREAD)
             if lacking:  # the answer stands; say once, privately, why no thread follows
                 await interaction.followup.send(
-                    f"No thread for follow-ups: I lack the {', '.join(lacking)} "
-                    f"permission{'s' if len(lacking) > 1 else ''} here.",
+                    lacking_text(lacking, "No thread for follow-ups"),
                     ephemeral=True,
                     allowed_mentions=NO_MENTIONS,
                 )

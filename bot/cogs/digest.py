@@ -67,7 +67,9 @@ class Digest(commands.Cog):
         lacking = missing_permissions(channel.permissions_for(interaction.guild.me), DIGEST_POST)
         if lacking:  # refused now, not every morning
             await interaction.response.send_message(
-                lacking_text(lacking, f"the digest in {channel.mention}"), ephemeral=True, allowed_mentions=NO_MENTIONS
+                lacking_text(lacking, f"I can't post the digest in {channel.mention}"),
+                ephemeral=True,
+                allowed_mentions=NO_MENTIONS,
             )
             return
         await interaction.response.defer(ephemeral=True)

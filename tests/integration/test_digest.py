@@ -228,6 +228,8 @@ def test_a_grounded_summary_opens_the_digest(store, fake_llm):
     assert lines[0] == "**In short**"
     assert re.search(r"report \[\d+\]\[\d+\]\[\d+\]\. Japan .* \[\d+\]\.$", lines[1])  # [1] -> the item's three sources
     assert digest_embed(digest)["description"].startswith("**In short:** Canada cut")
+    plain = render_markdown(digest, markdown=False)  # `desk digest` without --markdown
+    assert plain.splitlines()[0] == "In short" and "**" not in plain and "`" not in plain
 
 
 @pytest.mark.parametrize("reply", [
