@@ -142,6 +142,11 @@ class Retriever:
         self.refresh(max_age=0)
         self.wait_for_index()
 
+    @property
+    def generation(self) -> int:
+        """The store's write generation as last checked by refresh()."""
+        return self._generation
+
     def refresh(self, max_age: float = 0.5) -> None:
         """Bring the keyword index up to date when the store changed (checked at most every max_age s)."""
         now = time.monotonic()

@@ -122,7 +122,7 @@ class AnswerEngine:
         self.tables = TableAnswers(self.book)
         self.retriever = Retriever(kb)
         self.llm = llm
-        self._outlets: tuple[int, set[str]] = (-1, set())
+        self._outlets: tuple[int | None, set[str]] = (None, set())  # (generation, words)
 
     def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
@@ -269,7 +269,8 @@ class AnswerEngine:
 
     def _source_names(self) -> set[str]:
         """Words of the stored documents' outlets ("IPE", "Reuters"): names the sources know."""
-        generation = self.kb.generation()
+        self.retriever.refresh()  # checks the store's write generation at most every 0.5 s
+        generation = self.retriever.generation
         if self._outlets[0] != generation:
             words = {t for d in self.kb.list_documents() for t in tokenize(str(d.get("source") or ""))}
             self._outlets = (generation, words)
