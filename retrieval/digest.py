@@ -206,29 +206,17 @@ def _chunks_of(kb, docs: list[dict]) -> dict[str, list[tuple[int, str, list[floa
     """(position, sentence, embedding) of each document's committed chunks."""
     hashes = {d["id"]: d.get("content_hash") for d in docs}
     out: dict[str, list[tuple[int, str, list[float]]]] = {d: [] for d in hashes}
-    ids = list(hashes)
-    for start in range(0, len(ids), 200):
-        part = ids[start : start + 200]
-        where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
-        for offset in range(0, 10**9, 5000):
-            got = kb._run(
-                lambda: kb.chunks().get(
-                    where=where, include=["metadatas", "documents", "embeddings"], limit=5000, offset=offset
-                )
-            )
-            for meta, text, vector in zip(got["metadatas"], got["documents"], got["embeddings"]):
-                doc_id = meta.get("doc_id")
-                if doc_id not in hashes or meta.get("content_hash") != hashes[doc_id]:
-                    continue  # an orphan of an interrupted or replaced ingest
-                sentence = meta.get("sentence")
-                position = int(meta.get("position", meta.get("chunk", 0)))
-                if not sentence:  # a chunk from an older layout: its sentences, in order
-                    for i, s in enumerate(split_sentences(text)):
-                        out[doc_id].append((position * 1000 + i, s, vector))
-                    continue
-                out[doc_id].append((position, sentence, vector))
-            if len(got["ids"]) < 5000:
-                break
+    for _, text, meta, vector in kb.iter_document_chunks(list(hashes), with_embeddings=True):
+        doc_id = meta.get("doc_id")
+        if doc_id not in hashes or meta.get("content_hash") != hashes[doc_id]:
+            continue  # an orphan of an interrupted or replaced ingest
+        sentence = meta.get("sentence")
+        position = int(meta.get("position", meta.get("chunk", 0)))
+        if not sentence:  # a chunk from an older layout: its sentences, in order
+            for i, s in enumerate(split_sentences(text)):
+                out[doc_id].append((position * 1000 + i, s, vector))
+            continue
+        out[doc_id].append((position, sentence, vector))
     return out
 
 

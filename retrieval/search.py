@@ -184,11 +184,7 @@ class Retriever:
                 rebuilt = True
             elif changed or gone:
                 assert index is not None  # not full: there is an index to update
-                chunks = (
-                    c
-                    for start in range(0, len(changed), 200)
-                    for c in self.kb.iter_chunks({"doc_id": {"$in": changed[start : start + 200]}})
-                )
+                chunks = ((cid, text, meta) for cid, text, meta, _ in self.kb.iter_document_chunks(changed))
                 index = index.updated(gone, self._rows(chunks, committed), {d: committed[d] for d in changed})
                 rebuilt = True
             # A file of an older generation (or none recorded) is saved again even when no document

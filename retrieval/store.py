@@ -39,6 +39,7 @@ META_ID = "__meta__"  # the documents collection's record holding the write gene
 PENDING = "commit_pending"  # on a document record between its commit and the clean-up after it
 MAX_BATCH = 5000  # Chroma refuses more than 5,461 records in one add
 PAGE = 5000
+DOC_BATCH = 200  # documents per filtered chunk read
 # On a server's documents and their chunks (the Discord guild id); absent on shared documents:
 # those ingested from the command line and every document of a store written before scopes.
 GUILD = "guild_id"
@@ -414,16 +415,33 @@ class KnowledgeBase:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def _chunk_pages(self, where: dict[str, Any] | None, include: list[str]) -> Iterator[dict]:
+        for offset in range(0, 10**9, PAGE):
+            got = self._run(lambda: self.chunks().get(where=where, include=include, limit=PAGE, offset=offset))
+            yield got
+            if len(got["ids"]) < PAGE:
+                break
+
     def iter_chunks(
         self, where: dict[str, Any] | None = None, with_text: bool = True
     ) -> Iterator[tuple[str, str, dict]]:
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
-        for offset in range(0, 10**9, PAGE):
-            got = self._run(lambda: self.chunks().get(where=where, include=include, limit=PAGE, offset=offset))
+        for got in self._chunk_pages(where, include):
             texts = got["documents"] if with_text else [""] * len(got["ids"])
             yield from zip(got["ids"], texts, got["metadatas"])
-            if len(got["ids"]) < PAGE:
-                break
+
+    def iter_document_chunks(
+        self, doc_ids: list[str], with_embeddings: bool = False
+    ) -> Iterator[tuple[str, str, dict, Any]]:
+        """(id, text, metadata, vector or None) of these documents' chunks, asked DOC_BATCH
+        documents at a time: one `$in` over thousands of ids is slow in Chroma."""
+        for start in range(0, len(doc_ids), DOC_BATCH):
+            where = {"doc_id": {"$in": doc_ids[start : start + DOC_BATCH]}}
+            if not with_embeddings:
+                yield from ((cid, text, meta, None) for cid, text, meta in self.iter_chunks(where))
+                continue
+            for got in self._chunk_pages(where, ["metadatas", "documents", "embeddings"]):
+                yield from zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
 
     def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         """Text and metadata of these chunks; an id no longer stored is left out."""
