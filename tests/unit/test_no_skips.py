@@ -49,5 +49,5 @@ def test_a_skip_fails_the_run_and_is_named(tmp_path, body, reason):
 
 def test_a_failing_suite_keeps_its_failure_code(tmp_path):
     result = run_suite(tmp_path, {"test_bad.py": "def test_bad():\n    assert False\n",
-                                  "test_gone.py": "import pytest\n\ndef test_gone():\n    pytest.skip('x')\n"})
+                                  "test_gone.py": "import pytest\n\ndef test_gone():\n    pytest.skip('a skip beside a failure')\n"})
     assert result.returncode == 1 and "1 failed" in result.stdout
