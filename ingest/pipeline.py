@@ -37,7 +37,7 @@ WINDOW_SIDE = 1
 MAX_SENTENCE_CHARS = 600
 MAX_WINDOW_CHARS = 1200  # inside the model's 256-token window
 # Stored with each article: a document chunked by an older scheme is chunked again on re-ingest.
-CHUNKING = "sentence-windows-2"
+CHUNKING = "sentence-windows-3"
 MAX_BOILERPLATE_CHARS = 20_000  # what a record keeps of the lines cleaning removed
 EMBED_BATCH_CHUNKS = 256  # chunks embedded and written together: ~10% faster encoding than 128 (length sorting)
 

@@ -8,7 +8,8 @@ from functools import lru_cache
 from retrieval.calendar import MONTH_ABBREVIATIONS
 
 # A sentence ends at . ! or ? after a lower-case word, a figure or a quote; "U.S." does not end one.
-SENTENCE_END = re.compile(r"(?<=[a-z0-9%\"”')][.!?])[\"”')\]]*\s+(?=[A-Z0-9\"“'(])")
+# The closing quote or bracket after the stop stays with its sentence.
+SENTENCE_END = re.compile(r"(?<=[a-z0-9%\"”')][.!?])[\"”')\]]*(?=\s+[A-Z0-9\"“'(])")
 # A full stop after these does not end a sentence ("Feb. 2025", "No. 2", "Mr. Kato").
 ABBREVIATION_END = re.compile(
     r"\b(?:" + "|".join(MONTH_ABBREVIATIONS) + r"|No|Nos|Mr|Mrs|Ms|Dr|St|vs|"
@@ -16,6 +17,14 @@ ABBREVIATION_END = re.compile(
     re.I,
 )
 MIN_SENTENCE_CHARS = 20  # shorter pieces are labels or fragments, not statements
+# A quotation of several sentences is one statement: "“We act. This will not change,” Suzuki
+# said." is quoted whole, with who said it. A quote never closed joins no more than this.
+MAX_QUOTE_CHARS = 400
+
+
+def _opens_quote(text: str) -> bool:
+    """Whether the text leaves a quotation open (curly quotes, or an odd number of straight ones)."""
+    return text.count("“") > text.count("”") or text.count('"') % 2 == 1
 
 
 def split_sentences(text: str) -> list[str]:
@@ -24,9 +33,14 @@ def split_sentences(text: str) -> list[str]:
     for paragraph in text.split("\n"):
         flat = " ".join(paragraph.split())
         pieces: list[str] = []
-        for piece in SENTENCE_END.split(flat):
-            if pieces and ABBREVIATION_END.search(pieces[-1]):
-                pieces[-1] = f"{pieces[-1]} {piece}"
+        ends = [m.end() for m in SENTENCE_END.finditer(flat)]
+        for piece in (flat[a:b].strip() for a, b in zip([0, *ends], [*ends, len(flat)])):
+            last = pieces[-1] if pieces else ""
+            joined = f"{last} {piece}"
+            if pieces and (
+                ABBREVIATION_END.search(last) or (_opens_quote(last) and len(joined) <= MAX_QUOTE_CHARS)
+            ):
+                pieces[-1] = joined
             else:
                 pieces.append(piece)
         out.extend(s.strip() for s in pieces if len(s.strip()) > MIN_SENTENCE_CHARS)

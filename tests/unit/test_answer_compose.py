@@ -21,6 +21,19 @@ def test_sentences_do_not_break_at_u_s_or_figures():
                                      "Was it really \"a card\" in the talks?"]  # "Yes." is too short to quote
 
 
+def test_a_quotation_of_several_sentences_is_quoted_whole_with_who_said_it():
+    text = ("The yen fell again on Friday. “We will act on excessive moves. That will not change,” the minister told "
+            "reporters. He said \"it is fine. Really fine.\" Markets were calm after that.")
+    assert split_sentences(text) == [
+        "The yen fell again on Friday.",
+        "“We will act on excessive moves. That will not change,” the minister told reporters.",
+        "He said \"it is fine. Really fine.\"",
+        "Markets were calm after that.",
+    ]
+    unclosed = "“An opening quote that is never closed. " + "Another sentence follows it here. " * 20
+    assert max(len(s) for s in split_sentences(unclosed)) <= 400  # a stray quote joins a few, not all
+
+
 def test_tokenize_folds_spellings_a_question_and_a_story_use_differently():
     assert tokenize("U.S. selloff 10yr tables versus threatening") == tokenize(
         "US sell-off 10-year table versus threatened")
