@@ -288,7 +288,7 @@ class Retriever:
             hit.ranks["dense"] = rank
             hit.score += 1.0 / (RRF_K + rank)
             fused[hit.id] = hit
-        for rank, hit in enumerate(self._keyword_hits(query, flt, known=fused), start=1):
+        for rank, hit in enumerate(self._keyword_hits(query, flt, known=fused, vector=vector), start=1):
             hit = fused.setdefault(hit.id, hit)
             hit.ranks["keyword"] = rank
             hit.score += 1.0 / (RRF_K + rank)
@@ -307,24 +307,25 @@ class Retriever:
             hit.ranks["keyword"] = rank
         return collapse(hits, per_doc)[:k]
 
-    def _keyword_hits(self, query: str, flt: SearchFilter, known: dict[str, Hit] | None = None) -> list[Hit]:
+    def _keyword_hits(
+        self, query: str, flt: SearchFilter, known: dict[str, Hit] | None = None, vector: list[float] | None = None
+    ) -> list[Hit]:
         """BM25's best chunks in rank order; the index holds no texts, so those not already in
-        `known` are read from Chroma in one call."""
+        `known` are read from Chroma in one call (with their similarity to `vector`, when given)."""
         index = self._index
         if index is None:  # being built: dense search alone meanwhile
             return []
         ranked = [index.ids[row] for row, _ in index.top(query, CANDIDATES, flt.mask(index.columns))]
         known = known or {}
         missing = [chunk_id for chunk_id in ranked if chunk_id not in known]
-        fetched = self.kb.get_chunks(missing) if missing else {}
+        fetched = self.kb.get_chunks(missing, vector) if missing else {}
         hits = []
         for chunk_id in ranked:
             if chunk_id in known:
                 hits.append(known[chunk_id])
-            elif chunk_id in fetched:  # gone only if forgotten since the index was read
-                text, meta = fetched[chunk_id]
-                if flt.allows(meta):  # another guild's document is never a hit
-                    hits.append(Hit(id=chunk_id, text=text, meta=meta))
+            elif chunk_id in fetched and flt.allows(fetched[chunk_id].meta):
+                # Gone only if forgotten since the index was read; another guild's document is never a hit.
+                hits.append(fetched[chunk_id])
         return hits
 
     def _dense(self, vector: list[float], flt: SearchFilter) -> list[Hit]:

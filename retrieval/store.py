@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+import numpy as np
+
 from retrieval.calendar import utc_stamp
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
 from retrieval.settings import RetrievalSettings
@@ -443,10 +445,18 @@ class KnowledgeBase:
             for got in self._chunk_pages(where, ["metadatas", "documents", "embeddings"]):
                 yield from zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
 
-    def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
-        """Text and metadata of these chunks; an id no longer stored is left out."""
-        got = self._run(lambda: self.chunks().get(ids=ids, include=["metadatas", "documents"]))
-        return {i: (text, meta) for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+    def get_chunks(self, ids: list[str], vector: list[float] | None = None) -> dict[str, Hit]:
+        """These chunks as hits; an id no longer stored is left out. With a query `vector`, each
+        hit's similarity to it is computed from its stored embedding."""
+        include = ["metadatas", "documents", "embeddings"] if vector is not None else ["metadatas", "documents"]
+        got = self._run(lambda: self.chunks().get(ids=ids, include=include))
+        hits = {i: Hit(id=i, text=text, meta=meta) for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        if vector is not None and hits:
+            # Stored vectors are normalised, so the dot product is the cosine similarity.
+            similarities = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+            for hit, similarity in zip(hits.values(), similarities):
+                hit.similarity = float(similarity)
+        return hits
 
     def iter_chunk_metas(self, where: dict[str, Any] | None = None) -> Iterator[dict]:
         for _, _, meta in self.iter_chunks(where, with_text=False):

@@ -46,7 +46,7 @@ ASKS = [
         "number",
         re.compile(
             r"\bhow (?:much|many|large|big|far|high|low|weak|strong|long)\b|\bby how much\b|"
-            r"\bwhat (?:\w+ )?(?:share|level|rate|percentage|amount|size|number|figure|total|yield|value)\b|"
+            r"\bwhat (?:[\w-]+ ){0,3}?(?:share|level|rate|percentage|amount|size|number|figure|total|yield|value)\b|"
             r"\bwhere did .* end up\b",
             re.I,
         ),

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from ingest.pipeline import Ingester
 from retrieval.search import Retriever
 
@@ -82,3 +85,22 @@ def test_a_damaged_index_file_is_rebuilt_from_the_store(kb, tmp_path):
     saved.write_bytes(b"not an index")
     assert titles(Retriever(kb).keyword_search("okapi")) == ["Okapi memo"]
     assert saved.read_bytes()[:2] == b"PK"  # written again, whole
+
+
+def test_a_passage_found_by_its_words_alone_is_scored_by_its_meaning_too(kb, tmp_path, monkeypatch):
+    # One candidate from each ranking, so the word match cannot also be the nearest in meaning.
+    monkeypatch.setattr("retrieval.search.CANDIDATES", 1)
+    corpus = tmp_path / "in"
+    brief(corpus, "one", "Tokyo memo", "Tokyo offloaded American government bonds to defend the yen.")
+    brief(corpus, "two", "Lab memo", "The zebrafish study in the lab found nothing about markets at all.")
+    Ingester(kb).ingest([str(corpus)])
+    query = "did Japan dump its Treasury holdings for its currency? zebrafish"  # no word of the Tokyo memo
+    hits = {h.meta["title"]: h for h in Retriever(kb).search(query, k=5)}
+    assert set(hits) == {"Tokyo memo", "Lab memo"}
+    found_by_words = hits["Lab memo"]
+    assert "dense" not in found_by_words.ranks and "keyword" in found_by_words.ranks
+    vector = np.asarray(kb.embedder.embed_query(query))
+    embedded = f"{found_by_words.meta['title']}\n{found_by_words.text}"  # as ingest embeds it
+    expected = float(vector @ np.asarray(kb.embedder.embed_documents([embedded])[0]))
+    assert found_by_words.similarity == pytest.approx(expected, abs=1e-4)
+    assert 0 < found_by_words.similarity < hits["Tokyo memo"].similarity
