@@ -36,8 +36,12 @@ CHUNK_SIZE = 900
 WINDOW_SIDE = 1
 MAX_SENTENCE_CHARS = 600
 MAX_WINDOW_CHARS = 1200  # inside the model's 256-token window
+# A story's opening names whom it is about; stored with every window, it tells who "the central
+# bank" or "he" is in a sentence that names no one.
+LEAD_SENTENCES = 2
+MAX_LEAD_CHARS = 300
 # Stored with each article: a document chunked by an older scheme is chunked again on re-ingest.
-CHUNKING = "sentence-windows-3"
+CHUNKING = "sentence-windows-4"  # 3: quotations kept whole; 4: the story's lead stored
 MAX_BOILERPLATE_CHARS = 20_000  # what a record keeps of the lines cleaning removed
 EMBED_BATCH_CHUNKS = 256  # chunks embedded and written together: ~10% faster encoding than 128 (length sorting)
 
@@ -83,6 +87,7 @@ def chunk_document(doc: readers.Document) -> Chunks:
     # A page too short for a full sentence ("China holds less.") is still stored, whole.
     sentences = split_sentences(cleaned.body) or [x for x in (cleaned.body or doc.text).split("\n") if x.strip()]
     sentences = [s.strip()[:MAX_SENTENCE_CHARS] for s in sentences]
+    lead = " ".join(sentences[:LEAD_SENTENCES])[:MAX_LEAD_CHARS]
     texts: list[str] = []
     metas: list[dict] = []
     for i, sentence in enumerate(sentences):
@@ -90,7 +95,9 @@ def chunk_document(doc: readers.Document) -> Chunks:
         # sentence in its middle is what an answer quotes.
         window = " ".join(sentences[max(0, i - WINDOW_SIDE) : i + WINDOW_SIDE + 1])
         texts.append(window if len(window) <= MAX_WINDOW_CHARS else sentence)
-        metas.append({"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40]))})
+        metas.append(
+            {"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40])), "lead": lead}
+        )
     if doc.page_starts:  # a PDF's chunks carry the page they start on, for citations ("p. 4")
         for meta in metas:
             meta["page"] = doc.page_at(meta["start"])

@@ -199,11 +199,11 @@ def need_of(
         if countries.canonical(span) or (len(span.split()) == 1 and countries.find_in_text(span)):
             continue  # "British", "Caymans": holders, matched as holders ("Swiss National Bank" is a name)
         terms = {
-            t
-            for t in terms_of(span)
-            if t not in holder_words and t not in domain and t not in QUESTION_WORDS and t not in MONTH_TERMS.values()
+            t for t in terms_of(span) if t not in domain and t not in QUESTION_WORDS and t not in MONTH_TERMS.values()
         }
-        if terms:  # "What", "Did": capitalised for grammar, no name
+        # "What", "Did": capitalised for grammar, no name. "Bank of Canada" keeps its holder: a
+        # passage about Brazil's central bank is not about it.
+        if terms - holder_words:
             names.append(terms)
     month_words = {_term(month_name(m).lower()) for m in months or []}
     return Need(weights, asks_of(text), set(YEAR.findall(text)), list(holders or []), names, month_words)
@@ -256,11 +256,15 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         # The sentence, the one before it (what "it" and "the holdings" refer to) and the title;
         # not the one after, which may be about someone else.
         before = hit.text[: max(0, hit.text.find(sentence[:40]))]
-        about = f"{hit.meta.get('title', '')} {hit.meta.get('source', '')} {before} {sentence}"
-        found = countries.mentioned(about, need.holders)
-        said = terms_of(about)
-        named = sum(len(matched(name, said)) == len(name) for name in need.names)  # every word of "Federal Reserve"
-        share = (sum(h in found for h in need.holders) + named) / (len(need.holders) + len(need.names))
+        passage = f"{before} {sentence}"
+        share = _subject_share(need, f"{hit.meta.get('title', '')} {hit.meta.get('source', '')} {passage}")
+        lead = hit.meta.get("lead", "")
+        if not share and lead and (not need.holders or countries.mentioned(lead, need.holders)):
+            # A sentence that names no holder is about its story's: "the central bank" of a
+            # story that opens on India is India's. (Naming any holder is the slow test: last.)
+            share = _subject_share(need, f"{lead} {passage}")
+            if share and countries.find_in_text(passage):
+                share = 0.0
         score += W_ENTITIES * share if share else -ENTITY_PENALTY
         on_subject = share > 0
     else:
@@ -270,6 +274,14 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
     return Evidence(
         hit, sentence, score, coverage, context_coverage, terms, context, on_subject, need.topic_coverage(context)
     )
+
+
+def _subject_share(need: Need, about: str) -> float:
+    """The share of the question's holders and names (every word of "Federal Reserve") a text names."""
+    found = countries.mentioned(about, need.holders)
+    said = terms_of(about)
+    named = sum(len(matched(name, said)) == len(name) for name in need.names)
+    return (sum(h in found for h in need.holders) + named) / (len(need.holders) + len(need.names))
 
 
 def find_evidence(retriever: Retriever, text: str, need: Need, flt: SearchFilter | None = None) -> list[Evidence]:

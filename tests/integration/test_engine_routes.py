@@ -71,6 +71,16 @@ That took Canada's holdings to their lowest level since March 2025, a fall of 9.
 Dealers said the fall reflected Canadian pension funds unwinding hedged positions after the Bank of Canada cut rates.
 Canada's swings are often large because its banks move collateral between New York and Toronto.
 """,
+    "gold-home.txt": """title: A central bank brings its gold home
+source: Example Post
+published: 2026-03-09
+url: https://example.com/test/gold-home
+
+Brazil's central bank has cut its holdings of U.S. Treasuries for a fourth month, officials said on Monday.
+The bank's reserve managers now keep more of the reserves in euros and in yuan than they did a year ago.
+Traders in Sao Paulo expect the shift to go on through the year as interest rates fall.
+The central bank has also shipped 42 tonnes of gold back from vaults in London since January.
+""",
 }
 
 
@@ -167,6 +177,14 @@ def test_a_month_named_by_an_event_is_read_from_the_article(engine):
     answer = engine.ask("How much did Japan hold in the month of its record yen intervention?")
     assert "$1,225.3 billion" in answer.text and "January 2026" in answer.text
     assert "table5_sample.txt" in cited_refs(answer)
+
+
+def test_a_sentence_naming_no_one_is_about_its_story_s_subject(engine):
+    # "The central bank" two sentences after a lead about Brazil is Brazil's, though neither the
+    # sentence, the one before it nor the title names Brazil.
+    answer = engine.ask("How much gold has Brazil's central bank brought home?")
+    assert not answer.refused, answer.text
+    assert "42 tonnes of gold" in answer.text and cited_refs(answer) == {"gold-home.txt"}
 
 
 def test_a_possessive_ends_a_name(engine):
