@@ -95,9 +95,7 @@ def chunk_document(doc: readers.Document) -> Chunks:
         # sentence in its middle is what an answer quotes.
         window = " ".join(sentences[max(0, i - WINDOW_SIDE) : i + WINDOW_SIDE + 1])
         texts.append(window if len(window) <= MAX_WINDOW_CHARS else sentence)
-        metas.append(
-            {"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40])), "lead": lead}
-        )
+        metas.append({"sentence": sentence, "position": i, "start": max(0, doc.text.find(sentence[:40])), "lead": lead})
     if doc.page_starts:  # a PDF's chunks carry the page they start on, for citations ("p. 4")
         for meta in metas:
             meta["page"] = doc.page_at(meta["start"])

@@ -37,9 +37,7 @@ def split_sentences(text: str) -> list[str]:
         for piece in (flat[a:b].strip() for a, b in zip([0, *ends], [*ends, len(flat)])):
             last = pieces[-1] if pieces else ""
             joined = f"{last} {piece}"
-            if pieces and (
-                ABBREVIATION_END.search(last) or (_opens_quote(last) and len(joined) <= MAX_QUOTE_CHARS)
-            ):
+            if pieces and (ABBREVIATION_END.search(last) or (_opens_quote(last) and len(joined) <= MAX_QUOTE_CHARS)):
                 pieces[-1] = joined
             else:
                 pieces.append(piece)

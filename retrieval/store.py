@@ -450,7 +450,9 @@ class KnowledgeBase:
         hit's similarity to it is computed from its stored embedding."""
         include = ["metadatas", "documents", "embeddings"] if vector is not None else ["metadatas", "documents"]
         got = self._run(lambda: self.chunks().get(ids=ids, include=include))
-        hits = {i: Hit(id=i, text=text, meta=meta) for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        hits = {
+            i: Hit(id=i, text=text, meta=meta) for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
+        }
         if vector is not None and hits:
             # Stored vectors are normalised, so the dot product is the cosine similarity.
             similarities = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)

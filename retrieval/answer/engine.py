@@ -209,7 +209,8 @@ class AnswerEngine:
         step = time.perf_counter()
         text = _search_text(q)
         need = need_of(text, self.retriever, q.countries, q.months, TABLE_WORDS)
-        if table_answer is not None and not table_answer.refused:
+        figure = table_answer if table_answer is not None and not table_answer.refused else None
+        if figure is not None:
             need.asks = _asked_beyond_figure(q.text) or need.asks  # the table gives the figure
         evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",), guild_id=guild_id))
         timings["search"] = _ms(step)
@@ -226,14 +227,14 @@ class AnswerEngine:
                 if matched(wanted, _said(e)):
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
-        supported = _supported(evidence, qualifier if untabled else set())
+        supported = _supported(evidence, qualifier if untabled else set(), beside_figure=figure is not None)
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
-        if table_answer is not None and not table_answer.refused:
+        if figure is not None:
             if not supported:
-                return table_answer
-            return self._composed(q, evidence, need, table_answer, Route.MIXED)
+                return figure
+            return self._composed(q, evidence, need, figure, Route.MIXED)
         if not supported:
             if table_answer is not None:
                 return table_answer  # the tables' own "what they hold" refusal
@@ -372,12 +373,17 @@ def _table_shaped(q: Question) -> bool:
     return q.about_holdings and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
 
 
-def _supported(evidence: list[Evidence], qualifier: set[str]) -> bool:
+def _supported(evidence: list[Evidence], qualifier: set[str], beside_figure: bool = False) -> bool:
+    """Whether the best sentence answers what the tables cannot. `beside_figure`: the table's
+    figure already answers part of the question and fixes its subject (the sentences left are
+    about that holder), so the rest needs a good sentence, not one that repeats the question's words."""
     if not evidence:
         return False
     best = evidence[0]
     if qualifier and not matched(qualifier, _said(best)):
         return False
+    if beside_figure:
+        return best.score >= MIN_SCORE
     close = best.context_coverage >= MIN_CONTEXT_COVERAGE or best.hit.similarity >= MIN_SIMILARITY_ALONE
     # Naming the right person is not enough: the passage must be about what was asked of them.
     return best.score >= MIN_SCORE and close and best.topic_coverage >= MIN_TOPIC_COVERAGE

@@ -172,6 +172,15 @@ def test_how_much_and_whats_behind_it_gets_the_figure_and_the_reason(engine):
     assert "pension funds unwinding hedged positions" in answer.text
 
 
+def test_what_is_going_on_beside_a_figure_gets_the_story_even_in_other_words(engine):
+    # The second part shares no word with the story; the table's figure fixes the subject, so the
+    # best sentence about Canada answers it rather than nothing.
+    answer = engine.ask("Canada's number in the latest TIC table, and what's going on there?")
+    assert answer.route == "mixed", answer.text
+    assert "$397.1 billion" in answer.text and "pension funds unwinding hedged positions" in answer.text
+    assert cited_refs(answer) == {"table5_sample.txt", "canada-swing.txt"}
+
+
 def test_a_month_named_by_an_event_is_read_from_the_article(engine):
     # The story (published February 2026) says the record intervention came "in January".
     answer = engine.ask("How much did Japan hold in the month of its record yen intervention?")
