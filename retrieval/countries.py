@@ -157,6 +157,55 @@ _FALSE_FRIENDS: tuple[str, ...] = (
     "South China Sea",
 )
 
+# A capital stands for its government in prose ("Tokyo intervened", "Beijing trimmed its pile"):
+# a sentence or a question naming it is about that holder. It is no table label, so `/holdings
+# Tokyo` is still unknown. Cities that are markets more than governments (London, New York) are
+# left out.
+_CAPITALS: dict[str, str] = {
+    "Tokyo": "Japan",
+    "Beijing": "China, Mainland",
+    "Ottawa": "Canada",
+    "Taipei": "Taiwan",
+    "Bern": "Switzerland",
+    "Oslo": "Norway",
+    "New Delhi": "India",
+    "Brasilia": "Brazil",
+    "Riyadh": "Saudi Arabia",
+    "Seoul": "Korea, South",
+    "Berlin": "Germany",
+    "Dublin": "Ireland",
+    "Paris": "France",
+    "Canberra": "Australia",
+    "Bangkok": "Thailand",
+    "Manila": "Philippines",
+    "Jakarta": "Indonesia",
+    "Kuala Lumpur": "Malaysia",
+    "Abu Dhabi": "United Arab Emirates",
+    "Stockholm": "Sweden",
+    "Copenhagen": "Denmark",
+    "Helsinki": "Finland",
+    "Madrid": "Spain",
+    "Rome": "Italy",
+    "Warsaw": "Poland",
+    "Ankara": "Turkey",
+    "Bogota": "Colombia",
+    "Lima": "Peru",
+    "Cairo": "Egypt",
+    "Hanoi": "Vietnam",
+    "Moscow": "Russia",
+}
+
+
+def is_capital(written: str) -> bool:
+    return written.title() in _CAPITALS
+
+
+def _prose_aliases(name: str) -> list[str]:
+    """How prose names a holder: its label, its aliases and its capital."""
+    capitals = [city for city, holder in _CAPITALS.items() if holder == name]
+    return [a for a in (name, *_ALIASES.get(name, ()), *capitals) if a not in _NOT_IN_PROSE]
+
+
 # Ordinary English words that only name a country when capitalised.
 _CASE_SENSITIVE: frozenset[str] = frozenset({"Turkey", "Chile", "China", "Oman", "UK", "HK", "KSA", "PRC"})
 
@@ -236,10 +285,9 @@ def _alias_pattern(alias: str) -> str:
 
 def _build_prose_regex() -> tuple[re.Pattern[str], dict[str, str | None]]:
     by_alias: dict[str, str | None] = {}
-    for name, aliases in _ALIASES.items():
-        for alias in (name, *aliases):
-            if alias not in _NOT_IN_PROSE:
-                by_alias[alias] = name
+    for name in {*_ALIASES, *_CAPITALS.values()}:
+        for alias in _prose_aliases(name):
+            by_alias[alias] = name
     for alias in _FALSE_FRIENDS:
         by_alias[alias] = None
     # Longest first, so that at one position "mainland China" wins over "Mainland".
@@ -254,22 +302,28 @@ def _build_prose_regex() -> tuple[re.Pattern[str], dict[str, str | None]]:
 _PROSE_REGEX, _PROSE_NAMES = _build_prose_regex()
 
 
+def mentions(text: str) -> list[tuple[str, str]]:
+    """Each holder mention in free text, as written and by its canonical name:
+    [("Beijing", "China, Mainland"), ...]."""
+    found = []
+    for match in _PROSE_REGEX.finditer(text):
+        name = _PROSE_NAMES[match.lastgroup] if match.lastgroup else None
+        if name is not None:
+            found.append((match.group(0), name))
+    return found
+
+
 def find_in_text(text: str) -> list[str]:
     """Canonical names mentioned in free text, in order of first mention, without repeats.
 
     "US"/"U.S." are never matched: in these tables the holder is always foreign.
     """
-    found: list[str] = []
-    for match in _PROSE_REGEX.finditer(text):
-        name = _PROSE_NAMES[match.lastgroup] if match.lastgroup else None
-        if name is not None and name not in found:
-            found.append(name)
-    return found
+    return list(dict.fromkeys(name for _, name in mentions(text)))
 
 
 @lru_cache(maxsize=512)
 def _name_regex(name: str) -> re.Pattern[str]:
-    aliases = sorted((a for a in (name, *_ALIASES.get(name, ())) if a not in _NOT_IN_PROSE), key=len, reverse=True)
+    aliases = sorted(_prose_aliases(name), key=len, reverse=True)
     return re.compile(rf"(?<!\w)(?:{'|'.join(_alias_pattern(a) for a in aliases)})(?!\w)")
 
 

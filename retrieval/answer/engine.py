@@ -27,6 +27,7 @@ from retrieval.answer.evidence import (
     compounds,
     find_evidence,
     matched,
+    name_as_written,
     need_of,
     terms_of,
 )
@@ -247,6 +248,8 @@ class AnswerEngine:
         named = set()
         for name in q.countries + ([q.aggregate] if q.aggregate else []):
             named |= set(tokenize(name))
+        for written, name in countries.mentions(q.text):
+            named |= set(tokenize(written)) if name in q.countries else set()  # "Beijing" for China
         words = (set(tokenize(q.text)) | compounds(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named
         if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
             words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
@@ -259,13 +262,12 @@ class AnswerEngine:
             return []
         names = []
         for span in NAME_SPAN.findall(q.text):
-            words = [w for w in re.split(r"\s+", span.strip(".'’-?")) if w]
-            terms = [t for w in words for t in tokenize(re.sub(r"['’]s$", "", w))]
-            terms = [t for t in terms if t not in TABLE_WORDS and t not in MONTH_WORDS]
+            name = name_as_written(span, QUESTION_WORDS | TABLE_WORDS)
+            terms = [t for t in tokenize(name) if t not in TABLE_WORDS and t not in MONTH_WORDS]
             if not terms or countries.find_in_text(span):
                 continue
             if not any(self.retriever.known_stem(t) for t in terms) and not set(terms) & self._source_names():
-                names.append(re.sub(r"['’]s$", "", " ".join(words)))
+                names.append(name)
         return names
 
     def _source_names(self) -> set[str]:

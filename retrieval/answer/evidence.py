@@ -87,6 +87,9 @@ NAME_SPAN = re.compile(
     r"(?<![\w'’])([A-Z][\w’'.-]*(?:(?<!['’]s)\s+(?:of|the|de|du|da|and)\s+[A-Z][\w’'.-]*|(?<!['’]s)\s+[A-Z][\w’'.-]*)*)"
 )
 SENTENCE_START = re.compile(r"(?:^|[.?!:;\-–—]\s*)\W*$")
+ACRONYM = re.compile(r"[A-Z]{2,6}")
+# Runs of capitalised words, possessives and "of" included: "People's Bank of China".
+CAPITALISED_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:of|the|and|for|de)\s+)*[A-Z][\w’'.-]*)+")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 # A month as a question or a story may write it ("Jan", "Sept", "January"), spelled out.
 MONTH_TERMS = {form: MONTH_NAMES[number - 1].lower() for form, number in MONTH_FORMS.items()}
@@ -105,13 +108,15 @@ class Need:
     holders: list[str] = field(default_factory=list)  # canonical countries the question names
     names: list[set[str]] = field(default_factory=list)  # other names it uses (people, outlets, agencies)
     month_words: set[str] = field(default_factory=set)  # "april" for a question about 2024-04
+    acronyms: list[frozenset[str]] = field(default_factory=list)  # each name's: {"SNB"}, {"HKMA"}
+    holder_words: set[str] = field(default_factory=set)  # the holders' words, as named and as written
 
     @property
     def total(self) -> float:
         return sum(self.weights.values()) or 1.0
 
     def topic_coverage(self, terms: set[str]) -> float:
-        named = {t for name in self.names for t in name} | {t for h in self.holders for t in terms_of(h)}
+        named = {t for name in self.names for t in name} | self.holder_words
         topic = {t: w for t, w in self.weights.items() if t not in named}
         if not topic:
             return 1.0
@@ -189,9 +194,16 @@ def need_of(
         # name the sources lack), as much as a fairly rare one.
         key = _term(t)
         weights[key] = max(weights.get(key, 0.0), max(0.5, retriever.idf(t)) if retriever.known(t) else 3.0)
-    holder_words = {w for h in holders or [] for w in terms_of(h)}
+    holders = list(holders or [])
+    # A capital stands for its holder ("Beijing" for China): matched as the holder, not as a word
+    # a passage must use.
+    capitals = [alias for alias, name in countries.mentions(text) if name in holders and countries.is_capital(alias)]
+    for t in {t for alias in capitals for t in terms_of(alias)}:
+        weights.pop(t, None)
+    holder_words = {w for h in holders + capitals for w in terms_of(h)}
     domain = {_term(t) for t in domain_words}  # "Treasury" is capitalised but names no one
-    names = []
+    names: list[set[str]] = []
+    acronyms: list[frozenset[str]] = []
     for match in NAME_SPAN.finditer(text):
         span = match.group(0)
         if " " not in span and not span.isupper() and SENTENCE_START.search(text[: match.start()]):
@@ -205,8 +217,9 @@ def need_of(
         # passage about Brazil's central bank is not about it.
         if terms - holder_words:
             names.append(terms)
+            acronyms.append(acronyms_of(name_as_written(span)))
     month_words = {_term(month_name(m).lower()) for m in months or []}
-    return Need(weights, asks_of(text), set(YEAR.findall(text)), list(holders or []), names, month_words)
+    return Need(weights, asks_of(text), set(YEAR.findall(text)), holders, names, month_words, acronyms, holder_words)
 
 
 def _center(hit: Hit) -> str:
@@ -257,12 +270,12 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         # not the one after, which may be about someone else.
         before = hit.text[: max(0, hit.text.find(sentence[:40]))]
         passage = f"{before} {sentence}"
-        share = _subject_share(need, f"{hit.meta.get('title', '')} {hit.meta.get('source', '')} {passage}")
+        share = subject_share(need, f"{hit.meta.get('title', '')} {hit.meta.get('source', '')} {passage}")
         lead = hit.meta.get("lead", "")
         if not share and lead and (not need.holders or countries.mentioned(lead, need.holders)):
             # A sentence that names no holder is about its story's: "the central bank" of a
             # story that opens on India is India's. (Naming any holder is the slow test: last.)
-            share = _subject_share(need, f"{lead} {passage}")
+            share = subject_share(need, f"{lead} {passage}")
             if share and countries.find_in_text(passage):
                 share = 0.0
         score += W_ENTITIES * share if share else -ENTITY_PENALTY
@@ -276,11 +289,44 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
     )
 
 
-def _subject_share(need: Need, about: str) -> float:
+def name_as_written(span: str, grammar: frozenset[str] = QUESTION_WORDS) -> str:
+    """A name without the capitalised words a question opens with ("Did the LBZ" -> "LBZ") and
+    without its possessive."""
+    words = [w for w in span.strip(".'’-?").split() if w]
+    while words and set(tokenize(words[0])) <= grammar:  # "the", "did": no terms, or grammar's
+        words = words[1:]
+    return re.sub(r"['’]s$", "", " ".join(words))
+
+
+def acronyms_of(span: str) -> frozenset[str]:
+    """What a name may be abbreviated to, or what an acronym is: {"SNB"} for "Swiss National
+    Bank", {"PBOC", "PBC"} for "People's Bank of China", {"HKMA"} for "HKMA"."""
+    words = re.sub(r"['’]s$", "", span).split()
+    words = words[1:] if len(words) > 1 and words[0].lower() == "the" else words
+    if len(words) == 1:
+        return frozenset(words) if ACRONYM.fullmatch(words[0]) else frozenset()
+    return frozenset({"".join(w[0] for w in words).upper(), "".join(w[0] for w in words if w[0].isupper())})
+
+
+def _acronym_in(acronyms: frozenset[str], text: str) -> bool:
+    """Whether the text names what these acronyms stand for: an acronym itself, or a name whose
+    initials spell one ("Hong Kong Monetary Authority" for "HKMA", "Bank of Japan" for "BOJ")."""
+    acronyms = frozenset(a for a in acronyms if len(a) >= 2)
+    if not acronyms:
+        return False
+    if any(re.search(rf"\b{a}\b", text) for a in acronyms):
+        return True
+    return any(acronyms & acronyms_of(run) for run in CAPITALISED_RUN.findall(text))
+
+
+def subject_share(need: Need, about: str) -> float:
     """The share of the question's holders and names (every word of "Federal Reserve") a text names."""
     found = countries.mentioned(about, need.holders)
     said = terms_of(about)
-    named = sum(len(matched(name, said)) == len(name) for name in need.names)
+    named = sum(
+        len(matched(name, said)) == len(name) or _acronym_in(acronym, about)
+        for name, acronym in zip(need.names, need.acronyms)
+    )
     return (sum(h in found for h in need.holders) + named) / (len(need.holders) + len(need.names))
 
 

@@ -210,6 +210,18 @@ def test_people_and_places_are_not_unknown_holders(engine):
     assert "speculators had pushed the yen to 162 per dollar" in answer.text
 
 
+def test_a_capital_stands_for_its_holder(engine):
+    # No page says "Ottawa": the question is about Canada, its figure and the reason it fell.
+    answer = engine.ask("Why was Ottawa selling Treasuries in April?")
+    assert not answer.refused and "do not list" not in answer.text, answer.text
+    assert "$397.1 billion" in answer.text and "pension funds unwinding hedged positions" in answer.text
+
+
+def test_an_unknown_name_is_refused_by_its_name_not_the_question_s_first_words(engine):
+    answer = engine.ask("Did the LBZ sell notes in March?")
+    assert answer.refused and "do not list LBZ:" in answer.text, answer.text
+
+
 def test_page_chrome_is_never_quoted(engine):
     for question in ("What happened at Lumen Bank?", "What did Lumen Bank do with its Treasuries in March?"):
         answer = engine.ask(question)

@@ -4,13 +4,24 @@ question asks for, the choice and order of sentences, numbering, and the LLM's f
 from __future__ import annotations
 
 from retrieval.answer.compose import choose, compose
-from retrieval.answer.evidence import INSTRUCTIONS, Evidence, Need, asks_of, is_prose, matches, terms_of
+from retrieval.answer.evidence import INSTRUCTIONS, Evidence, Need, asks_of, is_prose, matches, need_of, terms_of
+from retrieval.answer.evidence import subject_share as evidence_share
 from retrieval.answer.llm import grounded, numbers_in
 from retrieval.answer.types import Answer, Citation, Sources, renumber
 from retrieval.formatting import money, ordinal, signed, truncate
 from retrieval.keyword import tokenize
 from retrieval.sentences import split_sentences
 from retrieval.store import Hit
+
+
+class FixedRarity:
+    """need_of's view of the corpus: every word known and equally rare (no store needed)."""
+
+    def known(self, term: str) -> bool:
+        return True
+
+    def idf(self, term: str) -> float:
+        return 1.0
 
 
 def test_sentences_do_not_break_at_u_s_or_figures():
@@ -32,6 +43,20 @@ def test_a_quotation_of_several_sentences_is_quoted_whole_with_who_said_it():
     ]
     unclosed = "“An opening quote that is never closed. " + "Another sentence follows it here. " * 20
     assert max(len(s) for s in split_sentences(unclosed)) <= 400  # a stray quote joins a few, not all
+
+
+def test_a_name_and_its_acronym_are_one_subject():
+    # A question may say "HKMA" where the story says "Hong Kong Monetary Authority", and the reverse.
+    for asked, story in [
+        ("Is the HKMA pulling back?", "the Hong Kong Monetary Authority said it cut duration"),
+        ("What did the PBOC say?", "The People's Bank of China said on Monday"),
+        ("What did the Bank of Japan do?", "BOJ officials declined to comment"),
+        ("Did the Swiss National Bank sell?", "The SNB kept its holdings"),
+    ]:
+        need = need_of(asked, FixedRarity())
+        assert need.names and evidence_share(need, story) == 1.0, (asked, story)
+    need = need_of("What did the PBOC say?", FixedRarity())
+    assert evidence_share(need, "The Bank of Canada said on Monday") == 0.0
 
 
 def test_tokenize_folds_spellings_a_question_and_a_story_use_differently():

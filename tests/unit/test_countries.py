@@ -109,11 +109,17 @@ def test_is_aggregate(name, expected):
         ("Turkey and Chile", ["Turkey", "Chile"]),
         ("the Cayman Islands and the Caymans", ["Cayman Islands"]),
         ("British Virgin Islands, New Mexico", []),
+        ("Why was Beijing still trimming its pile, and did Tokyo step in?", ["China, Mainland", "Japan"]),
+        ("Bankers in London and New York", []),  # markets, not governments
         ("", []),
     ],
 )
 def test_find_in_text(text, expected):
     assert find_in_text(text) == expected
+
+
+def test_a_capital_names_its_holder_in_prose_but_is_no_table_label():
+    assert canonical("Beijing") is None and canonical("Tokyo") is None  # `/holdings Tokyo` stays unknown
 
 
 def test_find_in_text_on_a_whole_news_page():
