@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.answer.evidence import Evidence, Need, gives_what_is_asked
+from retrieval.answer.evidence import Asks, Evidence, Need, gives_what_is_asked
 from retrieval.answer.types import Sources
 from retrieval.formatting import truncate
 
@@ -32,7 +32,9 @@ def choose(evidence: list[Evidence], need: Need) -> list[Evidence]:
         chosen.append(candidate)
     # The reason for a "why", the figure for a "how much": when no chosen sentence gives it, the
     # best close sentence that does takes the weakest place.
-    if need.asks in ("why", "number", "when") and not any(gives_what_is_asked(need.asks, e.sentence) for e in chosen):
+    if need.asks in (Asks.WHY, Asks.NUMBER, Asks.WHEN) and not any(
+        gives_what_is_asked(need.asks, e.sentence) for e in chosen
+    ):
         giving = next(
             (
                 e

@@ -21,6 +21,7 @@ from retrieval.answer.compose import MAX_PROSE, choose, compose
 from retrieval.answer.evidence import (
     NAME_SPAN,
     QUESTION_WORDS,
+    Asks,
     Evidence,
     Need,
     asks_of,
@@ -171,7 +172,7 @@ class AnswerEngine:
 
     def _answer(self, q: Question, months: list[str], timings: dict[str, float], guild_id: int | None) -> Answer:
         residual = self._residual_words(q)
-        if asks_of(q.text) == "why":
+        if asks_of(q.text) == Asks.WHY:
             residual.add("why")  # a reason is never in a table, however few other words ask for it
         qualifier: set[str] = set()
         untabled = False  # the question asks for something the tables do not measure at all
@@ -198,7 +199,7 @@ class AnswerEngine:
                 if t in qualifier
             )
             # "Why did the Taiwan dollar spike in May?": a reason asked of a holder is no figure.
-            why_only = asks_of(figure_clause) == "why" and not clause & HOLDING_WORDS
+            why_only = asks_of(figure_clause) == Asks.WHY and not clause & HOLDING_WORDS
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
             if (q.countries or q.aggregate or q.intent in (Intent.TOP, Intent.RANK)) and not (untabled or why_only):
                 step = time.perf_counter()
@@ -352,11 +353,11 @@ def _month_beside(sentence: str, event: set[str], published: str) -> str | None:
     return format_month(*most_recent(number, *story))
 
 
-def _asked_beyond_figure(text: str) -> str | None:
+def _asked_beyond_figure(text: str) -> Asks | None:
     """A reason, a date or a name that a part of the question asks for beside a figure:
     "How much ..., and why?" asks the articles for the reason."""
     asked = (asks_of(clause) for clause in CLAUSE_BREAK.split(text) if clause and clause.strip())
-    return next((kind for kind in asked if kind in ("why", "when", "who")), None)
+    return next((kind for kind in asked if kind in (Asks.WHY, Asks.WHEN, Asks.WHO)), None)
 
 
 def _search_text(q: Question) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from retrieval import countries
 from retrieval.calendar import MONTH_ABBREVIATIONS, MONTH_FORMS, MONTH_NAMES, YEAR, YEAR_PATTERN, month_name
@@ -40,10 +41,22 @@ QUESTION_WORDS = frozenset(
         "aren wasn weren won hasn haven no not"
     )
 )
+
+
+class Asks(StrEnum):
+    """The kind of thing a question asks for."""
+
+    NUMBER = "number"  # "how much", "what share"
+    WHEN = "when"
+    WHY = "why"
+    WHO = "who"
+    YES_NO = "yes_no"  # "did", "is", "will" ...
+
+
 # The kind of thing a question asks for, read from its opening words.
 ASKS = [
     (
-        "number",
+        Asks.NUMBER,
         re.compile(
             r"\bhow (?:much|many|large|big|far|high|low|weak|strong|long)\b|\bby how much\b|"
             r"\bwhat (?:[\w-]+ ){0,3}?(?:share|level|rate|percentage|amount|size|number|figure|total|yield|value)\b|"
@@ -51,10 +64,13 @@ ASKS = [
             re.I,
         ),
     ),
-    ("when", re.compile(r"\bwhen\b|\bwhat (?:date|day|month|year)\b", re.I)),
-    ("why", re.compile(r"\bwhy\b|\bwhat(?: is| was|'s|’s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I)),
-    ("who", re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
-    ("yes_no", re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)),
+    (Asks.WHEN, re.compile(r"\bwhen\b|\bwhat (?:date|day|month|year)\b", re.I)),
+    (
+        Asks.WHY,
+        re.compile(r"\bwhy\b|\bwhat(?: is| was|'s|’s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I),
+    ),
+    (Asks.WHO, re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
+    (Asks.YES_NO, re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)),
 ]
 # Text addressed to a model ("ignore previous instructions ...") is an attack, not a statement:
 # never quoted, never given to an LLM.
@@ -103,7 +119,7 @@ class Need:
     """What a sentence must carry to answer the question."""
 
     weights: dict[str, float]  # the question's topic terms -> rarity (idf)
-    asks: str | None  # "number" | "when" | "why" | "who" | "yes_no"
+    asks: Asks | None
     years: set[str] = field(default_factory=set)
     holders: list[str] = field(default_factory=list)  # canonical countries the question names
     names: list[set[str]] = field(default_factory=list)  # other names it uses (people, outlets, agencies)
@@ -172,7 +188,7 @@ def is_prose(sentence: str) -> bool:
     return len(words) >= 5 and sum(bool(NUMERIC.match(w)) for w in words) <= 0.3 * len(words)
 
 
-def asks_of(text: str) -> str | None:
+def asks_of(text: str) -> Asks | None:
     for kind, pattern in ASKS:
         if pattern.search(text):
             return kind
@@ -230,19 +246,19 @@ def _center(hit: Hit) -> str:
     return found[0] if found else hit.text
 
 
-def gives_what_is_asked(asks: str | None, sentence: str) -> bool:
+def gives_what_is_asked(asks: Asks | None, sentence: str) -> bool:
     """Whether the sentence holds the kind of thing asked for: a figure, a date, a reason, a name."""
     return _kind_bonus(asks, sentence) > 0
 
 
-def _kind_bonus(asks: str | None, sentence: str) -> float:
-    if asks == "number":
+def _kind_bonus(asks: Asks | None, sentence: str) -> float:
+    if asks == Asks.NUMBER:
         return 0.15 if FIGURE.search(sentence) else -0.1
-    if asks == "when":
+    if asks == Asks.WHEN:
         return 0.15 if DATE.search(sentence) else -0.1
-    if asks == "why":
+    if asks == Asks.WHY:
         return 0.12 if CAUSE.search(sentence) else 0.0
-    if asks == "who":
+    if asks == Asks.WHO:
         return 0.1 if PERSON.search(sentence) else 0.0
     return 0.0
 
