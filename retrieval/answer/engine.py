@@ -200,8 +200,13 @@ class AnswerEngine:
             )
             # "Why did the Taiwan dollar spike in May?": a reason asked of a holder is no figure.
             why_only = asks_of(figure_clause) == Asks.WHY and not clause & HOLDING_WORDS
+            # "How much did Japan spend on intervention?": a question that asks something of a
+            # holder and never names its holdings asks for no holdings figure.
+            off_holdings = bool(qualifier) and not set(tokenize(q.text)) & HOLDING_WORDS
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
-            if (q.countries or q.aggregate or q.intent in (Intent.TOP, Intent.RANK)) and not (untabled or why_only):
+            if (q.countries or q.aggregate or q.intent in (Intent.TOP, Intent.RANK)) and not (
+                untabled or why_only or off_holdings
+            ):
                 step = time.perf_counter()
                 table_answer = self.tables.answer(q)
                 timings["table"] = _ms(step)
@@ -371,9 +376,12 @@ def _search_text(q: Question) -> str:
 
 
 def _table_shaped(q: Question) -> bool:
+    """Whether the tables may hold the answer: a ranking or a change asked, or a holder and a
+    period asked about its holdings, or about nothing else ("Japan March 2025?")."""
     if q.intent is not None:
         return True
-    return q.about_holdings and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
+    about = q.about_holdings or not AnswerEngine._residual_words(q)
+    return about and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
 
 
 def _supported(evidence: list[Evidence], qualifier: set[str], beside_figure: bool = False) -> bool:

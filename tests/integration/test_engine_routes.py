@@ -133,6 +133,20 @@ def test_flows_instruments_and_other_holders_are_answered_from_articles_not_the_
     assert all(c.kind == "article" for c in answer.citations)
 
 
+def test_what_a_holder_spent_is_no_holdings_figure(engine):
+    answer = engine.ask("How much did Japan spend on intervention in January 2026?")
+    assert answer.route == "articles", answer.text
+    assert "9.8 trillion yen" in answer.text and "$1,225.3 billion" not in answer.text
+    assert cited_refs(answer) == {"japan-yen.txt"}
+
+
+@pytest.mark.parametrize("question", ["Japan January 2026?", "japan in january 2026", "How did Japan do in January 2026?"])
+def test_a_holder_and_a_month_alone_ask_for_the_table_figure(engine, question):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert "$1,225.3 billion" in answer.text and "January 2026" in answer.text
+
+
 def test_what_a_person_said_is_quoted_from_the_article(engine):
     answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
     assert answer.route == "articles"
