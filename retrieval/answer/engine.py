@@ -102,7 +102,9 @@ OFFICIAL_WORDS = frozenset(
         "institutions monetary authority authorities"
     )
 )
-MONTH_WORDS = frozenset(tokenize(" ".join(MONTH_FORMS) + " end late early mid start beginning q1 q2 q3 q4"))
+MONTH_WORDS = frozenset(
+    tokenize(" ".join(MONTH_FORMS) + " end late early mid start beginning q1 q2 q3 q4 last past previous")
+)
 # A period named by an event rather than a date: "in the month of the selloff", "during the crisis".
 EVENT_TIME = re.compile(
     r"\b(?:in|during|around|over) the (?:month|week|weeks|days?|time) (?:of|after|before|when|that)\b|"
@@ -132,6 +134,10 @@ class AnswerEngine:
         timings: dict[str, float] = {}
         months = self._months()
         question = parse_question(text, available_months=months or None)
+        if question.intent is None and _only_holder_and_period(question):
+            # "Japan March 2025?", "How has the UK changed over the last year?": nothing asked
+            # but the holder in a period, which is what the tables hold.
+            question = parse_question(text, available_months=months or None, assume_about=True)
         if previous is not None:
             question = question.with_context(previous)
         if months and _table_shaped(question) and not (question.months or question.month_range):
@@ -375,13 +381,15 @@ def _search_text(q: Question) -> str:
     return " ".join([q.text, *extra])
 
 
+def _only_holder_and_period(q: Question) -> bool:
+    named = bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
+    return named and not AnswerEngine._residual_words(q)
+
+
 def _table_shaped(q: Question) -> bool:
-    """Whether the tables may hold the answer: a ranking or a change asked, or a holder and a
-    period asked about its holdings, or about nothing else ("Japan March 2025?")."""
     if q.intent is not None:
         return True
-    about = q.about_holdings or not AnswerEngine._residual_words(q)
-    return about and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
+    return q.about_holdings and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
 
 
 def _supported(evidence: list[Evidence], qualifier: set[str], beside_figure: bool = False) -> bool:

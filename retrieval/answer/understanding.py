@@ -1075,14 +1075,18 @@ def _first_int(patterns: list[re.Pattern[str]], t: str, lo: int, hi: int) -> int
 
 
 def parse_question(
-    text: str, available_months: list[str] | None = None, today: datetime.date | None = None
+    text: str,
+    available_months: list[str] | None = None,
+    today: datetime.date | None = None,
+    assume_about: bool = False,
 ) -> Question:
     """Read a chat question; never raises on any string.
 
     `available_months` ("YYYY-MM", any order) fixes the latest month the tables hold; without
-    it, `today` (default: the system date) stands in for it.
+    it, `today` (default: the system date) stands in for it. `assume_about`: read it as a
+    holdings question though it names no holdings word ("Japan March 2025?").
     """
-    return _parse(text, available_months, today)
+    return _parse(text, available_months, today, assume_about=assume_about)
 
 
 def _parse(

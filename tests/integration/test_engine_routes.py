@@ -140,11 +140,17 @@ def test_what_a_holder_spent_is_no_holdings_figure(engine):
     assert cited_refs(answer) == {"japan-yen.txt"}
 
 
-@pytest.mark.parametrize("question", ["Japan January 2026?", "japan in january 2026", "How did Japan do in January 2026?"])
+@pytest.mark.parametrize("question", ["Japan January 2026?", "japan in january 2026", "Japan, Jan 2026"])
 def test_a_holder_and_a_month_alone_ask_for_the_table_figure(engine, question):
     answer = engine.ask(question)
     assert answer.route == "table", answer.text
     assert "$1,225.3 billion" in answer.text and "January 2026" in answer.text
+
+
+def test_a_holder_and_a_span_alone_ask_for_the_change(engine):
+    answer = engine.ask("How has Canada changed over the last month?")
+    assert answer.route == "table", answer.text
+    assert "fell by $42.3 billion" in answer.text and "April 2026" in answer.text
 
 
 def test_what_a_person_said_is_quoted_from_the_article(engine):
