@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from retrieval import countries
+from retrieval.answer.evidence import Asks, asks_of
 from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import Intent, Question
 from retrieval.calendar import month_label, previous_month, shift_month
@@ -193,11 +194,16 @@ class TableAnswers:
 
         if intent == Intent.CHANGE:
             # "How much did India and Brazil trim?": each holder's change, in the order asked.
-            texts = []
+            changes = []
             for name in subjects or [subject]:
                 start_month, end_month = self._change_months(q, name)
-                texts.append(self._change_text(self.book.change(name, start_month, end_month), src))
-            return " ".join(texts), end_month
+                changes.append(self.book.change(name, start_month, end_month))
+            text = " ".join(self._change_text(change, src) for change in changes)
+            if len(changes) == 1 and q.direction and asks_of(q.text) == Asks.YES_NO:
+                # "Did Japan sell in 2025?": yes or no first, then the figure that says so.
+                went = "rise" if changes[0].absolute > 0 else "fall" if changes[0].absolute < 0 else None
+                text = f"{'Yes' if went == q.direction else 'No'}. {text}"
+            return text, end_month
 
         if intent in (Intent.MAX, Intent.MIN) and subject and len(q.months) == 1:
             # "hit their lowest since 2008 in April 2026": the month's figure, and since when it is the extreme.

@@ -153,6 +153,15 @@ def test_a_holder_and_a_span_alone_ask_for_the_change(engine):
     assert "fell by $42.3 billion" in answer.text and "April 2026" in answer.text
 
 
+@pytest.mark.parametrize("question, first", [
+    ("Did Canada sell Treasuries in April 2026?", "Yes. Canada's holdings fell by $42.3 billion"),
+    ("Did Canada add to its Treasury holdings in April 2026?", "No. Canada's holdings fell by $42.3 billion"),
+])
+def test_a_yes_or_no_question_is_answered_yes_or_no_first(engine, question, first):
+    answer = engine.ask(question)
+    assert answer.text.startswith(first), answer.text
+
+
 def test_what_a_person_said_is_quoted_from_the_article(engine):
     answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
     assert answer.route == "articles"
