@@ -20,6 +20,7 @@ from retrieval.holdings import Change, Figure, HoldingsBook
 
 ORDINALS = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+MAX_COMPARED_MONTHS = 3  # months of a side-by-side comparison, to stay a short answer
 OVERTAKE = re.compile(
     r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|over-?took|pass(?:ed|es)?|"
     r"(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:ahead of|past|above))\b",
@@ -182,15 +183,9 @@ class TableAnswers:
 
         if intent == Intent.COMPARE:
             names = (q.countries + ([q.aggregate] if q.aggregate else []))[:2]
-            month = self._month(q, names[0])
-            a, b = (self.book.value(n, month) for n in names)
-            high, low = (a, b) if a.value >= b.value else (b, a)
-            ma, mb = src.table(a), src.table(b)
-            return (
-                f"At the end of {month_label(month)}, {display(a.series)} held {money(a.value)} {ma} and {display(b.series)} "
-                f"{money(b.value)} {mb}: {display(high.series)} held {money(round(high.value - low.value, 1))} more.",
-                month,
-            )
+            # "in January 2025 and January 2026": the two holders side by side at each month asked.
+            months = sorted(set(q.months))[-MAX_COMPARED_MONTHS:] if len(q.months) >= 2 else [self._month(q, names[0])]
+            return " ".join(self._compare_text(names, month, src) for month in months), months[-1]
 
         if intent == Intent.CHANGE:
             # "How much did India and Brazil trim?": each holder's change, in the order asked.
@@ -356,6 +351,15 @@ class TableAnswers:
         last = previous[-1]
         return text + (
             f", the {word} since {month_label(last.month)}, when it was {money(last.value)} {src.table(last)}."
+        )
+
+    def _compare_text(self, names: list[str], month: str, src: Sources) -> str:
+        a, b = (self.book.value(n, month) for n in names)
+        high, low = (a, b) if a.value >= b.value else (b, a)
+        ma, mb = src.table(a), src.table(b)
+        return (
+            f"At the end of {month_label(month)}, {display(a.series)} held {money(a.value)} {ma} and {display(b.series)} "
+            f"{money(b.value)} {mb}: {display(high.series)} held {money(round(high.value - low.value, 1))} more."
         )
 
     def _values_text(self, q: Question, names: list[str], src: Sources) -> tuple[str, str]:

@@ -162,6 +162,14 @@ def test_a_yes_or_no_question_is_answered_yes_or_no_first(engine, question, firs
     assert answer.text.startswith(first), answer.text
 
 
+def test_two_holders_at_two_months_are_compared_at_each(engine):
+    answer = engine.ask("What did Japan and Canada hold in March 2026 and April 2026?")
+    assert answer.route == "table", answer.text
+    march, april = answer.text.split("At the end of April 2026")
+    assert march.startswith("At the end of March 2026") and "Canada $439.4 billion" in march
+    assert "Canada $397.1 billion" in april
+
+
 def test_what_a_person_said_is_quoted_from_the_article(engine):
     answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
     assert answer.route == "articles"
