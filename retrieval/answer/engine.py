@@ -32,7 +32,7 @@ from retrieval.answer.evidence import (
     need_of,
     terms_of,
 )
-from retrieval.answer.tables import TableAnswers, display
+from retrieval.answer.tables import TableAnswers, asks_movers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
 from retrieval.answer.understanding import Intent, Question, parse_question
 from retrieval.calendar import (
@@ -70,6 +70,7 @@ TABLE_WORDS = frozenset(
         "billions trillion dollars figure figures total change changed rise rose fall fell fallen drop dropped increase "
         "decrease grow grew shrink shrank end latest now currently current month months year years data table tables "
         "number numbers compare compared versus vs more less than between since from during peak highest lowest record "
+        "seller sellers buyer buyers "
         "level levels owner owners owns own pile stack value worth amount amounts official investors position positions "
         "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
         "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
@@ -210,7 +211,7 @@ class AnswerEngine:
             # holder and never names its holdings asks for no holdings figure.
             off_holdings = bool(qualifier) and not set(tokenize(q.text)) & HOLDING_WORDS
             untabled = attributed or unheard or bool(qualifier & UNTABLED)
-            if (q.countries or q.aggregate or q.intent in (Intent.TOP, Intent.RANK)) and not (
+            if (q.countries or q.aggregate or q.intent in (Intent.TOP, Intent.RANK) or asks_movers(q)) and not (
                 untabled or why_only or off_holdings
             ):
                 step = time.perf_counter()

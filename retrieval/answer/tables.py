@@ -16,10 +16,11 @@ from retrieval.answer.understanding import Intent, Question
 from retrieval.calendar import month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, signed
-from retrieval.holdings import Change, Figure, HoldingsBook
+from retrieval.holdings import Change, Figure, HoldingsBook, movers
 
 ORDINALS = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+MOVERS_LISTED = 3  # "who sold the most": the top seller and the two after it
 MAX_COMPARED_MONTHS = 3  # months of a side-by-side comparison, to stay a short answer
 OVERTAKE = re.compile(
     r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|over-?took|pass(?:ed|es)?|"
@@ -57,6 +58,12 @@ def possessive(series: str) -> str:
 
 def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def asks_movers(q: Question) -> bool:
+    """ "Who sold the most in April?", "top 5 buyers": a ranking by change, of no one holder."""
+    named = q.countries or q.aggregate
+    return bool(q.direction) and not named and (q.intent == Intent.TOP or (q.intent == Intent.CHANGE and q.rank == 1))
 
 
 class TableAnswers:
@@ -129,6 +136,8 @@ class TableAnswers:
         if len(subjects) >= 3 and intent in (Intent.COMPARE, Intent.VALUE):
             return self._values_text(q, subjects, src)
 
+        if asks_movers(q):
+            return self._movers_text(q, src)
         if intent == Intent.TOP:
             month = self._month(q)
             if q.top_n and q.top_n > 1:
@@ -351,6 +360,25 @@ class TableAnswers:
         last = previous[-1]
         return text + (
             f", the {word} since {month_label(last.month)}, when it was {money(last.value)} {src.table(last)}."
+        )
+
+    def _movers_text(self, q: Question, src: Sources) -> tuple[str, str]:
+        """ "Who sold the most in April?": the holders whose holdings moved most that way in the month."""
+        month = self._month(q)
+        falling = q.direction == "fall"
+        moved = [c for c in movers(self.book, month, n=len(self.book.ranking(month))) if (c.absolute < 0) == falling]
+        moved = [c for c in moved if c.absolute][: q.top_n or MOVERS_LISTED]
+        if not moved:
+            raise NotFound(f"No listed holder's holdings {'fell' if falling else 'rose'} in {month_label(month)}.")
+        marker = src.table(moved[0].end)
+        listed = "; ".join(
+            f"{i}. {display(c.series).removeprefix('the ')} {signed(c.absolute)}" for i, c in enumerate(moved, 1)
+        )
+        return (
+            f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities in {month_label(month)}, "
+            f"by the change in their holdings from the end of {month_label(moved[0].start.month)}, "
+            f"in billions of dollars: {listed} {marker}.",
+            month,
         )
 
     def _compare_text(self, names: list[str], month: str, src: Sources) -> str:

@@ -858,7 +858,7 @@ _HOLD_STRONG = re.compile(
     r"|stake|stockpiles?|pile|stash|usts?|exposure|sitting on|sits on|hoard\w*)\b"
 )
 _HOLD_WEAK = re.compile(
-    r"\b(?:treasur(?:y|ys|ies|ie)|t-?bills?|t-?bonds?|t-?notes?|bonds?|bills|notes|debt|securities|tic|gov(?:ernmen)?t paper)\b"
+    r"\b(?:treasur(?:y|ys|ies|ie)|t-?bills?|t-?bonds?|t-?notes?|bonds?|bills|notes|debt|securities|tic|gov(?:ernmen)?t paper|sellers|buyers)\b"
 )
 _TREASURY_WORD = re.compile(
     r"\b(?:treasur\w*|usts?|t-?bills?|t-?bonds?|t-?notes?|bonds?|debt|securities|notes|bills)\b"

@@ -170,6 +170,23 @@ def test_two_holders_at_two_months_are_compared_at_each(engine):
     assert "Canada $397.1 billion" in april
 
 
+@pytest.mark.parametrize("question, ranked", [
+    ("Who sold the most Treasuries in April 2026?", "sellers of Treasury securities in April 2026, by the change in their "
+     "holdings from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2; "
+     "3. Luxembourg -0.9 [1]."),
+    ("Which country bought the most in April 2026?", "buyers of Treasury securities in April 2026, by the change in their "
+     "holdings from the end of March 2026, in billions of dollars: 1. Japan +18.3; 2. Cayman Islands +12.2; "
+     "3. United Kingdom +10.6 [1]."),
+    ("top 2 sellers in April 2026", "sellers of Treasury securities in April 2026, by the change in their holdings "
+     "from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2 [1]."),
+])
+def test_who_sold_or_bought_the_most_is_ranked_by_change(engine, question, ranked):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text == f"The biggest {ranked}"
+    assert cited_refs(answer) == {"table5_sample.txt"}
+
+
 def test_what_a_person_said_is_quoted_from_the_article(engine):
     answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
     assert answer.route == "articles"
