@@ -139,6 +139,8 @@ class AnswerEngine:
             # "Japan March 2025?", "How has the UK changed over the last year?": nothing asked
             # but the holder in a period, which is what the tables hold.
             question = parse_question(text, available_months=months or None, assume_about=True)
+        if question.intent is None:
+            question = _with_figure_part(question, months)
         if previous is not None:
             question = question.with_context(previous)
         if months and _table_shaped(question) and not (question.months or question.month_range):
@@ -380,6 +382,19 @@ def _search_text(q: Question) -> str:
     if q.context and len(tokenize(q.text)) <= SHORT_FOLLOW_UP:
         extra.append(q.context)  # "why?" alone says nothing to search for
     return " ".join([q.text, *extra])
+
+
+def _with_figure_part(q: Question, months: list[str]) -> Question:
+    """ "What are Japan's and China's holdings, and why are they falling?": a "why" makes the
+    whole read as no table question; the part that asks for the figures is one, and the "why"
+    still goes to the articles."""
+    for clause in CLAUSE_BREAK.split(q.text):
+        if not clause or not clause.strip() or asks_of(clause) == Asks.WHY:
+            continue
+        part = parse_question(clause, available_months=months or None)
+        if part.intent is not None and (part.countries or part.aggregate):
+            return dataclasses.replace(part, text=q.text)
+    return q
 
 
 def _only_holder_and_period(q: Question) -> bool:

@@ -217,6 +217,12 @@ def test_table_figure_and_its_reason_together(engine):
     assert len(answer.text) <= 600
 
 
+def test_a_why_beside_the_figure_does_not_lose_the_figure(engine):
+    answer = engine.ask("What are Canada's holdings and why are they falling?")
+    assert answer.route == "mixed", answer.text
+    assert "$397.1 billion" in answer.text and "pension funds unwinding hedged positions" in answer.text
+
+
 def test_how_much_and_whats_behind_it_gets_the_figure_and_the_reason(engine):
     # The table gives the figure, so the article sentence must give the reason: not another
     # figure, and not a "since" that only dates something.
