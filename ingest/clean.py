@@ -75,6 +75,9 @@ PLACE_LABEL = re.compile(r"^(?:[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+){0,2})\s*(?:[:
 REPEATED_LABEL = re.compile(r"^(\w+) (?=\1\b)")
 # What may open a paragraph before its first sentence starts, in the order pages put them.
 OPENINGS = (EDITOR_NOTE, DATELINE_PREFIX, DATED_PREFIX, PLACE_LABEL, REPEATED_LABEL)
+# A social embed in a paragraph ("... crisis. pic.twitter.com/K6Ez") or a link ending it: never
+# quoted. A link inside a sentence stays, or the sentence would lose a word.
+INLINE_LINK = re.compile(r"\s*(?:\bpic\.twitter\.com/\S+|\b(?:https?://|www\.)\S+\s*$)")
 SENTENCE_END = re.compile(r"[.!?…][\"”')\]]*$")
 EMPHASIS = re.compile(r"\*\*|__")
 MARKUP = re.compile(r"^(?:#{1,6}\s+|[-*•]\s+|>\s+|\*\*|```.*|---+$|={3,}$)")
@@ -179,11 +182,13 @@ def clean_page(text: str, title: str = "") -> CleanText:
             if found:
                 openings.append(found.group(0).strip())
                 text = text[found.end() :]
+        links = [link.strip() for link in INLINE_LINK.findall(text)]
+        text = INLINE_LINK.sub("", text).strip()
         key = _key(text)
-        if key in seen or _is_headline(key, title_key) or _is_chrome(text):
+        if not text or key in seen or _is_headline(key, title_key) or _is_chrome(text):
             removed.append(line)
             continue
-        removed.extend(openings)
+        removed.extend(openings + links)
         seen.add(key)
         body.append(EMPHASIS.sub("", text).strip())
     return CleanText("\n".join(body), removed)

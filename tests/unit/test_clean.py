@@ -92,6 +92,19 @@ def test_forum_chrome_is_dropped():
     assert {"Reply", "Quote", "Posts: 212", "Joined: 2019"} <= set(cleaned.removed)
 
 
+def test_social_embeds_and_links_ending_a_paragraph_are_dropped():
+    page = ("Lumen Bank's Treasury book is at its smallest since 2019. pic.twitter.com/Ab12Cd34\n"
+            "See https://example.com/data for the monthly figures, the bank said on Monday.\n"
+            "The bank will report again in June, a spokesman said. https://example.com/next\n")
+    cleaned = clean_page(page, TITLE)
+    assert cleaned.body.split("\n") == [
+        "Lumen Bank's Treasury book is at its smallest since 2019.",
+        "See https://example.com/data for the monthly figures, the bank said on Monday.",  # inside: kept
+        "The bank will report again in June, a spokesman said.",
+    ]
+    assert {"pic.twitter.com/Ab12Cd34", "https://example.com/next"} <= set(cleaned.removed)
+
+
 def test_a_sentence_that_starts_like_a_byline_is_kept():
     page = "By contrast, the central bank added to its holdings of shorter bills in the same month."
     assert clean_page(page, "Anything").body == page
