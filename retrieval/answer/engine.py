@@ -70,7 +70,7 @@ TABLE_WORDS = frozenset(
         "billions trillion dollars figure figures total change changed rise rose fall fell fallen drop dropped increase "
         "decrease grow grew shrink shrank end latest now currently current month months year years data table tables "
         "number numbers compare compared versus vs more less than between since from during peak highest lowest record "
-        "seller sellers buyer buyers "
+        "seller sellers buyer buyers share percent percentage proportion portion "
         "level levels owner owners owns own pile stack value worth amount amounts official investors position positions "
         "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
         "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "

@@ -15,7 +15,7 @@ from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import Intent, Question
 from retrieval.calendar import month_label, previous_month, shift_month
 from retrieval.errors import NotFound
-from retrieval.formatting import format_billions, money, ordinal, signed
+from retrieval.formatting import format_billions, money, ordinal, share, signed
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
 
 ORDINALS = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
@@ -29,6 +29,7 @@ OVERTAKE = re.compile(
 )
 BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|take over as|taken over as)\b", re.I)
 ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which month|which year|what year)\b", re.I)
+SHARE_ASKED = re.compile(r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|%", re.I)
 REVISION = re.compile(r"\b(?:first (?:reported|published|released)|originally|initially|revis\w*|restat\w*)\b", re.I)
 # How a person names the aggregates and Treasury's "Name, Qualifier" labels in a sentence.
 SPOKEN = {countries.GRAND_TOTAL: "foreign holders in total", countries.FOREIGN_OFFICIAL: "foreign official holders"}
@@ -261,7 +262,12 @@ class TableAnswers:
         # value
         month = self._month(q, subject)
         figure = self.book.value(subject, month)
-        return self._value_text(figure, src), month
+        text = self._value_text(figure, src)
+        if SHARE_ASKED.search(q.text) and subject != countries.GRAND_TOTAL:
+            # "What is Japan's share of foreign holdings?": the figure over the foreign total.
+            total = self.book.value(countries.GRAND_TOTAL, month)
+            text += f" That is {share(figure.value, total.value)} of the {money(total.value)} all foreign holders held {src.table(total)}."
+        return text, month
 
     def _window(self, q: Question) -> tuple[str | None, str | None]:
         if q.month_range:

@@ -187,6 +187,12 @@ def test_who_sold_or_bought_the_most_is_ranked_by_change(engine, question, ranke
     assert cited_refs(answer) == {"table5_sample.txt"}
 
 
+def test_a_share_is_the_figure_over_the_foreign_total(engine):
+    answer = engine.ask("What is Canada's share of foreign holdings?")
+    assert answer.route == "table", answer.text
+    assert answer.text.endswith("That is 4.2% of the $9,352.6 billion all foreign holders held [1].")
+
+
 def test_what_a_person_said_is_quoted_from_the_article(engine):
     answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
     assert answer.route == "articles"
