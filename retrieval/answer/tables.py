@@ -264,10 +264,19 @@ class TableAnswers:
         figure = self.book.value(subject, month)
         text = self._value_text(figure, src)
         if SHARE_ASKED.search(q.text) and subject != countries.GRAND_TOTAL:
-            # "What is Japan's share of foreign holdings?": the figure over the foreign total.
-            total = self.book.value(countries.GRAND_TOTAL, month)
-            text += f" That is {share(figure.value, total.value)} of the {money(total.value)} all foreign holders held {src.table(total)}."
+            text += self._share_text(figure, src)
         return text, month
+
+    def _share_text(self, figure: Figure, src: Sources) -> str:
+        """ "What is Japan's share of foreign holdings?": the figure over the foreign total."""
+        try:
+            foreign = self.book.value(countries.GRAND_TOTAL, figure.month)
+        except NotFound:
+            return ""  # a team's own table may list a few countries and no total
+        return (
+            f" That is {share(figure.value, foreign.value)} of the {money(foreign.value)} "
+            f"all foreign holders held {src.table(foreign)}."
+        )
 
     def _window(self, q: Question) -> tuple[str | None, str | None]:
         if q.month_range:
