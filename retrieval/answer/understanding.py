@@ -925,7 +925,7 @@ _HEAD_TO_HEAD = re.compile(
     r"|(?:bigger|larger|smaller) than)\b"
 )
 _OVERTAKE = re.compile(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
-_WHICH_COUNTRY = re.compile(r"\b(?:which|what) (?:country|countries|nation|nations)\b")
+_WHICH_COUNTRY = re.compile(r"\b(?:which|what) (?:country|countries|nation|nations)\b|^\W*who\b")
 _EXPLICIT_COMPARE = re.compile(r"\b(?:vs\.?|versus|compar\w*|against)\b")
 _SERIES = re.compile(
     r"\b(?:history|historical(?:ly)?|trend\w*|over time|time series|series|monthly|each month|every month"

@@ -177,6 +177,9 @@ def test_two_holders_at_two_months_are_compared_at_each(engine):
     ("Which country bought the most in April 2026?", "buyers of Treasury securities in April 2026, by the change in their "
      "holdings from the end of March 2026, in billions of dollars: 1. Japan +18.3; 2. Cayman Islands +12.2; "
      "3. United Kingdom +10.6 [1]."),
+    ("who sold the most in april 2026", "sellers of Treasury securities in April 2026, by the change in their "
+     "holdings from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2; "
+     "3. Luxembourg -0.9 [1]."),
     ("top 2 sellers in April 2026", "sellers of Treasury securities in April 2026, by the change in their holdings "
      "from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2 [1]."),
 ])
