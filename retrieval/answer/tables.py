@@ -13,7 +13,7 @@ from retrieval import countries
 from retrieval.answer.evidence import Asks, asks_of
 from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import Intent, Question
-from retrieval.calendar import month_label, previous_month, shift_month
+from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, share, signed
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
@@ -443,6 +443,9 @@ class TableAnswers:
         if q.month_range:
             start, end = q.month_range
             last = self.book.latest_month(series)
+            names_month = bool(set(re.findall(r"[a-z]+", q.text.lower())) & MONTH_FORMS.keys())
+            if start.endswith("-01") and not names_month and previous_month(start) in self.book.months():
+                start = previous_month(start)  # "in 2025" is during the year: from the end of 2024
             return start, min(end, last)
         if len(q.months) == 1:
             month = q.months[0]

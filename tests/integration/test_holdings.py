@@ -518,3 +518,16 @@ def test_cli_lookup_does_not_load_the_model(desk, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Japan: $1,209.9 billion at the end of April 2026\n")
     assert "exit 0\nheavy []\n" in done.stdout
+
+
+def test_a_change_asked_for_a_year_runs_from_the_end_of_the_year_before(desk):
+    from retrieval.answer import AnswerEngine
+
+    engine = AnswerEngine(desk.kb)
+    during = engine.ask("Did Japan sell Treasuries in 2025?")
+    assert during.text.startswith(
+        "No. Japan's holdings rose by $124.0 billion (11.7%), from $1,061.5 billion at the end of December 2024 "
+        "to $1,185.5 billion at the end of December 2025")
+    # Months named: from the first one's end, as written.
+    named = engine.ask("How did China's holdings change from january 2025 to june 2025?")
+    assert "from $760.8 billion at the end of January 2025 to $731.4 billion at the end of June 2025" in named.text
