@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import discord
@@ -29,6 +29,10 @@ from bot.feedback import FeedbackStore
 from bot.render import Rendered, plain_message
 from bot.settings import BotSettings
 from retrieval.errors import DeskError, KnowledgeBaseUnavailable
+
+if TYPE_CHECKING:  # types only here: setup_hook imports them where it opens them
+    from retrieval.answer import AnswerEngine
+    from retrieval.store import KnowledgeBase
 
 log = logging.getLogger("desk.bot")
 
@@ -101,7 +105,18 @@ class DeskTree(app_commands.CommandTree):
 
 
 class DeskBot(commands.Bot):
-    def __init__(self, settings: BotSettings | None = None, *, kb=None, engine=None, **client_options):
+    # Handed in (tests share one) or opened by setup_hook, before any cog is loaded.
+    kb: KnowledgeBase
+    engine: AnswerEngine
+
+    def __init__(
+        self,
+        settings: BotSettings | None = None,
+        *,
+        kb: KnowledgeBase | None = None,
+        engine: AnswerEngine | None = None,
+        **client_options,
+    ):
         self.settings = settings or BotSettings()
         # The bot never joins voice: skip discord.py's start-up warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -119,8 +134,10 @@ class DeskBot(commands.Bot):
             tree_cls=DeskTree,
             **client_options,
         )
-        self.kb = kb
-        self.engine = engine
+        if kb is not None:
+            self.kb = kb
+        if engine is not None:
+            self.engine = engine
         self.feedback = FeedbackStore(self.settings.feedback_path)
         self.cooldown = Cooldown(self.settings.cooldown_rate, self.settings.cooldown_seconds)
         # Last Question per thread / DM channel / answer message, for follow-ups ("and in March?").
@@ -172,14 +189,14 @@ class DeskBot(commands.Bot):
             delay = min(cap, delay * 2)
 
     async def setup_hook(self) -> None:
-        if self.kb is None:
+        if not hasattr(self, "kb"):  # not handed in
             from retrieval.settings import RetrievalSettings
             from retrieval.store import KnowledgeBase
 
             self.kb = KnowledgeBase(RetrievalSettings(data_dir=self.settings.data_dir))
             # A Chroma server that is still starting gets a few retries, then a clear error.
             await asyncio.to_thread(self.kb.wait_until_available)
-        if self.engine is None:
+        if not hasattr(self, "engine"):  # not handed in
             from retrieval.answer import AnswerEngine
             from retrieval.llm import llm_from_settings
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest import origins, readers
 from ingest.clean import clean_page
@@ -210,7 +211,9 @@ class Ingester:
                         page = origins.page(entry.link, self.settings)
                     except InputError as exc:
                         log.info("feed entry page unavailable, using its summary: %s", exc)
-                self.store_document(readers.read_entry(entry, feed_title, feed.ref, page), report)
+                doc = readers.read_entry(entry, feed_title, feed.ref, page)
+                # Nothing is stored under doc_id (read above): store_document need not read it again.
+                self.store_document(doc, report, read=(doc_id, None) if doc_id else None)
             except InputError as exc:
                 report.fail(exc)
 
@@ -223,13 +226,19 @@ class Ingester:
             except InputError as exc:
                 report.fail(exc)
 
-    def store_document(self, doc: readers.Document, report: IngestReport) -> None:
-        """Queue a changed document; it is embedded with its neighbours and written by flush()."""
+    def store_document(
+        self, doc: readers.Document, report: IngestReport, read: tuple[str, dict[str, Any] | None] | None = None
+    ) -> None:
+        """Queue a changed document; it is embedded with its neighbours and written by flush().
+
+        `read` is (doc id, its stored record or None) when the caller has just read the store for
+        this document (a feed entry is looked up before its page is fetched): it is not read again."""
         if self.guild_id is not None and not doc.doc_id.startswith(scoped_doc_id("", self.guild_id)):
             doc = dataclasses.replace(doc, doc_id=scoped_doc_id(doc.doc_id, self.guild_id))
         if any(item.doc.doc_id == doc.doc_id for item in self._pending):
             self.flush()  # a later version of a queued document is compared with the queued one
-        existing = self.kb.get_document(doc.doc_id)
+            read = None  # the flush wrote it: the caller's read is out of date
+        existing = read[1] if read is not None and read[0] == doc.doc_id else self.kb.get_document(doc.doc_id)
         if (
             existing
             and existing.get("content_hash") == doc.content_hash

@@ -133,13 +133,13 @@ class Embedder:
     def _batch_encoder(self):
         """A second ONNX session for batches, at BATCH_THREADS (a query's one thread is too few
         for a batch on an idle machine); None when the model runs through sentence-transformers."""
-        if self.onnx_encoder() is None:
+        encoder = self.onnx_encoder()
+        if encoder is None:
             return None
         with self._onnx_lock:
             if self._onnx_batch is None:
-                from retrieval.onnx_embedder import load_encoder
-
-                self._onnx_batch = load_encoder(self._local_folder(), self._cache_dirs(), threads=BATCH_THREADS)
+                # The query encoder's export, checked when it was loaded: not hashed and probed again.
+                self._onnx_batch = encoder.with_threads(BATCH_THREADS)
         return self._onnx_batch
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -249,10 +249,18 @@ class HoldingsBook:
 
     def extremes(self, name: str, start: str | None = None, end: str | None = None) -> tuple[Figure, Figure]:
         """(highest, lowest) over the range; the earliest month wins a tie."""
-        figures = self.series(name, start, end)
-        return max(figures, key=lambda f: (f.value, -int(f.month.replace("-", "")))), min(
-            figures, key=lambda f: (f.value, int(f.month.replace("-", "")))
-        )
+        return highest_and_lowest(self.series(name, start, end))
+
+
+def highest_and_lowest(figures: list[Figure]) -> tuple[Figure, Figure]:
+    """(highest, lowest) of figures already read (not empty); the earliest month wins a tie.
+
+    The one place the tie rule lives: HoldingsBook.extremes and a caller that already holds the
+    series (retrieval.lookup.look_up_series) both use it, so the series is not read twice.
+    """
+    return max(figures, key=lambda f: (f.value, -int(f.month.replace("-", "")))), min(
+        figures, key=lambda f: (f.value, int(f.month.replace("-", "")))
+    )
 
 
 def movers(book: HoldingsBook, month: str, n: int = 3) -> list[Change]:

@@ -183,8 +183,10 @@ def look_up_pair(
 
 
 def look_up_series(book: HoldingsBook, name: str, start: str | None, end: str | None) -> SeriesView:
+    from retrieval.holdings import highest_and_lowest
+
     figures = book.series(name, start, end)
-    highest, lowest = book.extremes(name, start, end)
+    highest, lowest = highest_and_lowest(figures)  # from the figures read, not a second read of the series
     return SeriesView(figures[0].series, figures, highest, lowest)
 
 

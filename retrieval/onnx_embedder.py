@@ -186,9 +186,15 @@ class OnnxEncoder:
         # Padding is done per batch in _run, to the batch's longest text.
         self.pad_id = int((self.tokenizer.padding or {}).get("pad_id") or 0)
         self.tokenizer.no_padding()
+        self.folder, self.model_path = folder, model_path
         self.spec = spec
         self.threads = threads
         self.dimensions = int(self.session.get_outputs()[0].shape[-1])
+
+    def with_threads(self, threads: int) -> OnnxEncoder:
+        """Another session over the same export at another thread count. The export was checked
+        when this encoder was loaded (load_encoder), so it is not checked again."""
+        return OnnxEncoder(self.folder, self.model_path, self.spec, threads)
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Normalised sentence vectors, float32, in the order of `texts`."""

@@ -246,6 +246,29 @@ def test_url_and_feed_ingest_from_local_server(kb):
     assert any("Cayman Islands custody" in t for _, t, m in kb.iter_chunks() if m["doc_id"] == gone["id"])
 
 
+FRESH_FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>Desk Feed</title>
+<item><title>First</title><link>{base}/one</link><guid>1</guid><description>Norway's fund bought bills in May.</description></item>
+<item><title>Second</title><link>{base}/two</link><guid>2</guid><description>Brazil held steady in May.</description></item>
+<item><title>Second again</title><link>{base}/two?utm_source=feed</link><guid>3</guid>
+<description>Brazil held steady in May, then sold in June.</description></item>
+</channel></rss>"""
+
+
+def test_feed_entry_is_looked_up_once(kb, monkeypatch):
+    """A new entry is looked up before its page is fetched, and that look-up is not repeated;
+    an entry whose id is still queued is looked up again after the queue is written."""
+    reads: list[str] = []
+    get_document = kb.get_document
+    monkeypatch.setattr(kb, "get_document", lambda doc_id: reads.append(doc_id) or get_document(doc_id))
+    with LocalWeb() as web:  # no pages: each entry is stored from its summary
+        feed_url = web.add("/feed.xml", body=FRESH_FEED.format(base=web.url).encode(), content_type="application/rss+xml")
+        report = Ingester(kb).ingest([feed_url], feed=True)
+    one, two = f"{web.url}/one", f"{web.url}/two"
+    assert (report.added, report.updated, report.unchanged, report.failed) == (2, 1, 0, 0)
+    assert reads == [one, two, two, two]  # "Second again" is read before and after "Second" is written
+    assert "then sold in June" in "".join(t for _, t, m in kb.iter_chunks() if m["doc_id"] == two)
+
+
 def test_bad_urls_and_feeds(kb):
     with LocalWeb() as web:
         loop = web.add("/loop", redirect="/loop")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from retrieval import onnx_embedder
-from retrieval.embedder import Embedder, bundled_model_path
+from retrieval.embedder import BATCH_THREADS, Embedder, bundled_model_path
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_COSINE_GAP = 1e-4
@@ -81,6 +81,19 @@ def test_queries_and_batches_are_embedded_without_importing_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[0] == "384 []"
+
+
+def test_the_batch_session_opens_the_checked_export_without_checking_it_again(tmp_path, monkeypatch):
+    embedder = Embedder(cache_dir=tmp_path / "models")
+    query = np.array(embedder.embed_query("Japan sold bills."), dtype=np.float32)
+    checks = []
+    check = onnx_embedder._valid
+    monkeypatch.setattr(onnx_embedder, "_valid", lambda *args: checks.append(args) or check(*args))
+    batch = np.array(embedder.embed_documents(["Japan sold bills.", "China held notes."]), dtype=np.float32)
+    embedder.embed_documents(["Belgium is a custody centre."])
+    assert checks == []  # the export was validated once, when the query encoder loaded it
+    assert (embedder._onnx_batch.threads, embedder.onnx_encoder().threads) == (BATCH_THREADS, 1)
+    assert float(query @ batch[0]) >= 1 - MAX_COSINE_GAP
 
 
 def test_the_first_query_exports_the_model_and_a_damaged_export_is_made_again(

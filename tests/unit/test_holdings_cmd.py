@@ -231,6 +231,30 @@ def test_series_view_with_extremes(book):
         "series", "2026-01", "2026-04", 1239.3)
 
 
+def test_series_view_reads_the_series_once(book, monkeypatch):
+    reads = []
+    read_series = book.series
+    monkeypatch.setattr(book, "series", lambda *args: reads.append(args) or read_series(*args))
+    view = look_up_series(book, "Japan", "2026-01", None)
+    assert reads == [("Japan", "2026-01", None)]
+    high, low = book.extremes("Japan", "2026-01", None)
+    assert (view.highest, view.lowest) == (high, low)
+
+
+def test_series_view_ties_go_to_the_earliest_month():
+    tied = HoldingsBook(TablesInMemory(("""# title: Ties
+country,month,value
+Japan,2026-01,5.0
+Japan,2026-02,9.0
+Japan,2026-03,5.0
+Japan,2026-04,9.0
+""", "ties.csv")))
+    view = look_up_series(tied, "Japan", None, None)
+    assert (view.highest.month, view.lowest.month) == ("2026-02", "2026-01")
+    high, low = tied.extremes("Japan")
+    assert (high.month, low.month) == ("2026-02", "2026-01")
+
+
 def test_not_found_messages_pass_through(book):
     with pytest.raises(NotFound, match="Did you mean Japan"):
         look_up_country(book, "Jpan")
