@@ -263,9 +263,9 @@ def highest_and_lowest(figures: list[Figure]) -> tuple[Figure, Figure]:
     )
 
 
-def movers(book: HoldingsBook, month: str, n: int = 3) -> list[Change]:
-    """The biggest changes against the month before, among the month's ranked countries."""
-    before = previous_month(month)
+def movers(book: HoldingsBook, month: str, n: int = 3, since: str | None = None) -> list[Change]:
+    """The biggest changes against the month before (or since a month), among the month's ranked countries."""
+    before = since or previous_month(month)
     changes = []
     for figure in book.ranking(month):
         try:

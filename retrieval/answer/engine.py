@@ -34,7 +34,7 @@ from retrieval.answer.evidence import (
 )
 from retrieval.answer.tables import TableAnswers, asks_movers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
-from retrieval.answer.understanding import Intent, Question, parse_question
+from retrieval.answer.understanding import Intent, Question, cue_words, parse_question
 from retrieval.calendar import (
     MONTH_FORMS,
     MONTH_NAME,
@@ -75,13 +75,14 @@ TABLE_WORDS = frozenset(
         "stake exposure tic report reported show shows big bigger large larger small smaller size far all time ever high "
         "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
         "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it "
-        "shed move moved moves sit sitting overtake overtook pass passed spot place places historical series other "
+        "shed move moved moves sit sitting overtake overtook pass passed spot place places historical series other grown "
+        "foreigner foreigners increased increasing decreased decreasing reduce reduced "
         "others pare pared dump dumped offload"
     )
 )
 # Words that make a "why" about the holdings themselves, which the figure helps to answer.
 HOLDING_WORDS = frozenset(
-    tokenize("hold holds held holding holdings pile stake position treasury treasuries securities debt")
+    tokenize("hold holds held holding holdings holder holders pile stake position treasury treasuries securities debt")
 )
 # What the holdings tables do not measure: instruments, flows, custody, markets. A question
 # whose holder is qualified by one of these is answered from the articles or refused.
@@ -104,7 +105,7 @@ OFFICIAL_WORDS = frozenset(
     )
 )
 MONTH_WORDS = frozenset(
-    tokenize(" ".join(MONTH_FORMS) + " end late early mid start beginning q1 q2 q3 q4 last past previous")
+    tokenize(" ".join(MONTH_FORMS) + " end late early mid start beginning q1 q2 q3 q4 last past previous ago")
 )
 # A period named by an event rather than a date: "in the month of the selloff", "during the crisis".
 EVENT_TIME = re.compile(
@@ -265,11 +266,12 @@ class AnswerEngine:
             named |= set(tokenize(name))
         for written, name in countries.mentions(q.text):
             named |= set(tokenize(written)) if name in q.countries else set()  # "Beijing" for China
-        words = (set(tokenize(q.text)) | compounds(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named
+        cues = set(tokenize(cue_words(q.text))) - UNTABLED  # "ranks 10th", "history", "ahead of"
+        words = (set(tokenize(q.text)) | compounds(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named - cues
         if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
             words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
         words = {w for w in words if countries.canonical(w) not in q.countries}  # "Caymans", "British"
-        return {w for w in words if not re.fullmatch(r"[\d.,]+", w)}
+        return {w for w in words if not re.fullmatch(r"[\d.,]+(?:st|nd|rd|th)?", w)}  # figures and ordinals
 
     def _unknown_holders(self, q: Question) -> list[str]:
         """Names a holdings question asks about that neither the tables nor any article know ("Qatar")."""

@@ -38,7 +38,8 @@ QUESTION_WORDS = frozenset(
         "really still also just any some latest current currently recent recently get got go went make made take took "
         "thing things way kind sort lot right now today these days this that one ones please know think mean every "
         "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
-        "aren wasn weren won hasn haven no not they them their theirs he she him his her hers we our ours my your"
+        "aren wasn weren won hasn haven no not they them their theirs he she him his her hers we our ours my your "
+        "list among"
     )
 )
 

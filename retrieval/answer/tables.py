@@ -12,27 +12,39 @@ import re
 from retrieval import countries
 from retrieval.answer.evidence import Asks, asks_of
 from retrieval.answer.types import Answer, Route, Sources
-from retrieval.answer.understanding import Intent, Question
+from retrieval.answer.understanding import OVERTAKE, Intent, Question
 from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, share, signed
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
 
-ORDINALS = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
-NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+PLACES = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
+NUMBER_WORDS = {
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+}
+PAST_LINE_LISTED = 12  # holders named past a line ("over $100 billion"), to stay a short answer
 MOVERS_LISTED = 3  # "who sold the most": the top seller and the two after it
 MAX_COMPARED_MONTHS = 3  # months of a side-by-side comparison, to stay a short answer
-OVERTAKE = re.compile(
-    r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|over-?took|pass(?:ed|es)?|"
-    r"(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:ahead of|past|above))\b",
-    re.I,
+# How a yes-or-no comparison puts its first holder against its second.
+MORE = re.compile(
+    r"\b(?:ahead of|above|more than|bigger than|larger than|greater than|overt\w*|surpass\w*|outrank\w*)\b", re.I
 )
+LESS = re.compile(r"\b(?:behind|below|less than|smaller than|fewer than)\b", re.I)
 BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|take over as|taken over as)\b", re.I)
 ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which month|which year|what year)\b", re.I)
 SHARE_ASKED = re.compile(r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|%", re.I)
 REVISION = re.compile(r"\b(?:first (?:reported|published|released)|originally|initially|revis\w*|restat\w*)\b", re.I)
 # How a person names the aggregates and Treasury's "Name, Qualifier" labels in a sentence.
-SPOKEN = {countries.GRAND_TOTAL: "foreign holders in total", countries.FOREIGN_OFFICIAL: "foreign official holders"}
+SPOKEN = {countries.GRAND_TOTAL: "all foreign holders together", countries.FOREIGN_OFFICIAL: "foreign official holders"}
 SPOKEN_POSSESSIVE = {countries.GRAND_TOTAL: "total foreign", countries.FOREIGN_OFFICIAL: "foreign official"}
 
 
@@ -57,8 +69,18 @@ def possessive(series: str) -> str:
     return name + ("'" if name.endswith("s") else "'s")
 
 
+def place(position: int) -> str:
+    """ "largest", "second-largest", ..., "12th-largest"."""
+    return PLACES.get(position, f"{ordinal(position)}-largest")
+
+
 def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _yes_no(q: Question, holds: bool, text: str) -> str:
+    """A yes-or-no question gets its yes or no first, then the figures that say so."""
+    return f"{'Yes' if holds else 'No'}. {text}" if asks_of(q.text) == Asks.YES_NO else text
 
 
 def asks_movers(q: Question) -> bool:
@@ -125,13 +147,18 @@ class TableAnswers:
             subject = countries.GRAND_TOTAL
 
         subjects = q.countries + ([q.aggregate] if q.aggregate else [])
-        if ASKS_WHEN.search(q.text) and len(q.countries) >= 2 and OVERTAKE.search(q.text):
-            return self._overtake_text(q, q.countries[0], q.countries[1], src)
+        # "Is the UK ahead of China? ... since when?": the follow-up asks when of the question before.
+        overtake = OVERTAKE.search(q.text) or (OVERTAKE.search(q.context) if ASKS_WHEN.search(q.text) else None)
+        if ASKS_WHEN.search(q.text) and len(q.countries) >= 2 and overtake:
+            first, second = q.countries[:2]
+            if overtake.group(0).lower() == "behind":  # "when did China fall behind the UK?"
+                first, second = second, first
+            return self._overtake_text(q, first, second, src)
         if (
             ASKS_WHEN.search(q.text)
             and len(q.countries) == 1
             and intent == Intent.RANK
-            and (BECAME.search(q.text) or OVERTAKE.search(q.text))
+            and (BECAME.search(q.text) or overtake)
         ):
             return self._rank_entry_text(q, q.countries[0], q.rank or 1, src)
         if len(subjects) >= 3 and intent in (Intent.COMPARE, Intent.VALUE):
@@ -141,6 +168,8 @@ class TableAnswers:
             return self._movers_text(q, src)
         if intent == Intent.TOP:
             month = self._month(q)
+            if q.threshold:
+                return self._past_line_text(q.threshold, month, src), month
             if q.top_n and q.top_n > 1:
                 figures = self.book.top(q.top_n, month)
                 marker = src.table(figures[0])
@@ -161,7 +190,7 @@ class TableAnswers:
             figure = ranking[position - 1]
             marker = src.table(figure)
             text = (
-                f"{capitalise(display(figure.series))} was the {ORDINALS.get(position, f'No. {position}')} foreign holder of Treasury "
+                f"{capitalise(display(figure.series))} was the {place(position)} foreign holder of Treasury "
                 f"securities at the end of {month_label(month)}, with {money(figure.value)} {marker}."
             )
             if position == 1 and len(ranking) > 1:
@@ -180,22 +209,29 @@ class TableAnswers:
             if q.rank and not q.countries:
                 figure = self.book.ranking(month)[q.rank - 1]
                 return (
-                    f"{capitalise(display(figure.series))} was the {ORDINALS.get(q.rank, f'No. {q.rank}')} foreign holder at the end of "
+                    f"{capitalise(display(figure.series))} was the {place(q.rank)} foreign holder at the end of "
                     f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}.",
                     month,
                 )
             position, total, figure = self.book.rank(subject, month)
-            return (
+            text = (
                 f"{capitalise(display(figure.series))} ranked {ordinal(position)} of the {total} holders listed at the end of "
-                f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}.",
-                month,
+                f"{month_label(month)}, with {money(figure.value)} {src.table(figure)}."
             )
+            if q.top_n or q.rank:  # "Is Japan still the biggest holder?", "Is India in the top 10?"
+                text = _yes_no(q, position <= q.top_n if q.top_n else position == q.rank, text)
+            return text, month
 
         if intent == Intent.COMPARE:
             names = (q.countries + ([q.aggregate] if q.aggregate else []))[:2]
             # "in January 2025 and January 2026": the two holders side by side at each month asked.
             months = sorted(set(q.months))[-MAX_COMPARED_MONTHS:] if len(q.months) >= 2 else [self._month(q, names[0])]
-            return " ".join(self._compare_text(names, month, src) for month in months), months[-1]
+            text = " ".join(self._compare_text(names, month, src) for month in months)
+            relation = MORE.search(q.text) or LESS.search(q.text)
+            if len(months) == 1 and relation:  # "Is the UK ahead of China?"
+                a, b = (self.book.value(n, months[0]).value for n in names)
+                text = _yes_no(q, (a > b) == bool(MORE.search(relation.group(0))), text)
+            return text, months[-1]
 
         if intent == Intent.CHANGE:
             # "How much did India and Brazil trim?": each holder's change, in the order asked.
@@ -204,10 +240,9 @@ class TableAnswers:
                 start_month, end_month = self._change_months(q, name)
                 changes.append(self.book.change(name, start_month, end_month))
             text = " ".join(self._change_text(change, src) for change in changes)
-            if len(changes) == 1 and q.direction and asks_of(q.text) == Asks.YES_NO:
-                # "Did Japan sell in 2025?": yes or no first, then the figure that says so.
+            if len(changes) == 1 and q.direction:  # "Did Japan sell in 2025?"
                 went = "rise" if changes[0].absolute > 0 else "fall" if changes[0].absolute < 0 else None
-                text = f"{'Yes' if went == q.direction else 'No'}. {text}"
+                text = _yes_no(q, went == q.direction, text)
             return text, end_month
 
         if intent in (Intent.MAX, Intent.MIN) and subject and len(q.months) == 1:
@@ -301,22 +336,24 @@ class TableAnswers:
         start, end = self._window(q)
         inside = [c for c in crossings if (not start or c[1] >= start) and (not end or c[1] <= end)]
         if not inside:
-            last = (
-                max(m for m in common if not end or m <= end)
-                if any(not end or m <= end for m in common)
-                else common[-1]
+            shown = [m for m in common if (not start or m >= start) and (not end or m <= end)] or common
+            last = shown[-1]
+            held = (
+                f"at the end of {month_label(last)} {display(a_name)} held {money(a[last].value)} {src.table(a[last])} "
+                f"and {display(b_name)} {money(b[last].value)} {src.table(b[last])}."
             )
+            if a[last].value > b[last].value:  # ahead at the end and never moving ahead: ahead all along
+                return (
+                    f"{capitalise(display(a_name))} was ahead of {display(b_name)} in every month the tables hold from "
+                    f"{month_label(shown[0])} to {month_label(last)}: {held}",
+                    last,
+                )
             span = f"between {month_label(start)} and {month_label(end)}" if start and end else "in the tables"
-            return (
-                f"{a_name} did not move ahead of {b_name} {span}: at the end of {month_label(last)} {a_name} held "
-                f"{money(a[last].value)} {src.table(a[last])} and {b_name} {money(b[last].value)} "
-                f"{src.table(b[last])}.",
-                last,
-            )
+            return f"{capitalise(display(a_name))} did not move ahead of {display(b_name)} {span}: {held}", last
         before, month = inside[0] if start else inside[-1]
         return (
-            f"{a_name} moved ahead of {b_name} at the end of {month_label(month)}, with {money(a[month].value)} "
-            f"against {money(b[month].value)} {src.table(a[month])}; a month earlier, at the end of "
+            f"{capitalise(display(a_name))} moved ahead of {display(b_name)} at the end of {month_label(month)}, with "
+            f"{money(a[month].value)} against {money(b[month].value)} {src.table(a[month])}; a month earlier, at the end of "
             f"{month_label(before)}, it had {money(a[before].value)} against {money(b[before].value)} "
             f"{src.table(a[before])}.",
             month,
@@ -336,11 +373,11 @@ class TableAnswers:
         entries = [(before, m) for before, m in zip(ordered, ordered[1:]) if ranks[m] <= position < ranks[before]]
         start, end = self._window(q)
         inside = [e for e in entries if (not start or e[1] >= start) and (not end or e[1] <= end)]
-        place = ORDINALS.get(position, f"No. {position}")
+        place_name = place(position)
         if not inside:
             figure = self.book.value(series, ordered[-1])
             return (
-                f"The tables show no month in which {display(series)} moved up to {place} foreign holder"
+                f"The tables show no month in which {display(series)} moved up to {place_name} foreign holder"
                 f"{'' if not (start and end) else f' between {month_label(start)} and {month_label(end)}'}; at the end "
                 f"of {month_label(figure.month)} it ranked {ordinal(ranks[figure.month])} with "
                 f"{money(figure.value)} {src.table(figure)}.",
@@ -348,7 +385,7 @@ class TableAnswers:
             )
         before, month = inside[0] if start else inside[-1]
         figure = self.book.value(series, month)
-        text = f"{capitalise(display(series))} became the {place} foreign holder at the end of {month_label(month)}, with {money(figure.value)} {src.table(figure)}"
+        text = f"{capitalise(display(series))} became the {place_name} foreign holder at the end of {month_label(month)}, with {money(figure.value)} {src.table(figure)}"
         previous = self.book.ranking(before)[position - 1]
         if previous.series != series:
             try:
@@ -378,23 +415,50 @@ class TableAnswers:
         )
 
     def _movers_text(self, q: Question, src: Sources) -> tuple[str, str]:
-        """ "Who sold the most in April?": the holders whose holdings moved most that way in the month."""
-        month = self._month(q)
+        """ "Who sold the most in April?", "... over the past year?": the holders whose holdings
+        moved most that way in the month, or over the period asked."""
+        since, month = self._change_months(q, None) if q.month_range else (None, self._month(q))
         falling = q.direction == "fall"
-        moved = [c for c in movers(self.book, month, n=len(self.book.ranking(month))) if (c.absolute < 0) == falling]
-        moved = [c for c in moved if c.absolute][: q.top_n or MOVERS_LISTED]
+        ranked = movers(self.book, month, n=len(self.book.ranking(month)), since=since)
+        moved = [c for c in ranked if c.absolute and (c.absolute < 0) == falling][: q.top_n or MOVERS_LISTED]
         if not moved:
             raise NotFound(f"No listed holder's holdings {'fell' if falling else 'rose'} in {month_label(month)}.")
-        marker = src.table(moved[0].end)
+        first, last = src.table(moved[0].start), src.table(moved[0].end)
+        marker = last if first == last else f"{first}{last}"
         listed = "; ".join(
             f"{i}. {display(c.series).removeprefix('the ')} {signed(c.absolute)}" for i, c in enumerate(moved, 1)
         )
+        start = moved[0].start.month
+        span = (
+            f"in {month_label(month)}, by the change in their holdings from the end of {month_label(start)}"
+            if start == previous_month(month)
+            else f"from the end of {month_label(start)} to the end of {month_label(month)}, by the change in their holdings"
+        )
         return (
-            f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities in {month_label(month)}, "
-            f"by the change in their holdings from the end of {month_label(moved[0].start.month)}, "
+            f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities {span}, "
             f"in billions of dollars: {listed} {marker}.",
             month,
         )
+
+    def _past_line_text(self, threshold: tuple[str, float], month: str, src: Sources) -> str:
+        """ "Which countries hold more than $300 billion?": every listed holder past the line."""
+        op, line = threshold
+        ranking = self.book.ranking(month)
+        past = [f for f in ranking if (f.value > line if op == ">" else f.value < line)]
+        marker = src.table(ranking[0])
+        word = "more" if op == ">" else "less"
+        count = NUMBER_WORDS.get(len(past), str(len(past))) if past else "none"
+        text = (
+            f"{capitalise(count)} of the {len(ranking)} holders listed held {word} than ${line:,g} billion of Treasury "
+            f"securities at the end of {month_label(month)}"
+        )
+        if not past:
+            return f"{text} {marker}."
+        listed = "; ".join(
+            f"{display(f.series).removeprefix('the ')} {format_billions(f.value)}" for f in past[:PAST_LINE_LISTED]
+        )
+        rest = f"; and {len(past) - PAST_LINE_LISTED} more" if len(past) > PAST_LINE_LISTED else ""
+        return f"{text}, in billions of dollars: {listed}{rest} {marker}."
 
     def _compare_text(self, names: list[str], month: str, src: Sources) -> str:
         a, b = (self.book.value(n, month) for n in names)
@@ -435,8 +499,9 @@ class TableAnswers:
             )
         return text
 
-    def _change_months(self, q: Question, subject: str) -> tuple[str, str]:
-        series = self.book.resolve(subject)
+    def _change_months(self, q: Question, subject: str | None) -> tuple[str, str]:
+        """The two months a change runs between; with no subject, the tables' newest month bounds it."""
+        series = self.book.resolve(subject) if subject else None
         if len(q.months) >= 2:
             first, second = sorted(q.months[-2:])
             return first, second

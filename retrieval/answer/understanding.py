@@ -59,7 +59,7 @@ from enum import StrEnum
 from retrieval import countries as _countries
 from retrieval.calendar import MONTH_FORMS, YEAR_PATTERN, format_month, most_recent, parse_month, read_month, shift
 
-__all__ = ["Intent", "Question", "parse_question"]
+__all__ = ["OVERTAKE", "Intent", "Question", "cue_words", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
 _MAX_CHARS = 4000
@@ -97,6 +97,7 @@ class Question:
     rank: int | None = None
     top_n: int | None = None
     direction: str | None = None
+    threshold: tuple[str, float] | None = None  # (">" or "<", billions): "which countries hold over $300bn?"
     about_holdings: bool = False
     context: str = ""  # the question a follow-up follows ("why?" after "What did Mori say?")
 
@@ -125,6 +126,7 @@ class Question:
                 rank=probe.rank,
                 top_n=probe.top_n,
                 direction=probe.direction,
+                threshold=probe.threshold,
             )
         nontable = bool(_SPEECH.search(t)) or (
             cur.intent is None and bool(_WHY.search(t) or _TOPIC.search(t) or _SPECULATE.search(_POLITE.sub(" ", t)))
@@ -162,6 +164,7 @@ class Question:
             new.rank = cur.rank if cur.rank is not None else previous.rank
             new.top_n = cur.top_n if cur.top_n is not None else previous.top_n
             new.direction = cur.direction if cur.direction is not None else previous.direction
+            new.threshold = cur.threshold or previous.threshold
             subject_swapped = has_subject and (
                 cur.countries != previous.countries or cur.aggregate != previous.aggregate
             )
@@ -920,11 +923,14 @@ _COMPARE = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|or|than|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of"
     r"|behind|relative to|against|difference between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
 )
-_HEAD_TO_HEAD = re.compile(
-    r"\b(?:vs\.?|versus|compar\w*|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind"
-    r"|(?:bigger|larger|smaller) than)\b"
+# One holder moving past another ("the UK passed China", "China fell behind the UK"); read on
+# normalised text here and on the question as typed by the tables, hence re.I.
+OVERTAKE = re.compile(
+    r"\b(?:overt(?:ake|akes|aking|aken|ook)|over-?took|surpass\w*|outrank\w*|pass(?:ed|es|ing)?|ahead of|behind"
+    r"|(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:past|above))\b",
+    re.I,
 )
-_OVERTAKE = re.compile(r"\b(?:overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of|behind)\b")
+_HEAD_TO_HEAD = re.compile(r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than)\b|" + OVERTAKE.pattern)
 _WHICH_COUNTRY = re.compile(r"\b(?:which|what) (?:country|countries|nation|nations)\b|^\W*who\b")
 _EXPLICIT_COMPARE = re.compile(r"\b(?:vs\.?|versus|compar\w*|against)\b")
 _SERIES = re.compile(
@@ -976,11 +982,19 @@ _RANK_ONE = re.compile(
     r"|\b(?:is|was|still|remains?|stays?)\s+(?:the\s+)?(?:single\s+)?(?:largest|biggest|top|no\.?\s*1|number one)\b"
     r"|\bat the top\b|\bfirst place\b|\bon top\b"
 )
+# A line a holding must pass: "more than $300 billion", "under 100bn", "over $1 trillion". A bare
+# number is no amount ("over 2025"), so a dollar sign or a unit is required.
+_AMOUNT = r"(?P<v>\d[\d,]*(?:\.\d+)?)\s*(?P<u>billion|bn|b|trillion|tn|t)?"
+_THRESHOLD = re.compile(
+    r"\b(?:(?P<above>more than|over|above|at least|exceeding|in excess of|upwards of|greater than|north of)"
+    r"|(?P<below>less than|under|below|fewer than|at most|south of))\s+(?:us)?(?P<dollar>\$)?\s*" + _AMOUNT + r"\b"
+)
 _RANK_WORD = re.compile(r"\b(?:rank(?:s|ed|ing|ings)?|position|place|standing|spot|pecking order)\b")
 _CHANGE_SUPERLATIVE = re.compile(
     r"\b(?:largest|biggest|greatest|sharpest|steepest|heaviest|most)\s+(?:monthly\s+|annual\s+|net\s+)?"
     r"(?:increase|rise|gain|jump|drop|decline|fall|decrease|cut|reduction|selling|buying|purchases?|sales?|outflows?|inflows?|seller|buyer|change|move|swing)\b"
-    r"|\b(?:sold|bought|sell|buy|added|cut|shed|dumped|reduced|increased|trimmed|offloaded|purchased|raised|lost|gained) the most\b"
+    r"|\b(?:sold|bought|sell|buy|added|cut|shed|dumped|reduced|increased|trimmed|offloaded|purchased|raised|lost|gained)"
+    r"(?: [\w']+){0,3}? the most\b"  # "increased its holdings the most"
 )
 
 _GRAND_STRONG = re.compile(
@@ -1001,6 +1015,34 @@ _BILLS = re.compile(r"\b(?:t-?bills?|treasury bills|bills|short[\s-]term)\b")
 _BONDS = re.compile(
     r"\b(?:t-?bonds|bonds (?:and|&) notes|notes (?:and|&) bonds|notes|long[\s-]term|coupon (?:securities|issues))\b"
 )
+
+# The patterns whose words say what to look up in the tables ("ranks 10th", "history", "ahead
+# of", "peak"): such words ask the tables, not the articles. Verbs of change stay out, because
+# "purchases" and "inflows" are also flows the tables do not measure.
+_CUE_PATTERNS = (
+    _SERIES,
+    _MAX_STRONG,
+    _MIN_STRONG,
+    _EVER,
+    _SUPER_HIGH,
+    _SUPER_LOW,
+    _TOP_LIST,
+    _RANK_ONE,
+    _RANK_WORD,
+    OVERTAKE,
+    _HEAD_TO_HEAD,
+    _BOTH_WAYS,
+    _THRESHOLD,
+    *_TOP_N,
+    *_RANK_ORDINAL,
+)
+
+
+def cue_words(text: str) -> str:
+    """The words of a question that tell the tables what to do, as one text."""
+    t = _normalize(text[:_MAX_CHARS])
+    return " ".join(m.group(0) for pattern in _CUE_PATTERNS for m in pattern.finditer(t))
+
 
 _FOLLOW_UP = re.compile(
     r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
@@ -1055,6 +1097,16 @@ def _may_verb(t: str) -> bool:
         if not prev or prev.group(1) not in _MAY_CONTEXT:
             return True
     return False
+
+
+def _threshold(t: str) -> tuple[str, float] | None:
+    m = _THRESHOLD.search(t)
+    if m is None or not (m.group("dollar") or m.group("u")):
+        return None
+    value = float(m.group("v").replace(",", ""))
+    if (m.group("u") or "").startswith("t"):
+        value *= 1000
+    return (">" if m.group("above") else "<", value)
 
 
 def _reference(available_months: list[str] | None, today: datetime.date | None) -> YM:
@@ -1122,7 +1174,8 @@ def _parse(
     change_super = bool(_CHANGE_SUPERLATIVE.search(t_no_recent))
     if rank is None and (rank_one or change_super):
         rank = 1
-    top_list = top_n is not None or bool(_TOP_LIST.search(t))
+    threshold = None if names else _threshold(t)
+    top_list = top_n is not None or threshold is not None or bool(_TOP_LIST.search(t))
     rank_word = bool(_RANK_WORD.search(t))
 
     # ---- aggregate
@@ -1157,7 +1210,11 @@ def _parse(
         or (subject and (top_list or rank is not None or rank_word) and not topic)
         or (subject and (rise or fall) and not topic and not market)
         or (plain and len(names) >= 2 and bool(_HEAD_TO_HEAD.search(t)))
-        or (plain and bool(_WHICH_COUNTRY.search(t)) and (change_super or bool(_OVERTAKE.search(t))))
+        or (plain and bool(_WHICH_COUNTRY.search(t)) and (change_super or bool(OVERTAKE.search(t))))
+        # "Who is third?": a place in a ranking is the tables' ranking.
+        or (plain and not names and bool(_WHICH_COUNTRY.search(t)) and rank is not None)
+        # "What was China's peak?": a holder's extreme is a month of its holdings.
+        or (plain and bool(names) and bool(_MAX_STRONG.search(t) or _MIN_STRONG.search(t)))
         or (plain and aggregate_weak and figure and (time.explicit or time.latest))
     )
     about = about or assume_about
@@ -1205,7 +1262,7 @@ def _parse(
             intent = Intent.MIN
         elif max_strong and (subject or not names):
             intent = Intent.MAX
-        elif entities == 1 and names and _OVERTAKE.search(t):
+        elif entities == 1 and names and OVERTAKE.search(t):
             intent = Intent.RANK  # "which country overtook China?"
         elif change_word and (rise or fall or change_super or not (rank_one or value_ask)):
             intent = Intent.CHANGE
@@ -1269,5 +1326,6 @@ def _parse(
         rank=rank,
         top_n=top_n,
         direction=direction,
+        threshold=threshold,
         about_holdings=about,
     )

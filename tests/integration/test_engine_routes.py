@@ -173,21 +173,69 @@ def test_two_holders_at_two_months_are_compared_at_each(engine):
 @pytest.mark.parametrize("question, ranked", [
     ("Who sold the most Treasuries in April 2026?", "sellers of Treasury securities in April 2026, by the change in their "
      "holdings from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2; "
-     "3. Luxembourg -0.9 [1]."),
+     "3. Luxembourg -0.9 [1][2]."),
     ("Which country bought the most in April 2026?", "buyers of Treasury securities in April 2026, by the change in their "
      "holdings from the end of March 2026, in billions of dollars: 1. Japan +18.3; 2. Cayman Islands +12.2; "
-     "3. United Kingdom +10.6 [1]."),
+     "3. United Kingdom +10.6 [1][2]."),
     ("who sold the most in april 2026", "sellers of Treasury securities in April 2026, by the change in their "
      "holdings from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2; "
-     "3. Luxembourg -0.9 [1]."),
+     "3. Luxembourg -0.9 [1][2]."),
     ("top 2 sellers in April 2026", "sellers of Treasury securities in April 2026, by the change in their holdings "
-     "from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2 [1]."),
+     "from the end of March 2026, in billions of dollars: 1. Canada -42.3; 2. mainland China -1.2 [1][2]."),
 ])
 def test_who_sold_or_bought_the_most_is_ranked_by_change(engine, question, ranked):
     answer = engine.ask(question)
     assert answer.route == "table", answer.text
     assert answer.text == f"The biggest {ranked}"
     assert cited_refs(answer) == {"table5_sample.txt"}
+
+
+def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
+    answer = engine.ask("Which countries increased their holdings the most since January 2026?")
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith(
+        "The biggest buyers of Treasury securities from the end of January 2026 to the end of April 2026, by the "
+        "change in their holdings, in billions of dollars: 1. "
+    ), answer.text
+
+
+@pytest.mark.parametrize("question, text", [
+    ("Which countries hold more than $400 billion?", "Six of the 8 holders listed held more than $400 billion of "
+     "Treasury securities at the end of April 2026, in billions of dollars: Japan 1,209.9; United Kingdom 937.5; "
+     "mainland China 651.1; Cayman Islands 471.6; Belgium 459.9; Luxembourg 431.1 [1]."),
+    ("how many countries hold over 1 trillion", "One of the 8 holders listed held more than $1,000 billion of "
+     "Treasury securities at the end of April 2026, in billions of dollars: Japan 1,209.9 [1]."),
+    ("Which countries hold more than $2 trillion?", "None of the 8 holders listed held more than $2,000 billion"),
+])
+def test_holders_past_a_line_are_counted_and_listed(engine, question, text):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith(text), answer.text
+
+
+@pytest.mark.parametrize("question, first", [
+    ("Is the UK ahead of China?", "Yes. At the end of April 2026, the United Kingdom held $937.5 billion"),
+    ("Does China hold more than Japan?", "No. At the end of April 2026, mainland China held $651.1 billion"),
+    ("Is Japan still the biggest holder?", "Yes. Japan ranked 1st"),
+    ("Is China the second-largest holder?", "No. Mainland China ranked 3rd"),
+])
+def test_a_yes_or_no_comparison_or_place_is_answered_yes_or_no_first(engine, question, first):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith(first), answer.text
+
+
+@pytest.mark.parametrize("question, text", [
+    ("Who is third?", "Mainland China was the third-largest foreign holder"),
+    ("Which holder ranks 7th?", "Canada was the 7th-largest foreign holder"),
+    ("Rank of Canada among foreign holders?", "Canada ranked 7th of the 8 holders listed"),
+    ("How far behind Japan is the UK?", "At the end of April 2026, Japan held $1,209.9 billion"),
+    ("Show me China's holdings history", "Mainland China, month-end holdings in billions of dollars:"),
+])
+def test_the_words_that_ask_for_a_place_or_a_history_do_not_send_the_question_to_the_articles(engine, question, text):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith(text), answer.text
 
 
 def test_a_share_is_the_figure_over_the_foreign_total(engine):
@@ -324,6 +372,20 @@ def test_follow_ups_keep_subject_period_and_intent_across_routes(engine):
     fifth = engine.ask("why?", previous=fourth.question)
     assert "pension funds unwinding hedged positions" in fifth.text
     assert "canada-swing.txt" in cited_refs(fifth)
+
+
+def test_follow_ups_keep_a_line_and_ask_when_of_a_comparison(engine):
+    first = engine.ask("Which countries hold more than $400 billion?")
+    second = engine.ask("and in February 2026?", previous=first.question)
+    assert second.route == "table"
+    assert re.match(r"\w+ of the 8 holders listed held more than \$400 billion of Treasury securities at the end of "
+                    r"February 2026", second.text), second.text
+    third = engine.ask("Is the UK ahead of China?")
+    assert third.text.startswith("Yes.")
+    fourth = engine.ask("since when?", previous=third.question)
+    assert fourth.route == "table"
+    assert fourth.text.startswith("The United Kingdom was ahead of mainland China in every month the tables hold from "), \
+        fourth.text
 
 
 def test_follow_up_after_an_article_answer(engine):

@@ -28,7 +28,7 @@ FO_BILLS, FO_BONDS = "Foreign Official Treasury Bills", "Foreign Official T-Bond
 
 EMPTY = dict(
     countries=[], aggregate=None, months=[], month_range=None, latest=False,
-    intent=None, rank=None, top_n=None, direction=None, about_holdings=True,
+    intent=None, rank=None, top_n=None, direction=None, threshold=None, about_holdings=True,
 )
 
 
@@ -161,8 +161,16 @@ CASES: list[tuple[str, dict]] = [
     ("Which country had the biggest drop in April 2025?",
      expect(months=["2025-04"], intent="change", rank=1, direction="fall")),
     ("Which countries cut their holdings the most in 2025?",
-     expect(month_range=("2025-01", "2025-12"), intent="top", direction="fall")),
+     expect(month_range=("2025-01", "2025-12"), intent="top", rank=1, direction="fall")),
     ("Top 5 sellers of Treasurys in 2025", expect(month_range=("2025-01", "2025-12"), intent="top", top_n=5, direction="fall")),
+    # ---- a line the holdings must pass; a bare number is a year, not an amount
+    ("Which countries hold more than $300 billion?", expect(intent="top", threshold=(">", 300.0))),
+    ("how many countries hold over 1 trillion", expect(intent="top", threshold=(">", 1000.0))),
+    ("which holders are under 100bn", expect(intent="top", threshold=("<", 100.0))),
+    ("What did China hold over 2025?", expect(countries=[CN], month_range=("2025-01", "2025-12"), intent="series")),
+    # ---- a place or an extreme with no holdings word
+    ("Who is third?", expect(intent="rank", rank=3)),
+    ("What was China's peak?", expect(countries=[CN], intent="max")),
     # ---- comparisons
     ("Who holds more, China or the UK?", expect(countries=[CN, UK], intent="compare")),
     ("Does the UK hold more Treasurys than China these days?", expect(countries=[UK, CN], latest=True, intent="compare")),
