@@ -140,7 +140,7 @@ class AnswerEngine:
             # "Japan March 2025?", "How has the UK changed over the last year?": nothing asked
             # but the holder in a period, which is what the tables hold.
             question = parse_question(text, available_months=months or None, assume_about=True)
-        if question.intent is None:
+        if question.intent is None or _asked_beyond_figure(text) == Asks.WHY:
             question = _with_figure_part(question, months)
         if previous is not None:
             question = question.with_context(previous)
@@ -182,7 +182,7 @@ class AnswerEngine:
 
     def _answer(self, q: Question, months: list[str], timings: dict[str, float], guild_id: int | None) -> Answer:
         residual = self._residual_words(q)
-        if asks_of(q.text) == Asks.WHY:
+        if Asks.WHY in (asks_of(q.text), _asked_beyond_figure(q.text)):
             residual.add("why")  # a reason is never in a table, however few other words ask for it
         qualifier: set[str] = set()
         untabled = False  # the question asks for something the tables do not measure at all
@@ -388,13 +388,14 @@ def _search_text(q: Question) -> str:
 
 def _with_figure_part(q: Question, months: list[str]) -> Question:
     """ "What are Japan's and China's holdings, and why are they falling?": a "why" makes the
-    whole read as no table question; the part that asks for the figures is one, and the "why"
-    still goes to the articles."""
+    whole read as no table question, or as the wrong one ("how much does China hold, and why
+    has it been selling?" is no change); the part that asks for the figures says which, and the
+    "why" still goes to the articles."""
     for clause in CLAUSE_BREAK.split(q.text):
         if not clause or not clause.strip() or asks_of(clause) == Asks.WHY:
             continue
         part = parse_question(clause, available_months=months or None)
-        if part.intent is not None and (part.countries or part.aggregate):
+        if part.intent is not None and (part.countries or part.aggregate or part.intent == Intent.TOP):
             return dataclasses.replace(part, text=q.text)
     return q
 

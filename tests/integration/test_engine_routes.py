@@ -289,6 +289,16 @@ def test_how_much_and_whats_behind_it_gets_the_figure_and_the_reason(engine):
     assert "pension funds unwinding hedged positions" in answer.text
 
 
+def test_the_figure_asked_beside_a_why_is_the_one_its_own_clause_asks_for(engine):
+    # "selling" is in the "why" clause: the figure asked for is the holding, not a change.
+    answer = engine.ask("How much does Canada hold, and why has it been selling?")
+    assert answer.route == "mixed", answer.text
+    assert answer.text.startswith("Canada held $397.1 billion of U.S. Treasury securities at the end of April 2026")
+    assert "pension funds unwinding hedged positions" in answer.text
+    top = engine.ask("Who holds the most Treasurys, and why?")
+    assert top.text.startswith("Japan was the largest foreign holder of Treasury securities at the end of April 2026")
+
+
 def test_what_is_going_on_beside_a_figure_gets_the_story_even_in_other_words(engine):
     # The second part shares no word with the story; the table's figure fixes the subject, so the
     # best sentence about Canada answers it rather than nothing.
