@@ -231,6 +231,9 @@ class AnswerEngine:
             need.asks = _asked_beyond_figure(q.text) or need.asks  # the table gives the figure
         evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",), guild_id=guild_id))
         timings["search"] = _ms(step)
+        unnamed = self._unheard_names(need)
+        if unnamed:  # "What did the PIF buy?": no source names the PIF, so none can say
+            return figure or self._refusal(evidence, f"none of them mentions {unnamed[0]}")
         # Only sentences about the holders and people the question names can answer it; a word
         # that qualified the figure ("bill holdings") must be carried too.
         closest, evidence = evidence, [e for e in evidence if e.on_subject]
@@ -287,6 +290,16 @@ class AnswerEngine:
                 names.append(name)
         return names
 
+    def _unheard_names(self, need: Need) -> list[str]:
+        """Names the question uses (people, funds, outlets) that no stored passage or outlet
+        uses, in any of their words or as an acronym ("per IPE" names an outlet)."""
+        return [
+            written
+            for terms, acronyms, written in zip(need.names, need.acronyms, need.written)
+            if not any(self.retriever.known(t) for t in terms | {a.lower() for a in acronyms})
+            and not terms & self._source_names()
+        ]
+
     def _source_names(self) -> set[str]:
         """Words of the stored documents' outlets ("IPE", "Reuters"): names the sources know."""
         self.retriever.refresh()  # checks the store's write generation at most every 0.5 s
@@ -319,14 +332,14 @@ class AnswerEngine:
         return composed
 
     @staticmethod
-    def _refusal(evidence: list[Evidence]) -> Answer:
+    def _refusal(evidence: list[Evidence], why: str = "none of them answers that") -> Answer:
         sources = Sources()
         for e in evidence:
             if len(sources.citations) >= 3:
                 break
             sources.article(e.hit, truncate(e.sentence, 160))
         closest = "; ".join(f"[{c.n}] {c.title}" for c in sources.citations)
-        text = "I don't know from my sources: none of them answers that."
+        text = f"I don't know from my sources: {why}."
         if closest:
             text += f" The closest are {closest}."
         return Answer(text=text, citations=sources.citations, refused=True, route=Route.NONE)

@@ -127,6 +127,7 @@ class Need:
     month_words: set[str] = field(default_factory=set)  # "april" for a question about 2024-04
     acronyms: list[frozenset[str]] = field(default_factory=list)  # each name's: {"SNB"}, {"HKMA"}
     holder_words: set[str] = field(default_factory=set)  # the holders' words, as named and as written
+    written: list[str] = field(default_factory=list)  # each name as the question writes it: "PIF", "Jerome Powell"
 
     @property
     def total(self) -> float:
@@ -221,6 +222,7 @@ def need_of(
     domain = {_term(t) for t in domain_words}  # "Treasury" is capitalised but names no one
     names: list[set[str]] = []
     acronyms: list[frozenset[str]] = []
+    written: list[str] = []
     for match in NAME_SPAN.finditer(text):
         span = match.group(0)
         if " " not in span and not span.isupper() and SENTENCE_START.search(text[: match.start()]):
@@ -234,9 +236,12 @@ def need_of(
         # passage about Brazil's central bank is not about it.
         if terms - holder_words:
             names.append(terms)
-            acronyms.append(acronyms_of(name_as_written(span)))
+            written.append(name_as_written(span))
+            acronyms.append(acronyms_of(written[-1]))
     month_words = {_term(month_name(m).lower()) for m in months or []}
-    return Need(weights, asks_of(text), set(YEAR.findall(text)), holders, names, month_words, acronyms, holder_words)
+    return Need(
+        weights, asks_of(text), set(YEAR.findall(text)), holders, names, month_words, acronyms, holder_words, written
+    )
 
 
 def _center(hit: Hit) -> str:

@@ -349,6 +349,17 @@ def test_an_unknown_name_is_refused_by_its_name_not_the_question_s_first_words(e
     assert answer.refused and "do not list LBZ:" in answer.text, answer.text
 
 
+@pytest.mark.parametrize("question, name", [
+    ("What did Jerome Powell say about foreign buyers of Treasuries?", "Jerome Powell"),
+    ("How much did Saudi Arabia's PIF put into Treasuries in March 2026?", "PIF"),
+])
+def test_a_name_no_source_uses_is_refused_by_its_name(engine, question, name):
+    # A sentence about Saudi Arabia is no answer about its PIF.
+    answer = engine.ask(question)
+    assert answer.refused, answer.text
+    assert answer.text.startswith(f"I don't know from my sources: none of them mentions {name}.")
+
+
 def test_page_chrome_is_never_quoted(engine):
     for question in ("What happened at Lumen Bank?", "What did Lumen Bank do with its Treasuries in March?"):
         answer = engine.ask(question)
