@@ -244,6 +244,9 @@ class Ingester:
             and existing.get("content_hash") == doc.content_hash
             and existing.get("chunking") == chunking_of(doc)
         ):
+            ref = doc.metadata().get("ref")
+            if ref and existing.get("ref") != ref:
+                self.kb.relocate(doc.doc_id, ref)  # cite the copy just read, not one that may be gone
             report.count("unchanged", doc.doc_id)  # nothing is embedded again
             return
         self._pending.append(_Pending(doc, bool(existing), chunk_document(doc), report))

@@ -400,6 +400,16 @@ class KnowledgeBase:
             self._finish_commits(hashes)
         return len(got["ids"])
 
+    def relocate(self, doc_id: str, ref: str) -> None:
+        """The same document read from another place (a new checkout, a moved folder): its
+        record and its chunks cite where it was read last. Metadata only: nothing is embedded."""
+        chunk_ids = self._run(lambda: self.chunks().get(where={"doc_id": doc_id}, include=[]))["ids"]
+        for start in range(0, len(chunk_ids), MAX_BATCH):
+            part = chunk_ids[start : start + MAX_BATCH]
+            self._run(lambda: self.chunks().update(ids=part, metadatas=[{"ref": ref}] * len(part)))
+        self._run(lambda: self.documents_collection().update(ids=[doc_id], metadatas=[{"ref": ref}]))
+        self._bump_generation()
+
     def forget(self, doc_id: str) -> bool:
         if self.get_document(doc_id) is None:
             return False

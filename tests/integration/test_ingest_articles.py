@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from ingest.pipeline import CHUNK_SIZE, Ingester
 from ingest.settings import IngestSettings
+from retrieval.answer import AnswerEngine
 from tests.conftest import PAGE_ARTICLE, REPO
 from tests.webserver import LocalWeb
 
@@ -118,6 +120,22 @@ def test_reingest_unchanged_embeds_nothing_and_changed_replaces_chunks(kb, tmp_p
     assert hashes == {stored(kb)["https://news.example.com/japan-lead"]["content_hash"]}  # no orphans
     assert all("1,125.9" not in text for _, text, _ in chunks)
     assert kb.orphan_chunk_count() == 0
+
+
+def test_an_unchanged_document_read_from_a_new_place_cites_the_new_place(kb, tmp_path, embedder):
+    first = write(tmp_path / "old-checkout" / "brief.txt", BRIEF)
+    Ingester(kb).ingest([str(first)])
+    moved = write(tmp_path / "new-checkout" / "brief.txt", BRIEF)
+    shutil.rmtree(first.parent)  # the old checkout is gone
+    before = embedder.texts_embedded
+    report = Ingester(kb).ingest([str(moved)])
+    assert (report.unchanged, report.added, report.updated) == (1, 0, 0)
+    assert embedder.texts_embedded == before  # nothing embedded again
+    assert stored(kb)["https://news.example.com/japan-lead"]["ref"] == str(moved)
+    assert {meta["ref"] for _, _, meta in kb.iter_chunks()} == {str(moved)}
+    answer = AnswerEngine(kb).ask("Did officials in Tokyo call the holdings a bargaining chip?")
+    assert not answer.refused, answer.text
+    assert [c.ref for c in answer.citations] == [str(moved)]
 
 
 def test_small_documents_share_one_encode_call_and_each_is_stored_whole(kb, tmp_path, embedder, monkeypatch):
