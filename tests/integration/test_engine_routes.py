@@ -200,39 +200,26 @@ def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
 
 
 @pytest.mark.parametrize("question, text", [
+    # holders past a line, counted and listed
     ("Which countries hold more than $400 billion?", "Six of the 8 holders listed held more than $400 billion of "
      "Treasury securities at the end of April 2026, in billions of dollars: Japan 1,209.9; United Kingdom 937.5; "
      "mainland China 651.1; Cayman Islands 471.6; Belgium 459.9; Luxembourg 431.1 [1]."),
     ("how many countries hold over 1 trillion", "One of the 8 holders listed held more than $1,000 billion of "
      "Treasury securities at the end of April 2026, in billions of dollars: Japan 1,209.9 [1]."),
     ("Which countries hold more than $2 trillion?", "None of the 8 holders listed held more than $2,000 billion"),
-])
-def test_holders_past_a_line_are_counted_and_listed(engine, question, text):
-    answer = engine.ask(question)
-    assert answer.route == "table", answer.text
-    assert answer.text.startswith(text), answer.text
-
-
-@pytest.mark.parametrize("question, first", [
+    # a yes-or-no comparison or place: yes or no first
     ("Is the UK ahead of China?", "Yes. At the end of April 2026, the United Kingdom held $937.5 billion"),
     ("Does China hold more than Japan?", "No. At the end of April 2026, mainland China held $651.1 billion"),
     ("Is Japan still the biggest holder?", "Yes. Japan ranked 1st"),
     ("Is China the second-largest holder?", "No. Mainland China ranked 3rd"),
-])
-def test_a_yes_or_no_comparison_or_place_is_answered_yes_or_no_first(engine, question, first):
-    answer = engine.ask(question)
-    assert answer.route == "table", answer.text
-    assert answer.text.startswith(first), answer.text
-
-
-@pytest.mark.parametrize("question, text", [
+    # the words that ask for a place or a history do not send the question to the articles
     ("Who is third?", "Mainland China was the third-largest foreign holder"),
     ("Which holder ranks 7th?", "Canada was the 7th-largest foreign holder"),
     ("Rank of Canada among foreign holders?", "Canada ranked 7th of the 8 holders listed"),
     ("How far behind Japan is the UK?", "At the end of April 2026, Japan held $1,209.9 billion"),
     ("Show me China's holdings history", "Mainland China, month-end holdings in billions of dollars:"),
 ])
-def test_the_words_that_ask_for_a_place_or_a_history_do_not_send_the_question_to_the_articles(engine, question, text):
+def test_lines_places_comparisons_and_histories_are_table_answers(engine, question, text):
     answer = engine.ask(question)
     assert answer.route == "table", answer.text
     assert answer.text.startswith(text), answer.text
