@@ -97,7 +97,7 @@ UNTABLED = frozenset(
 MIN_THINGS_CARRIED = 0.5  # share of those words the answering sentence must carry
 # A figure attributed to someone is what that someone said, not a table cell.
 ATTRIBUTED = frozenset(tokenize("say says said saying told according stated claimed"))
-TABLE_SOURCES = frozenset(tokenize("tic table tables"))  # "TIC says ..." is the tables speaking
+TABLE_SOURCES = frozenset(tokenize("tic table tables treasury"))  # "according to TIC / Treasury": the tables speaking
 OFFICIAL_WORDS = frozenset(
     tokenize(
         "central bank banks government governments sovereign reserve reserves institution "

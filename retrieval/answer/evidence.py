@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from retrieval import countries
+from retrieval.answer.understanding import is_period
 from retrieval.calendar import MONTH_ABBREVIATIONS, MONTH_FORMS, MONTH_NAMES, YEAR, YEAR_PATTERN, month_name
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
@@ -229,6 +230,8 @@ def need_of(
             continue  # "If", "Roughly": capitalised because a sentence starts there
         if countries.canonical(span) or (len(span.split()) == 1 and countries.find_in_text(span)):
             continue  # "British", "Caymans": holders, matched as holders ("Swiss National Bank" is a name)
+        if is_period(span):
+            continue  # "YoY", "H1": a time, read as one
         terms = {
             t for t in terms_of(span) if t not in domain and t not in QUESTION_WORDS and t not in MONTH_TERMS.values()
         }

@@ -257,13 +257,11 @@ class TableAnswers:
             high, low = self.book.extremes(subject, start, end)
             figure = high if intent == Intent.MAX else low
             word = "highest" if intent == Intent.MAX else "lowest"
-            span = f" between {month_label(start)} and {month_label(end)}" if start and end else " in the tables"
-            first, last = self.book.coverage(self.book.resolve(subject))
-            if not start:
-                span = f" from {month_label(first)} to {month_label(last)}"
+            first, last = (start, end) if start and end else self.book.coverage(self.book.resolve(subject))
             text = (
-                f"{capitalise(possessive(figure.series))} {word} month-end holdings{span} were "
-                f"{money(figure.value)}, at the end of {month_label(figure.month)} {src.table(figure)}."
+                f"Of the month-ends from {month_label(first)} to {month_label(last)}, {possessive(figure.series)} "
+                f"holdings were {word} at the end of {month_label(figure.month)}, at {money(figure.value)} "
+                f"{src.table(figure)}."
             )
             if intent == Intent.MAX and q.direction == "fall" and not end:
                 # "How far have they fallen from the peak?": the latest figure and the distance.

@@ -59,7 +59,7 @@ from enum import StrEnum
 from retrieval import countries as _countries
 from retrieval.calendar import MONTH_FORMS, YEAR_PATTERN, format_month, most_recent, parse_month, read_month, shift
 
-__all__ = ["OVERTAKE", "Intent", "Question", "cue_words", "parse_question"]
+__all__ = ["OVERTAKE", "Intent", "Question", "cue_words", "is_period", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
 _MAX_CHARS = 4000
@@ -718,6 +718,12 @@ def _span_end(span: _Span, ref: YM) -> YM:
     return _resolve(span, ref)
 
 
+def is_period(text: str) -> bool:
+    """Whether a word or two name a time ("YoY", "H1", "Q3", "YTD"), not someone."""
+    t = _normalize(text)
+    return any(pattern.fullmatch(t) for _, pattern in _TIME_PATTERNS)
+
+
 def _parse_time(t: str, ref: YM) -> _Time:
     spans: list[_Span] = []
     for kind, pattern in _TIME_PATTERNS:
@@ -921,7 +927,7 @@ _CHANGE = re.compile(
 )
 _COMPARE = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|or|than|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of"
-    r"|behind|relative to|against|difference between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
+    r"|behind|relative to|against|(?:difference|gap) between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
 )
 # One holder moving past another ("the UK passed China", "China fell behind the UK"); read on
 # normalised text here and on the question as typed by the tables, hence re.I.
@@ -930,7 +936,9 @@ OVERTAKE = re.compile(
     r"|(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:past|above))\b",
     re.I,
 )
-_HEAD_TO_HEAD = re.compile(r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than)\b|" + OVERTAKE.pattern)
+_HEAD_TO_HEAD = re.compile(
+    r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than|(?:difference|gap) between)\b|" + OVERTAKE.pattern
+)
 _WHICH_COUNTRY = re.compile(r"\b(?:which|what) (?:country|countries|nation|nations)\b|^\W*who\b")
 _EXPLICIT_COMPARE = re.compile(r"\b(?:vs\.?|versus|compar\w*|against)\b")
 _SERIES = re.compile(
@@ -1039,9 +1047,10 @@ _CUE_PATTERNS = (
 
 
 def cue_words(text: str) -> str:
-    """The words of a question that tell the tables what to do, as one text."""
+    """The words of a question that tell the tables what to do or when ("YoY", "H1 2025"), as one text."""
     t = _normalize(text[:_MAX_CHARS])
-    return " ".join(m.group(0) for pattern in _CUE_PATTERNS for m in pattern.finditer(t))
+    patterns = (*_CUE_PATTERNS, *(pattern for _, pattern in _TIME_PATTERNS))
+    return " ".join(m.group(0) for pattern in patterns for m in pattern.finditer(t))
 
 
 _FOLLOW_UP = re.compile(

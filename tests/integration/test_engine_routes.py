@@ -218,6 +218,15 @@ def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
     ("Rank of Canada among foreign holders?", "Canada ranked 7th of the 8 holders listed"),
     ("How far behind Japan is the UK?", "At the end of April 2026, Japan held $1,209.9 billion"),
     ("Show me China's holdings history", "Mainland China, month-end holdings in billions of dollars:"),
+    ("What's the gap between Japan and China?", "At the end of April 2026, Japan held $1,209.9 billion"),
+    # periods written short and the tables named as the source are no topic for the articles
+    ("Canada's holdings MoM change", "Canada's holdings fell by $42.3 billion (9.6%), from $439.4 billion at the end "
+     "of March 2026 to $397.1 billion at the end of April 2026"),
+    ("According to Treasury data, how much does Canada hold?", "Canada held $397.1 billion of U.S. Treasury "
+     "securities at the end of April 2026"),
+    # an extreme reads as a person writes it
+    ("When did Japan's holdings peak?", "Of the month-ends from January 2026 to April 2026, Japan's holdings were "
+     "highest at the end of February 2026, at $1,239.3 billion [1]."),
 ])
 def test_lines_places_comparisons_and_histories_are_table_answers(engine, question, text):
     answer = engine.ask(question)
