@@ -172,9 +172,10 @@ class Crash(BaseException):
     """Not an Exception: nothing in the ingest may catch it, as nothing catches SIGKILL."""
 
 
-@pytest.mark.parametrize("batch_chunks, writes_expected", [(128, 5), (1, 10)], ids=["one-batch", "per-document"])
+@pytest.mark.parametrize("batch_chunks, writes_expected", [(128, 8), (1, 13)], ids=["one-batch", "per-document"])
 def test_a_crash_at_every_chroma_write_then_rerun_is_whole(tmp_path, embedder, monkeypatch, batch_chunks, writes_expected):
-    """An update and a new document: written together (five writes) or one at a time (ten)."""
+    """An update and a new document: written together (five writes) or one at a time (ten); the
+    unchanged document, read from its new folder, takes its new ref first (three writes)."""
     monkeypatch.setattr(pipeline, "EMBED_BATCH_CHUNKS", batch_chunks)
     corpus_v1 = write_corpus(tmp_path / "v1", 2)
     corpus_v2 = write_corpus(tmp_path / "v2", 3, version=2, changed={0})  # one update, one unchanged, one new
