@@ -129,7 +129,13 @@ class Question:
                 threshold=probe.threshold,
             )
         nontable = bool(_SPEECH.search(t)) or (
-            cur.intent is None and bool(_WHY.search(t) or _TOPIC.search(t) or _SPECULATE.search(_POLITE.sub(" ", t)))
+            cur.intent is None
+            and bool(
+                _WHY.search(t)
+                or _TOPIC.search(t)
+                or _SPECULATE.search(_POLITE.sub(" ", t))
+                or re.search(rf"\b{_STORY.pattern}\b", t)
+            )
         )
         has_subject = bool(cur.countries) or cur.aggregate is not None
         has_time = bool(cur.months) or cur.month_range is not None or cur.latest
@@ -1053,11 +1059,18 @@ def cue_words(text: str) -> str:
     return " ".join(m.group(0) for pattern in patterns for m in pattern.finditer(t))
 
 
+# An ask for the story around a figure, which only the articles tell.
+_STORY = re.compile(
+    r"(?:going on|happening|happened there|the story|the context|context|background|tell me more|more details?"
+    r"|details|any news)"
+)
 _FOLLOW_UP = re.compile(
     r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
     r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"
     # A bare question word ("why?", "how come?", "since when?") asks about what was just said.
     r"|^\W*(?:why|how come|since when|when|how|who|what for|really|source)\W*$"
+    # So does a bare ask for the story: "what was going on?", "tell me more".
+    r"|^\W*(?:(?:what(?:'s| is| was| were)?|anything)\s+)?" + _STORY.pattern + r"\W*$"
 )
 
 

@@ -405,6 +405,14 @@ def test_follow_ups_keep_a_line_and_ask_when_of_a_comparison(engine):
         fourth.text
 
 
+def test_what_was_going_on_after_a_figure_gets_the_story_of_that_holder_and_month(engine):
+    first = engine.ask("How much did Canada hold in April 2026?")
+    assert first.route == "table"
+    story = engine.ask("what was going on?", previous=first.question)
+    assert story.route == "articles", story.text
+    assert cited_refs(story) == {"canada-swing.txt"}
+
+
 def test_follow_up_after_an_article_answer(engine):
     first = engine.ask("What did finance minister Mori say about the intervention?")
     assert cited_refs(first) == {"japan-yen.txt"}
