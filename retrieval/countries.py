@@ -84,7 +84,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "Korean",
     ),
     "Israel": ("Israeli",),
-    "United Arab Emirates": ("UAE", "U.A.E.", "Emirati"),
+    "United Arab Emirates": ("UAE", "U.A.E.", "Emirati", "Emirates"),
     "Germany": ("German",),
     "Bermuda": ("Bermudian",),
     "Netherlands": ("Holland", "Dutch", "The Netherlands"),

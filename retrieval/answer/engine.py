@@ -136,9 +136,9 @@ class AnswerEngine:
         timings: dict[str, float] = {}
         months = self._months()
         question = parse_question(text, available_months=months or None)
-        if question.intent is None and _only_holder_and_period(question):
-            # "Japan March 2025?", "How has the UK changed over the last year?": nothing asked
-            # but the holder in a period, which is what the tables hold.
+        if question.intent is None and _only_holder(question):
+            # "Mexico?", "Japan March 2025?", "How has the UK changed over the last year?":
+            # nothing asked but the holder, perhaps in a period, which is what the tables hold.
             question = parse_question(text, available_months=months or None, assume_about=True)
         if question.intent is None or _asked_beyond_figure(text) == Asks.WHY:
             question = _with_figure_part(question, months)
@@ -413,9 +413,9 @@ def _with_figure_part(q: Question, months: list[str]) -> Question:
     return q
 
 
-def _only_holder_and_period(q: Question) -> bool:
-    named = bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
-    return named and not AnswerEngine._residual_words(q)
+def _only_holder(q: Question) -> bool:
+    """ "Mexico?", "Japan March 2025?": a holder, perhaps a period, and nothing else asked."""
+    return bool(q.countries or q.aggregate) and asks_of(q.text) != Asks.WHY and not AnswerEngine._residual_words(q)
 
 
 def _table_shaped(q: Question) -> bool:

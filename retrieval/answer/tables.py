@@ -12,7 +12,7 @@ import re
 from retrieval import countries
 from retrieval.answer.evidence import Asks, asks_of
 from retrieval.answer.types import Answer, Route, Sources
-from retrieval.answer.understanding import OVERTAKE, Intent, Question
+from retrieval.answer.understanding import COMBINED, OVERTAKE, Intent, Question
 from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, share, signed
@@ -161,7 +161,9 @@ class TableAnswers:
             and (BECAME.search(q.text) or overtake)
         ):
             return self._rank_entry_text(q, q.countries[0], q.rank or 1, src)
-        if len(subjects) >= 3 and intent in (Intent.COMPARE, Intent.VALUE):
+        if intent in (Intent.COMPARE, Intent.VALUE) and (
+            len(subjects) >= 3 or (len(subjects) == 2 and COMBINED.search(q.text))
+        ):
             return self._values_text(q, subjects, src)
 
         if asks_movers(q):
@@ -296,6 +298,9 @@ class TableAnswers:
         month = self._month(q, subject)
         figure = self.book.value(subject, month)
         text = self._value_text(figure, src)
+        if not (q.months or q.month_range) and month < self.book.latest_month():
+            # "How much does Russia hold?": its last listed month, said to be one.
+            text += f" The tables list {display(figure.series)} no later than {month_label(month)}."
         if SHARE_ASKED.search(q.text) and subject != countries.GRAND_TOTAL:
             text += self._share_text(figure, src)
         return text, month

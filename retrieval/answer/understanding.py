@@ -59,7 +59,7 @@ from enum import StrEnum
 from retrieval import countries as _countries
 from retrieval.calendar import MONTH_FORMS, YEAR_PATTERN, format_month, most_recent, parse_month, read_month, shift
 
-__all__ = ["OVERTAKE", "Intent", "Question", "cue_words", "is_period", "parse_question"]
+__all__ = ["COMBINED", "OVERTAKE", "Intent", "Question", "cue_words", "is_period", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
 _MAX_CHARS = 4000
@@ -942,6 +942,8 @@ OVERTAKE = re.compile(
     r"|(?:moved?|moving|edged?|edging|got|pulled|climbed|went) (?:past|above))\b",
     re.I,
 )
+# Several holders added up: "Belgium and Luxembourg combined".
+COMBINED = re.compile(r"\b(?:combined|together|altogether|in total|sum|between them)\b", re.I)
 _HEAD_TO_HEAD = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than|(?:difference|gap) between)\b|" + OVERTAKE.pattern
 )
@@ -1047,6 +1049,7 @@ _CUE_PATTERNS = (
     _HEAD_TO_HEAD,
     _BOTH_WAYS,
     _THRESHOLD,
+    COMBINED,
     *_TOP_N,
     *_RANK_ORDINAL,
 )
@@ -1079,15 +1082,15 @@ _FOLLOW_UP = re.compile(
 
 def _drop_plain_s(m: re.Match[str]) -> str:
     word = m.group(0)
-    if _countries.canonical(word) is None and _countries.canonical(word[:-1]) is not None:
+    if _countries.canonical(word) is None and _countries.canonical(word[:-1].title()) is not None:
         return word[:-1] + "'s"
     return word
 
 
 def _find_subjects(raw: str, t: str) -> tuple[list[str], list[str]]:
-    fixed = _CASE_FIX_RE.sub(lambda m: _CASE_FIX[m.group(1).lower()], raw.translate(_TRANSLATE))
-    # "japans holdings": a possessive typed without its apostrophe.
-    fixed = re.sub(r"\b[A-Za-z]{3,}s\b", _drop_plain_s, fixed)
+    # "japans holdings", "chinas": a possessive typed without its apostrophe.
+    fixed = re.sub(r"\b[A-Za-z]{3,}s\b", _drop_plain_s, raw.translate(_TRANSLATE))
+    fixed = _CASE_FIX_RE.sub(lambda m: _CASE_FIX[m.group(1).lower()], fixed)
     found = _countries.find_in_text(fixed)
     # countries.py reads "Belgium and Luxembourg" as the old combined series; in a chat question
     # it is two countries unless written as one name.

@@ -219,6 +219,9 @@ def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
     ("How far behind Japan is the UK?", "At the end of April 2026, Japan held $1,209.9 billion"),
     ("Show me China's holdings history", "Mainland China, month-end holdings in billions of dollars:"),
     ("What's the gap between Japan and China?", "At the end of April 2026, Japan held $1,209.9 billion"),
+    ("Japan and Canada combined?", "At the end of April 2026: Japan $1,209.9 billion [1] and Canada $397.1 billion [1]; "
+     "$1,607.0 billion together."),
+    ("Canada?", "Canada held $397.1 billion of U.S. Treasury securities at the end of April 2026"),
     # periods written short and the tables named as the source are no topic for the articles
     ("Canada's holdings MoM change", "Canada's holdings fell by $42.3 billion (9.6%), from $439.4 billion at the end "
      "of March 2026 to $397.1 billion at the end of April 2026"),

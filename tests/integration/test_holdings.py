@@ -19,6 +19,7 @@ from bot.cli import main
 from ingest.holdings_ingest import fetch_tic
 from ingest.pipeline import Ingester
 from ingest.settings import IngestSettings
+from retrieval.answer import AnswerEngine
 from retrieval.errors import NotFound
 from retrieval.holdings import HoldingsBook
 from retrieval.settings import RetrievalSettings
@@ -222,6 +223,21 @@ def test_china_third_in_march_2025_behind_the_uk(desk):
     assert [(f.series, f.value) for f in ranking[:3]] == [
         ("Japan", 1130.8), ("United Kingdom", 779.3), ("China, Mainland", 765.4),
     ]
+
+
+def test_a_holder_the_tables_stopped_listing_is_answered_for_its_last_month_and_says_so(desk):
+    answer = AnswerEngine(desk.kb).ask("How much does Russia hold?")
+    assert answer.route == "table", answer.text
+    assert "at the end of December 2018" in answer.text
+    assert answer.text.endswith("The tables list Russia no later than December 2018.")
+
+
+def test_when_one_holder_passed_another_across_two_tables(desk):
+    answer = AnswerEngine(desk.kb).ask("When did the UK pass China?")
+    assert answer.text.startswith(
+        "The United Kingdom moved ahead of mainland China at the end of March 2025, with $779.3 billion against "
+        "$765.4 billion [1]; a month earlier, at the end of February 2025, it had $750.3 billion against $784.3 billion"
+    ), answer.text
 
 
 def test_change_across_two_tables(desk):
