@@ -902,7 +902,7 @@ _WHY = re.compile(
 )
 _SPECULATE = re.compile(
     r"\b(?:will|would|could|might|should|plans?|planning|intends?|going to|likely|expects?|expected"
-    r"|forecast\w*|predict\w*|consider\w*|risk|possible|possibly|potentially)\b"
+    r"|forecast\w*|predict\w*|consider\w*|risk|possible|possibly|potentially|outlook|prospects?)\b"
 )
 _POLITE = re.compile(r"\b(?:could|would|can|will) you\b|\bwould like\b|\bi'?d like\b")
 _TOPIC = re.compile(

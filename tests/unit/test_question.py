@@ -165,6 +165,7 @@ CASES: list[tuple[str, dict]] = [
     ("Top 5 sellers of Treasurys in 2025", expect(month_range=("2025-01", "2025-12"), intent="top", top_n=5, direction="fall")),
     ("chinas treasury holdings", expect(countries=[CN], intent="value")),
     ("the Emirates treasury holdings", expect(countries=["United Arab Emirates"], intent="value")),
+    ("What's the outlook for Chinese demand for Treasuries?", expect(countries=[CN])),  # a forecast, no figure
     # ---- a line the holdings must pass; a bare number is a year, not an amount
     ("Which countries hold more than $300 billion?", expect(intent="top", threshold=(">", 300.0))),
     ("how many countries hold over 1 trillion", expect(intent="top", threshold=(">", 1000.0))),
