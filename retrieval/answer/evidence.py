@@ -191,6 +191,11 @@ def is_prose(sentence: str) -> bool:
     return len(words) >= 5 and sum(bool(NUMERIC.match(w)) for w in words) <= 0.3 * len(words)
 
 
+def asks_yes_or_no(text: str) -> bool:
+    """ "Did Canada sell in April, and why?" is a yes-or-no question even though it also asks why."""
+    return bool(dict(ASKS)[Asks.YES_NO].search(text))
+
+
 def asks_of(text: str) -> Asks | None:
     for kind, pattern in ASKS:
         if pattern.search(text):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from retrieval import countries
-from retrieval.answer.evidence import Asks, asks_of
+from retrieval.answer.evidence import asks_yes_or_no
 from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import COMBINED, OVERTAKE, Intent, Question
 from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
@@ -80,7 +80,7 @@ def capitalise(text: str) -> str:
 
 def _yes_no(q: Question, holds: bool, text: str) -> str:
     """A yes-or-no question gets its yes or no first, then the figures that say so."""
-    return f"{'Yes' if holds else 'No'}. {text}" if asks_of(q.text) == Asks.YES_NO else text
+    return f"{'Yes' if holds else 'No'}. {text}" if asks_yes_or_no(q.text) else text
 
 
 def asks_movers(q: Question) -> bool:

@@ -156,6 +156,7 @@ def test_a_holder_and_a_span_alone_ask_for_the_change(engine):
 @pytest.mark.parametrize("question, first", [
     ("Did Canada sell Treasuries in April 2026?", "Yes. Canada's holdings fell by $42.3 billion"),
     ("Did Canada add to its Treasury holdings in April 2026?", "No. Canada's holdings fell by $42.3 billion"),
+    ("Did Canada sell Treasuries in April 2026, and why?", "Yes. Canada's holdings fell by $42.3 billion"),
 ])
 def test_a_yes_or_no_question_is_answered_yes_or_no_first(engine, question, first):
     answer = engine.ask(question)
