@@ -25,7 +25,7 @@ from ingest.origins import Item, Source
 from ingest.settings import IngestSettings
 from retrieval.errors import DeskError, InputError
 from retrieval.sentences import split_sentences
-from retrieval.store import GUILD, DocumentWrite, KnowledgeBase
+from retrieval.store import GUILD, DocumentWrite, KnowledgeBase, scoped_doc_id
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,6 @@ def count_inputs(inputs: list[str]) -> int:
     return sum(
         len(origins.folder_files(Path(item), readers.FOLDER_SUFFIXES)) if Path(item).is_dir() else 1 for item in inputs
     )
-
-
-def scoped_doc_id(doc_id: str, guild_id: int | None) -> str:
-    """A guild's copy of a page has its own id: another guild (or the shared copy) ingesting the
-    same URL must not take it over."""
-    return doc_id if guild_id is None else f"g{guild_id}:{doc_id}"
 
 
 class Ingester:

@@ -17,6 +17,7 @@ import threading
 import zipfile
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,9 +257,12 @@ class BM25Index:
         n = self.vocab.get(term)
         return (0, 0) if n is None else (int(self.indptr[n]), int(self.indptr[n + 1]))
 
-    def known(self, term: str) -> bool:
+    def known(self, term: str, visible: Callable[[str], bool] | None = None) -> bool:
+        """Whether a row uses the term; with `visible`, a row of a document it lets through."""
         start, end = self._posting(term)
-        return end > start
+        if visible is None:
+            return end > start
+        return any(visible(self.row_docs[row]) for row in self.rows[start:end])
 
     def terms(self):
         """Every term some row still uses."""

@@ -7,6 +7,7 @@ document per story: near-duplicates collapse to the newest.
 
 from __future__ import annotations
 
+import functools
 import logging
 import operator
 import re
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.keyword import BM25Index, Row, release_freed_memory
-from retrieval.store import Hit, KnowledgeBase, visible_to
+from retrieval.store import Hit, KnowledgeBase, id_visible_to, visible_to
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ CANDIDATES = 40
 # under a second): its first answers keep the keyword ranking and corpus statistics. A bigger
 # store without a usable index file is indexed in the background (issue 18).
 INLINE_BUILD_MAX_CHUNKS = 2000
+STEM = 4  # letters two forms of a name share ("norw" of "Norway" and "Norwegian")
 
 
 DAY = "published_day"  # YYYYMMDD, 0 when unknown: an undated chunk is in no date range
@@ -359,18 +361,22 @@ class Retriever:
         index = self._index
         return index.known(term) if index is not None else True
 
-    def known_stem(self, term: str, length: int = 4) -> bool:
-        """Whether a stored word starts like this one ("norwegian" ~ "norway"): a loose check
-        for names written in another form than the corpus uses."""
+    def visible_word(self, term: str, guild_id: int | None, stem: bool = False) -> bool:
+        """Whether a chunk this guild may see (shared, or its own) uses the term or, with `stem`,
+        a word starting like it ("norwegian" ~ "norway"): what a reply may say of a name without
+        telling one server what another has ingested."""
         self.refresh()
         index = self._index
         if index is None:
             return True
-        if len(term) <= length:
-            return index.known(term)
+        visible = functools.partial(id_visible_to, guild_id=guild_id)
+        if not stem or len(term) <= STEM:
+            return index.known(term, visible)
         if self._prefixes is None or self._prefixes[0] != id(index):
-            self._prefixes = (id(index), {t[:length] for t in index.terms() if len(t) > length})
-        return term[:length] in self._prefixes[1]
+            self._prefixes = (id(index), {t[:STEM] for t in index.terms() if len(t) > STEM})
+        if term[:STEM] not in self._prefixes[1]:
+            return False  # the quick answer for most names: no stored word starts that way
+        return any(index.known(t, visible) for t in index.terms() if len(t) > STEM and t[:STEM] == term[:STEM])
 
     def _is_committed(self, hit: Hit) -> bool:
         return self.committed.get(hit.doc_id) == hit.meta.get("content_hash")

@@ -14,6 +14,7 @@ Two collections, both named with the layout version so a later layout can migrat
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -493,6 +494,21 @@ class KnowledgeBase:
             Hit(id=i, text=t, meta=m, similarity=1.0 - d)
             for i, t, m, d in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
         ]
+
+
+def scoped_doc_id(doc_id: str, guild_id: int | None) -> str:
+    """A guild's copy of a page has its own id: another guild (or the shared copy) ingesting the
+    same URL must not take it over."""
+    return doc_id if guild_id is None else f"g{guild_id}:{doc_id}"
+
+
+SCOPED_ID = re.compile(r"g(\d+):")
+
+
+def id_visible_to(doc_id: str, guild_id: int | None) -> bool:
+    """visible_to for a bare document id (the keyword index keeps ids, not metadata)."""
+    scoped = SCOPED_ID.match(doc_id)
+    return scoped is None or int(scoped.group(1)) == guild_id
 
 
 def owner_of(meta: dict[str, Any]) -> int | None:

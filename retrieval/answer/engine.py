@@ -49,7 +49,7 @@ from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
-from retrieval.store import KnowledgeBase
+from retrieval.store import KnowledgeBase, visible_to
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class AnswerEngine:
         self.tables = TableAnswers(self.book)
         self.retriever = Retriever(kb)
         self.llm = llm
-        self._outlets: tuple[int | None, set[str]] = (None, set())  # (generation, words)
+        self._outlets: tuple[int | None, list[tuple[dict, set[str]]]] = (None, [])  # (generation, [(doc, words)])
 
     def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
@@ -188,7 +188,7 @@ class AnswerEngine:
         untabled = False  # the question asks for something the tables do not measure at all
         table_answer = None
         if months and _table_shaped(q):
-            unknown = self._unknown_holders(q)
+            unknown = self._unknown_holders(q, guild_id)
             if unknown:
                 return self.tables.coverage_refusal(
                     q,
@@ -203,7 +203,7 @@ class AnswerEngine:
             attributed = bool(clause & ATTRIBUTED) and not clause & TABLE_SOURCES
             # "Euroclear": a name no source uses; what the question asks of it is in none of them.
             unheard = any(
-                not self.retriever.known(t)
+                not self.retriever.visible_word(t, guild_id)
                 for w in NAME_SPAN.findall(figure_clause)
                 for t in tokenize(w)
                 if t in qualifier
@@ -231,7 +231,7 @@ class AnswerEngine:
             need.asks = _asked_beyond_figure(q.text) or need.asks  # the table gives the figure
         evidence = find_evidence(self.retriever, text, need, SearchFilter(kinds=("article",), guild_id=guild_id))
         timings["search"] = _ms(step)
-        unnamed = self._unheard_names(need)
+        unnamed = self._unheard_names(need, guild_id)
         if unnamed:  # "What did the PIF buy?": no source names the PIF, so none can say
             return figure or self._refusal(evidence, f"none of them mentions {unnamed[0]}")
         # Only sentences about the holders and people the question names can answer it; a word
@@ -276,7 +276,7 @@ class AnswerEngine:
         words = {w for w in words if countries.canonical(w) not in q.countries}  # "Caymans", "British"
         return {w for w in words if not re.fullmatch(r"[\d.,]+(?:st|nd|rd|th)?", w)}  # figures and ordinals
 
-    def _unknown_holders(self, q: Question) -> list[str]:
+    def _unknown_holders(self, q: Question, guild_id: int | None) -> list[str]:
         """Names a holdings question asks about that neither the tables nor any article know ("Qatar")."""
         if q.countries or q.aggregate or q.intent == Intent.TOP or (q.intent == Intent.RANK and q.rank):
             return []
@@ -286,28 +286,32 @@ class AnswerEngine:
             terms = [t for t in tokenize(name) if t not in TABLE_WORDS and t not in MONTH_WORDS]
             if not terms or countries.find_in_text(span):
                 continue
-            if not any(self.retriever.known_stem(t) for t in terms) and not set(terms) & self._source_names():
+            if not any(self.retriever.visible_word(t, guild_id, stem=True) for t in terms) and not set(
+                terms
+            ) & self._source_names(guild_id):
                 names.append(name)
         return names
 
-    def _unheard_names(self, need: Need) -> list[str]:
+    def _unheard_names(self, need: Need, guild_id: int | None) -> list[str]:
         """Names the question uses (people, funds, outlets) that no stored passage or outlet
         uses, in any of their words or as an acronym ("per IPE" names an outlet)."""
         return [
             written
             for terms, acronyms, written in zip(need.names, need.acronyms, need.written)
-            if not any(self.retriever.known(t) for t in terms | {a.lower() for a in acronyms})
-            and not terms & self._source_names()
+            if not any(self.retriever.visible_word(t, guild_id) for t in terms | {a.lower() for a in acronyms})
+            and not terms & self._source_names(guild_id)
         ]
 
-    def _source_names(self) -> set[str]:
-        """Words of the stored documents' outlets ("IPE", "Reuters"): names the sources know."""
+    def _source_names(self, guild_id: int | None) -> set[str]:
+        """Words of the outlets ("IPE", "Reuters") of the documents this guild may see."""
         self.retriever.refresh()  # checks the store's write generation at most every 0.5 s
         generation = self.retriever.generation
         if self._outlets[0] != generation:
-            words = {t for d in self.kb.list_documents() for t in tokenize(str(d.get("source") or ""))}
-            self._outlets = (generation, words)
-        return self._outlets[1]
+            self._outlets = (
+                generation,
+                [(d, set(tokenize(str(d.get("source") or "")))) for d in self.kb.list_documents()],
+            )
+        return {w for d, words in self._outlets[1] if visible_to(d, guild_id) for w in words}
 
     # -- answers -------------------------------------------------------------------------------
 
@@ -409,6 +413,9 @@ def _with_figure_part(q: Question, months: list[str]) -> Question:
             continue
         part = parse_question(clause, available_months=months or None)
         if part.intent is not None and (part.countries or part.aggregate or part.intent == Intent.TOP):
+            if not (part.months or part.month_range or part.latest):
+                # "How much did China hold, and why did it fall in April 2025?": the month is the question's.
+                part = dataclasses.replace(part, months=q.months, month_range=q.month_range, latest=q.latest)
             return dataclasses.replace(part, text=q.text)
     return q
 

@@ -38,8 +38,10 @@ MAX_COMPARED_MONTHS = 3  # months of a side-by-side comparison, to stay a short 
 MORE = re.compile(
     r"\b(?:ahead of|above|more than|bigger than|larger than|greater than|overt\w*|surpass\w*|outrank\w*)\b", re.I
 )
+AMOUNT = re.compile(r"\$\s?\d|\d\s*(?:billion|bn|trillion|tn)\b", re.I)
 LESS = re.compile(r"\b(?:behind|below|less than|smaller than|fewer than)\b", re.I)
 BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|take over as|taken over as)\b", re.I)
+BARE_WHEN = re.compile(r"\W*(?:since when|when|from when)\W*", re.I)
 ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which month|which year|what year)\b", re.I)
 SHARE_ASKED = re.compile(r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|%", re.I)
 REVISION = re.compile(r"\b(?:first (?:reported|published|released)|originally|initially|revis\w*|restat\w*)\b", re.I)
@@ -76,6 +78,16 @@ def place(position: int) -> str:
 
 def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _passing(text: str) -> re.Match[str] | None:
+    """ "the UK passed China", "China fell behind the UK": a word of passing with a holder after
+    it ("Congress passed the bill" passes no one)."""
+    return next((m for m in OVERTAKE.finditer(text) if countries.find_in_text(_rest_of_clause(text, m.end()))), None)
+
+
+def _rest_of_clause(text: str, start: int) -> str:
+    return re.split(r"[,;?.!]|\s+and\s+", text[start:], maxsplit=1)[0]
 
 
 def _yes_no(q: Question, holds: bool, text: str) -> str:
@@ -147,8 +159,8 @@ class TableAnswers:
             subject = countries.GRAND_TOTAL
 
         subjects = q.countries + ([q.aggregate] if q.aggregate else [])
-        # "Is the UK ahead of China? ... since when?": the follow-up asks when of the question before.
-        overtake = OVERTAKE.search(q.text) or (OVERTAKE.search(q.context) if ASKS_WHEN.search(q.text) else None)
+        # "Is the UK ahead of China? ... since when?": a bare "when" asks when of the question before.
+        overtake = _passing(q.text) or (_passing(q.context) if BARE_WHEN.fullmatch(q.text) else None)
         if ASKS_WHEN.search(q.text) and len(q.countries) >= 2 and overtake:
             first, second = q.countries[:2]
             if overtake.group(0).lower() == "behind":  # "when did China fall behind the UK?"
@@ -229,10 +241,13 @@ class TableAnswers:
             # "in January 2025 and January 2026": the two holders side by side at each month asked.
             months = sorted(set(q.months))[-MAX_COMPARED_MONTHS:] if len(q.months) >= 2 else [self._month(q, names[0])]
             text = " ".join(self._compare_text(names, month, src) for month in months)
-            relation = MORE.search(q.text) or LESS.search(q.text)
-            if len(months) == 1 and relation:  # "Is the UK ahead of China?"
+            # "Is the UK ahead of China?": the relation named first; "by more than $200 billion"
+            # asks about the gap, which the figures answer without a yes or no.
+            more, less = MORE.search(q.text), LESS.search(q.text)
+            named = min((m for m in (more, less) if m), key=lambda m: m.start(), default=None)
+            if len(months) == 1 and named and not AMOUNT.search(q.text):
                 a, b = (self.book.value(n, months[0]).value for n in names)
-                text = _yes_no(q, (a > b) == bool(MORE.search(relation.group(0))), text)
+                text = _yes_no(q, (a > b) == (named is more), text)
             return text, months[-1]
 
         if intent == Intent.CHANGE:
@@ -242,7 +257,9 @@ class TableAnswers:
                 start_month, end_month = self._change_months(q, name)
                 changes.append(self.book.change(name, start_month, end_month))
             text = " ".join(self._change_text(change, src) for change in changes)
-            if len(changes) == 1 and q.direction:  # "Did Japan sell in 2025?"
+            if len(changes) == 1 and q.direction and q.rank:  # "Was Ireland the biggest seller in April?"
+                text = self._mover_place_text(q, changes[0], text, src)
+            elif len(changes) == 1 and q.direction:  # "Did Japan sell in 2025?"
                 went = "rise" if changes[0].absolute > 0 else "fall" if changes[0].absolute < 0 else None
                 text = _yes_no(q, went == q.direction, text)
             return text, end_month
@@ -298,6 +315,9 @@ class TableAnswers:
         month = self._month(q, subject)
         figure = self.book.value(subject, month)
         text = self._value_text(figure, src)
+        if q.threshold:  # "Do foreign official holders hold more than $3 trillion?"
+            op, line = q.threshold
+            text = _yes_no(q, (figure.value > line) == (op == ">"), text)
         if not (q.months or q.month_range) and month < self.book.latest_month():
             # "How much does Russia hold?": its last listed month, said to be one.
             text += f" The tables list {display(figure.series)} no later than {month_label(month)}."
@@ -339,7 +359,12 @@ class TableAnswers:
         start, end = self._window(q)
         inside = [c for c in crossings if (not start or c[1] >= start) and (not end or c[1] <= end)]
         if not inside:
-            shown = [m for m in common if (not start or m >= start) and (not end or m <= end)] or common
+            shown = [m for m in common if (not start or m >= start) and (not end or m <= end)]
+            if not shown:
+                raise NotFound(
+                    f"The tables hold {display(a_name)} and {display(b_name)} together from "
+                    f"{month_label(common[0])} to {month_label(common[-1])}."
+                )
             last = shown[-1]
             held = (
                 f"at the end of {month_label(last)} {display(a_name)} held {money(a[last].value)} {src.table(a[last])} "
@@ -418,30 +443,53 @@ class TableAnswers:
         )
 
     def _movers_text(self, q: Question, src: Sources) -> tuple[str, str]:
-        """ "Who sold the most in April?", "... over the past year?": the holders whose holdings
-        moved most that way in the month, or over the period asked."""
+        """ "Who sold the most in April?", "... over the past year?", "who sold more than $10
+        billion?": the holders whose holdings moved most that way in the month or the period."""
         since, month = self._change_months(q, None) if q.month_range else (None, self._month(q))
+        if since is not None:
+            since = max(since, min(self.book.months()))  # "since 1990": from the tables' first month
         falling = q.direction == "fall"
         ranked = movers(self.book, month, n=len(self.book.ranking(month)), since=since)
-        moved = [c for c in ranked if c.absolute and (c.absolute < 0) == falling][: q.top_n or MOVERS_LISTED]
-        if not moved:
-            raise NotFound(f"No listed holder's holdings {'fell' if falling else 'rose'} in {month_label(month)}.")
-        first, last = src.table(moved[0].start), src.table(moved[0].end)
-        marker = last if first == last else f"{first}{last}"
-        listed = "; ".join(
-            f"{i}. {display(c.series).removeprefix('the ')} {signed(c.absolute)}" for i, c in enumerate(moved, 1)
-        )
-        start = moved[0].start.month
+        moved = [c for c in ranked if c.absolute and (c.absolute < 0) == falling]
+        verb = "fell" if falling else "rose"
+        start = since or previous_month(month)
         span = (
             f"in {month_label(month)}, by the change in their holdings from the end of {month_label(start)}"
             if start == previous_month(month)
             else f"from the end of {month_label(start)} to the end of {month_label(month)}, by the change in their holdings"
         )
-        return (
-            f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities {span}, "
-            f"in billions of dollars: {listed} {marker}.",
-            month,
+        if q.threshold:
+            op, line = q.threshold
+            moved = [c for c in moved if (abs(c.absolute) > line) == (op == ">")][:PAST_LINE_LISTED]
+            lead = f"The holders whose holdings {verb} by {'more' if op == '>' else 'less'} than ${line:,g} billion"
+        else:
+            moved = moved[: q.top_n or MOVERS_LISTED]
+            lead = f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities"
+        if not moved:
+            raise NotFound(f"No listed holder's holdings {verb} {span.split(', by')[0]}.")
+        first, last = src.table(moved[0].start), src.table(moved[0].end)
+        marker = last if first == last else f"{first}{last}"
+        listed = "; ".join(
+            f"{i}. {display(c.series).removeprefix('the ')} {signed(c.absolute)}" for i, c in enumerate(moved, 1)
         )
+        return f"{lead} {span}, in billions of dollars: {listed} {marker}.", month
+
+    def _mover_place_text(self, q: Question, change: Change, text: str, src: Sources) -> str:
+        """Whether a holder was the biggest (or N-th) seller or buyer over the change's months."""
+        falling = q.direction == "fall"
+        since, month = change.start.month, change.end.month
+        ranked = movers(self.book, month, n=len(self.book.ranking(month)), since=since)
+        moved = [c for c in ranked if c.absolute and (c.absolute < 0) == falling]
+        place = next((i for i, c in enumerate(moved, 1) if c.series == change.series), None)
+        text = _yes_no(q, place == q.rank, text)
+        if moved and place != 1 and q.rank == 1:
+            top = moved[0]
+            verb = "fell" if falling else "rose"
+            text += (
+                f" {capitalise(possessive(top.series))} holdings {verb} the most, by {money(abs(top.absolute))} "
+                f"{src.table(top.end)}."
+            )
+        return text
 
     def _past_line_text(self, threshold: tuple[str, float], month: str, src: Sources) -> str:
         """ "Which countries hold more than $300 billion?": every listed holder past the line."""

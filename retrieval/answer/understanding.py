@@ -170,7 +170,8 @@ class Question:
             new.rank = cur.rank if cur.rank is not None else previous.rank
             new.top_n = cur.top_n if cur.top_n is not None else previous.top_n
             new.direction = cur.direction if cur.direction is not None else previous.direction
-            new.threshold = cur.threshold or previous.threshold
+            if not has_subject:  # "What about foreign official holders?" asks no line of them
+                new.threshold = cur.threshold or previous.threshold
             subject_swapped = has_subject and (
                 cur.countries != previous.countries or cur.aggregate != previous.aggregate
             )
@@ -178,6 +179,8 @@ class Question:
             if new.intent == Intent.TOP and new.countries:
                 # "Top five? ... What about the UK?": where the UK stands.
                 new.intent, new.rank = Intent.RANK, None
+            elif new.intent == Intent.TOP and new.aggregate and subject_swapped:
+                new.intent = Intent.VALUE  # "... What about foreign official holders?": their figure
             elif new.intent == Intent.RANK and subject_swapped and not (previous.countries or previous.aggregate):
                 new.rank = None  # "Who is second? ... and the UK?" asks the UK's place
             elif new.intent == Intent.COMPARE and entities < 2 and len(new.months) < 2:
@@ -1199,8 +1202,8 @@ def _parse(
     change_super = bool(_CHANGE_SUPERLATIVE.search(t_no_recent))
     if rank is None and (rank_one or change_super):
         rank = 1
-    threshold = None if names else _threshold(t)
-    top_list = top_n is not None or threshold is not None or bool(_TOP_LIST.search(t))
+    threshold = _threshold(t)
+    top_list = top_n is not None or bool(_TOP_LIST.search(t))
     rank_word = bool(_RANK_WORD.search(t))
 
     # ---- aggregate
@@ -1217,6 +1220,10 @@ def _parse(
         aggregate = _GRAND_TOTAL
     elif not names and _GRAND_WEAK.search(t):
         aggregate, aggregate_weak = _GRAND_TOTAL, True
+
+    # "Which countries hold more than $300 billion?" lists holders; "Do foreign official holders
+    # hold more than $3 trillion?" asks about one.
+    top_list = top_list or (threshold is not None and not names and (aggregate is None or aggregate_weak))
 
     # ---- about holdings at all
     strong_hold = bool(_HOLD_STRONG.search(t))
@@ -1235,7 +1242,13 @@ def _parse(
         or (subject and (top_list or rank is not None or rank_word) and not topic)
         or (subject and (rise or fall) and not topic and not market)
         or (plain and len(names) >= 2 and bool(_HEAD_TO_HEAD.search(t)))
-        or (plain and bool(_WHICH_COUNTRY.search(t)) and (change_super or bool(OVERTAKE.search(t))))
+        or (
+            plain
+            and bool(_WHICH_COUNTRY.search(t))
+            and (change_super or bool(OVERTAKE.search(t)) or (threshold is not None and (rise or fall)))
+        )
+        # "Top five?": a ranking asked for with nothing else is the tables' ranking.
+        or (plain and top_n is not None and not names and len(t.split()) <= 4)
         # "Who is third?": a place in a ranking is the tables' ranking.
         or (plain and not names and bool(_WHICH_COUNTRY.search(t)) and rank is not None)
         # "What was China's peak?": a holder's extreme is a month of its holdings.

@@ -223,6 +223,23 @@ def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
     ("Japan and Canada combined?", "At the end of April 2026: Japan $1,209.9 billion [1] and Canada $397.1 billion [1]; "
      "$1,607.0 billion together."),
     ("Canada?", "Canada held $397.1 billion of U.S. Treasury securities at the end of April 2026"),
+    # a gap asked about an amount gets the figures, not a yes or no about who is ahead
+    ("Is the gap between Japan and China more than $600 billion?", "At the end of April 2026, Japan held "
+     "$1,209.9 billion [1] and mainland China $651.1 billion [1]: Japan held $558.8 billion more."),
+    # "the biggest seller": yes or no against the month's movers
+    ("Was Canada the biggest seller in April 2026?", "Yes. Canada's holdings fell by $42.3 billion"),
+    ("Was the UK the biggest buyer in April 2026?", "No. The United Kingdom's holdings rose by $10.6 billion (1.1%), "
+     "from $926.9 billion at the end of March 2026 to $937.5 billion at the end of April 2026 [1][2]. Japan's holdings "
+     "rose the most, by $18.3 billion [2]."),
+    # a line: of a change, and of one aggregate
+    ("Which countries cut their holdings by more than $10 billion in April 2026?", "The holders whose holdings fell by "
+     "more than $10 billion in April 2026, by the change in their holdings from the end of March 2026, in billions of "
+     "dollars: 1. Canada -42.3 [1][2]."),
+    ("Do foreign official holders hold more than $3 trillion?", "Yes. Foreign official holders held $3,906.5 billion"),
+    # "pass" passes a holder, not a bill
+    ("When did Congress pass the budget, and how much did Japan and Canada hold?", "At the end of April 2026, Japan "
+     "held $1,209.9 billion [1] and Canada $397.1 billion [1]"),
+    ("Top five?", "The five largest foreign holders of Treasury securities at the end of April 2026"),
     # periods written short and the tables named as the source are no topic for the articles
     ("Canada's holdings MoM change", "Canada's holdings fell by $42.3 billion (9.6%), from $439.4 billion at the end "
      "of March 2026 to $397.1 billion at the end of April 2026"),
@@ -407,6 +424,19 @@ def test_follow_ups_keep_a_line_and_ask_when_of_a_comparison(engine):
     assert fourth.route == "table"
     assert fourth.text.startswith("The United Kingdom was ahead of mainland China in every month the tables hold from "), \
         fourth.text
+
+
+def test_the_month_of_a_why_clause_dates_the_figure_beside_it(engine):
+    answer = engine.ask("How much did Canada hold, and why did it fall in March 2026?")
+    assert answer.text.startswith("Canada held $439.4 billion of U.S. Treasury securities at the end of March 2026")
+
+
+def test_a_follow_up_naming_an_aggregate_asks_its_figure_not_the_line_before(engine):
+    first = engine.ask("Which countries hold more than $400 billion?")
+    second = engine.ask("What about foreign official holders?", previous=first.question)
+    assert second.text.startswith("Foreign official holders held $3,906.5 billion"), second.text
+    when = engine.ask("When did they sell the most?", previous=engine.ask("Is the UK ahead of China?").question)
+    assert "moved ahead" not in when.text and "was ahead of" not in when.text  # only a bare "since when?" asks that
 
 
 def test_what_was_going_on_after_a_figure_gets_the_story_of_that_holder_and_month(engine):

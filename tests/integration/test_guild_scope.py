@@ -71,6 +71,18 @@ def test_a_guild_document_is_seen_and_forgotten_by_its_guild_only(store, tmp_pat
     assert {d["id"] for d in desk_json(capsys, "sources")} == {common_id}
 
 
+def test_a_refusal_tells_no_server_what_another_has_ingested(store, tmp_path, capsys):
+    (tmp_path / "private.md").write_text(PRIVATE, encoding="utf-8")
+    assert main(["ingest", "--guild", "111", str(tmp_path / "private.md")]) == 0
+    own = desk_json(capsys, "ask", "What gap did the Pelican Review find?", "--guild", "111")
+    assert not own["refused"] and "4 billion" in own["text"]
+    # To server 222 the name is as unknown as one nobody ingested: the same reply, by its name.
+    other = desk_json(capsys, "ask", "What gap did the Pelican Review find?", "--guild", "222")
+    nobody = desk_json(capsys, "ask", "What gap did the Osprey Review find?", "--guild", "222")
+    assert other["text"].startswith("I don't know from my sources: none of them mentions Pelican Review.")
+    assert nobody["text"].startswith("I don't know from my sources: none of them mentions Osprey Review.")
+
+
 def test_a_store_written_before_scopes_is_seen_by_every_guild(kb, capsys):
     """Documents without the guild field (every store written before this change) are every server's."""
     from ingest.documents import SourceDocument

@@ -58,7 +58,7 @@ def test_questions_are_answered_by_dense_search_while_the_index_is_built_in_the_
     assert retriever.building and not saved.exists()
     # The keyword-only search stands in with the dense ranking rather than finding nothing.
     assert titles(retriever.keyword_search("heron Brazil notes", k=1)) == ["Heron memo"]
-    assert retriever.known("okapi") and retriever.known_stem("norwegian")  # no word is refused meanwhile
+    assert retriever.known("okapi") and retriever.visible_word("norwegian", None, stem=True)  # no word is refused meanwhile
 
     held.release.set()
     assert retriever.wait_for_index(timeout=120)

@@ -85,8 +85,8 @@ CASES: list[tuple[str, dict]] = [
      expect(countries=["Japan"], month_range=("1995-01", "1995-12"), intent="series")),
     # money is not a year
     ("Did Japan hold more than $1,125.9 billion in 2025?",
-     expect(countries=["Japan"], month_range=("2025-01", "2025-12"), intent="series")),
-    ("Is China's stockpile below 2 trillion dollars?", expect(countries=[CN], intent="value")),
+     expect(countries=["Japan"], month_range=("2025-01", "2025-12"), intent="series", threshold=(">", 1125.9))),
+    ("Is China's stockpile below 2 trillion dollars?", expect(countries=[CN], intent="value", threshold=("<", 2000.0))),
     ("Japan holds $2025 billion?", expect(countries=["Japan"], intent="value")),
     # ---- periods
     ("How much did Japan hold in 2024?", expect(countries=["Japan"], month_range=("2024-01", "2024-12"), intent="series")),
