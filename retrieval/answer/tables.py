@@ -170,7 +170,9 @@ class TableAnswers:
             ASKS_WHEN.search(q.text)
             and len(q.countries) == 1
             and intent == Intent.RANK
-            and (BECAME.search(q.text) or overtake)
+            and (
+                BECAME.search(q.text) or overtake or BARE_WHEN.fullmatch(q.text)
+            )  # "... still the biggest? since when?"
         ):
             return self._rank_entry_text(q, q.countries[0], q.rank or 1, src)
         if intent in (Intent.COMPARE, Intent.VALUE) and (
@@ -402,6 +404,16 @@ class TableAnswers:
         start, end = self._window(q)
         inside = [e for e in entries if (not start or e[1] >= start) and (not end or e[1] <= end)]
         place_name = place(position)
+        shown = [m for m in ordered if (not start or m >= start) and (not end or m <= end)]
+        if not inside and shown and all(ranks[m] <= position for m in shown):
+            figure = self.book.value(series, shown[-1])
+            higher = " or higher" if position > 1 else ""
+            return (
+                f"{capitalise(display(series))} was the {place_name} foreign holder{higher} in every month the tables "
+                f"hold from {month_label(shown[0])} to {month_label(shown[-1])}; at the end of "
+                f"{month_label(figure.month)} it had {money(figure.value)} {src.table(figure)}.",
+                figure.month,
+            )
         if not inside:
             figure = self.book.value(series, ordered[-1])
             return (
@@ -422,8 +434,11 @@ class TableAnswers:
             except NotFound:
                 pass
         later = [m for m in ordered if m > month]
-        if later and all(ranks[m] <= position for m in later):
+        lost = next((m for m in later if ranks[m] > position), None)
+        if later and lost is None:
             text += f"; it has held that place through {month_label(later[-1])}"
+        elif lost is not None:  # "Is China the second largest? ... since when?": it no longer is
+            text += f"; it fell to {ordinal(ranks[lost])} at the end of {month_label(lost)}"
         return text + ".", month
 
     def _extreme_since_text(self, subject: str, month: str, intent: Intent, src: Sources) -> str:

@@ -988,7 +988,7 @@ _RANK_ORDINAL = [
     ),
     re.compile(rf"(?:\bno\.\s*|\bno\s+(?=\d)|\bnumber\s+|#\s*)(?P<o>{_NUM})\b(?!\s*(?:billion|bn|trillion|%|percent))"),
     re.compile(
-        rf"\b(?:rank(?:s|ed)?|placed?|sits?|came|comes|is|was|remains?|stays?|still|now|slipped to|fell to|rose to|moved to|climbed to|dropped to)\s+(?:at\s+|in\s+)?(?:the\s+)?(?P<o>{_ORD})"
+        rf"\b(?:rank(?:s|ed)?|placed?|sits?|came|comes|is|was|been|be|remains?|stays?|still|now|slipped to|fell to|rose to|moved to|climbed to|dropped to)\s+(?:at\s+|in\s+)?(?:the\s+)?(?P<o>{_ORD})"
         r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"
     ),
     re.compile(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),

@@ -439,6 +439,14 @@ def test_a_follow_up_naming_an_aggregate_asks_its_figure_not_the_line_before(eng
     assert "moved ahead" not in when.text and "was ahead of" not in when.text  # only a bare "since when?" asks that
 
 
+def test_since_when_after_a_place_says_how_long_it_has_held_it(engine):
+    first = engine.ask("Is Japan still the biggest holder?")
+    since = engine.ask("since when?", previous=first.question)
+    assert since.text.startswith(
+        "Japan was the largest foreign holder in every month the tables hold from January 2026 to April 2026"
+    ), since.text
+
+
 def test_what_was_going_on_after_a_figure_gets_the_story_of_that_holder_and_month(engine):
     first = engine.ask("How much did Canada hold in April 2026?")
     assert first.route == "table"

@@ -240,6 +240,16 @@ def test_when_one_holder_passed_another_across_two_tables(desk):
     ), answer.text
 
 
+def test_since_when_a_holder_has_held_a_place_and_when_it_lost_it(desk):
+    engine = AnswerEngine(desk.kb)
+    uk = engine.ask("Since when has the UK been second?")
+    assert uk.text.startswith("The United Kingdom became the second-largest foreign holder at the end of March 2025")
+    assert uk.text.endswith("it has held that place through April 2026.")
+    china = engine.ask("since when?", previous=engine.ask("Is China the second largest holder?").question)
+    assert china.text.startswith("Mainland China became the second-largest foreign holder at the end of November 2000")
+    assert china.text.endswith("it fell to 3rd at the end of March 2025.")
+
+
 def test_change_across_two_tables(desk):
     change = desk.book.change("China", "2024-12", "2026-04")
     assert (change.start.value, change.end.value, change.absolute) == (759.0, 651.1, -107.9)
