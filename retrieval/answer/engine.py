@@ -119,6 +119,24 @@ TOKEN_SPAN = re.compile(r"[\w'’-]+")
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
 RECENT_DAYS = 45  # how much older than the newest story "now" may be
 SHORT_FOLLOW_UP = 3  # words: a follow-up this short is searched with the question it follows
+# Greetings and "what can you do?": no source answers them, so the reply says what to ask.
+SMALL_TALK = re.compile(
+    r"^\W*(?:hi|hello|hey|hiya|yo|good (?:morning|afternoon|evening)|thanks?(?: you)?(?: a lot| very much)?|ty|cheers"
+    r"|help|what can you do|what do you do|who are you|what are you|how do (?:i|you) use (?:you|this|it)"
+    r"|what (?:can|should) i ask(?: you)?)\W*$",
+    re.I,
+)
+HOW_TO_ASK = (
+    'Ask me about foreign holdings of U.S. Treasury securities: a holder\'s figure ("How much does Japan hold?"), '
+    'a ranking ("Who holds the most?", "Top 5 in March 2025"), a change ("How did China\'s holdings change over '
+    'the past year?") or what the news says ("Why did China cut its holdings?"). Every answer cites its sources.'
+)
+# "How recent is the data?": the newest table says.
+DATA_DATE = re.compile(
+    r"\b(?:latest|newest|last|most recent)\s+(?:month|data|figures?|table|tables|release|update)\b"
+    r"|\b(?:data|tables?|figures)\s+(?:last\s+)?(?:updated|released|published)\b|\bhow (?:recent|current|up to date)\b",
+    re.I,
+)
 
 
 class AnswerEngine:
@@ -134,8 +152,15 @@ class AnswerEngine:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        if SMALL_TALK.match(text or ""):
+            return Answer(text=HOW_TO_ASK, refused=True, route=Route.NONE)
         months = self._months()
         question = parse_question(text, available_months=months or None)
+        if months and question.intent is None and not (question.countries or question.aggregate):
+            if DATA_DATE.search(text):  # "When was the data last updated?"
+                answer = self.tables.newest()
+                answer.question = question
+                return answer
         if question.intent is None and _only_holder(question):
             # "Mexico?", "Japan March 2025?", "How has the UK changed over the last year?":
             # nothing asked but the holder, perhaps in a period, which is what the tables hold.

@@ -113,6 +113,18 @@ class TableAnswers:
             return self.coverage_refusal(q, str(exc))
         return Answer(text=text, citations=sources.citations, route=Route.TABLE, data_month=month)
 
+    def newest(self) -> Answer:
+        """ "How recent is the data?": the newest table, its release and its last month."""
+        sources = Sources()
+        figure = self.book.ranking()[0]
+        c = figure.citation
+        released = f", released {c.release}{' (estimated)' if c.release_estimated else ''}" if c.release else ""
+        text = (
+            f"The newest holdings table here is {c.title}{released}, with figures to the end of "
+            f"{month_label(figure.month)} {sources.table(figure)}."
+        )
+        return Answer(text=text, citations=sources.citations, route=Route.TABLE, data_month=figure.month)
+
     def coverage_refusal(self, q: Question, reason: str) -> Answer:
         """The tables do not hold what was asked: say what they hold, cite the closest tables."""
         sources = Sources()

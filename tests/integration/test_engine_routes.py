@@ -370,6 +370,21 @@ def test_a_name_no_source_uses_is_refused_by_its_name(engine, question, name):
     assert answer.text.startswith(f"I don't know from my sources: none of them mentions {name}.")
 
 
+@pytest.mark.parametrize("question", ["hi", "Hello!", "thanks", "what can you do?", "help"])
+def test_a_greeting_or_a_call_for_help_gets_what_to_ask_not_a_quote(engine, question):
+    answer = engine.ask(question)
+    assert answer.text.startswith("Ask me about foreign holdings of U.S. Treasury securities")
+    assert answer.refused and not answer.citations  # nothing from the sources is claimed
+
+
+@pytest.mark.parametrize("question", ["When was the data last updated?", "What is the latest month in the tables?"])
+def test_how_recent_the_data_is_answered_from_the_newest_table(engine, question):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.endswith("with figures to the end of April 2026 [1].")
+    assert cited_refs(answer) == {"table5_sample.txt"}
+
+
 def test_page_chrome_is_never_quoted(engine):
     for question in ("What happened at Lumen Bank?", "What did Lumen Bank do with its Treasuries in March?"):
         answer = engine.ask(question)
