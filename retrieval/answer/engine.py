@@ -34,7 +34,7 @@ from retrieval.answer.evidence import (
 )
 from retrieval.answer.tables import TableAnswers, asks_movers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
-from retrieval.answer.understanding import Intent, Question, cue_words, parse_question
+from retrieval.answer.understanding import Intent, Question, asks_story, cue_words, parse_question
 from retrieval.calendar import (
     MONTH_FORMS,
     MONTH_NAME,
@@ -272,7 +272,10 @@ class AnswerEngine:
                 if matched(wanted, _said(e)):
                     e.score += QUALIFIER_BONUS
             evidence.sort(key=lambda e: -e.score)
-        supported = _supported(evidence, qualifier if untabled else set(), beside_figure=figure is not None)
+        # Beside a figure, or asked for the story of what was just said ("what was going on?"),
+        # the subject is fixed and the rest needs a good sentence about it.
+        subject_fixed = figure is not None or (bool(q.context) and asks_story(q.text))
+        supported = _supported(evidence, qualifier if untabled else set(), subject_fixed)
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
@@ -456,16 +459,16 @@ def _table_shaped(q: Question) -> bool:
     return q.about_holdings and bool(q.countries or q.aggregate) and bool(q.months or q.latest or q.month_range)
 
 
-def _supported(evidence: list[Evidence], qualifier: set[str], beside_figure: bool = False) -> bool:
-    """Whether the best sentence answers what the tables cannot. `beside_figure`: the table's
-    figure already answers part of the question and fixes its subject (the sentences left are
-    about that holder), so the rest needs a good sentence, not one that repeats the question's words."""
+def _supported(evidence: list[Evidence], qualifier: set[str], subject_fixed: bool = False) -> bool:
+    """Whether the best sentence answers what the tables cannot. `subject_fixed`: a table figure
+    or the conversation already fixes the subject (the sentences left are about that holder), so
+    the rest needs a good sentence, not one that repeats the question's words."""
     if not evidence:
         return False
     best = evidence[0]
     if qualifier and not matched(qualifier, _said(best)):
         return False
-    if beside_figure:
+    if subject_fixed:
         return best.score >= MIN_SCORE
     close = best.context_coverage >= MIN_CONTEXT_COVERAGE or best.hit.similarity >= MIN_SIMILARITY_ALONE
     # Naming the right person is not enough: the passage must be about what was asked of them.

@@ -59,7 +59,7 @@ from enum import StrEnum
 from retrieval import countries as _countries
 from retrieval.calendar import MONTH_FORMS, YEAR_PATTERN, format_month, most_recent, parse_month, read_month, shift
 
-__all__ = ["COMBINED", "OVERTAKE", "Intent", "Question", "cue_words", "is_period", "parse_question"]
+__all__ = ["COMBINED", "OVERTAKE", "Intent", "Question", "asks_story", "cue_words", "is_period", "parse_question"]
 
 YM = tuple[int, int]  # (year, month)
 _MAX_CHARS = 4000
@@ -130,12 +130,7 @@ class Question:
             )
         nontable = bool(_SPEECH.search(t)) or (
             cur.intent is None
-            and bool(
-                _WHY.search(t)
-                or _TOPIC.search(t)
-                or _SPECULATE.search(_POLITE.sub(" ", t))
-                or re.search(rf"\b{_STORY.pattern}\b", t)
-            )
+            and bool(_WHY.search(t) or _TOPIC.search(t) or _SPECULATE.search(_POLITE.sub(" ", t)) or asks_story(t))
         )
         has_subject = bool(cur.countries) or cur.aggregate is not None
         has_time = bool(cur.months) or cur.month_range is not None or cur.latest
@@ -1070,6 +1065,13 @@ _STORY = re.compile(
     r"(?:going on|happening|happened there|the story|the context|context|background|tell me more|more details?"
     r"|details|any news)"
 )
+
+
+def asks_story(text: str) -> bool:
+    """ "What was going on?", "tell me more": an ask for the story around what was just said."""
+    return bool(re.search(rf"\b{_STORY.pattern}\b", _normalize(text)))
+
+
 _FOLLOW_UP = re.compile(
     r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
     r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"

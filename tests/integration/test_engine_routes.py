@@ -461,6 +461,10 @@ def test_what_was_going_on_after_a_figure_gets_the_story_of_that_holder_and_mont
     story = engine.ask("what was going on?", previous=first.question)
     assert story.route == "articles", story.text
     assert cited_refs(story) == {"canada-swing.txt"}
+    # with no month asked, the holder alone fixes what the story is about
+    undated = engine.ask("tell me more", previous=engine.ask("How much does Canada hold?").question)
+    assert undated.route == "articles", undated.text
+    assert cited_refs(undated) == {"canada-swing.txt"}
 
 
 def test_follow_up_after_an_article_answer(engine):
