@@ -169,6 +169,9 @@ class AnswerEngine:
             question = _with_figure_part(question, months)
         if previous is not None:
             question = question.with_context(previous)
+            if question.intent is None and not (question.countries or question.aggregate):
+                # "Who holds the most? ... why?": the holder the ranking named is the subject.
+                question = self._about_ranked_holder(question, previous)
         if months and _table_shaped(question) and not (question.months or question.month_range):
             question = self._dated_by_event(question, months, guild_id)
         timings["understand"] = _ms(started)
@@ -177,6 +180,16 @@ class AnswerEngine:
         timings["total"] = _ms(started)
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
         return answer
+
+    def _about_ranked_holder(self, q: Question, previous: Question) -> Question:
+        if previous.intent not in (Intent.TOP, Intent.RANK) or previous.countries or previous.threshold:
+            return q
+        try:
+            month = previous.months[-1] if previous.months else None
+            ranked = self.book.ranking(month)[(previous.rank or 1) - 1]
+        except (NotFound, IndexError):
+            return q
+        return dataclasses.replace(q, countries=[ranked.series])
 
     def _months(self) -> list[str]:
         try:

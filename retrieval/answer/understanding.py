@@ -143,7 +143,8 @@ class Question:
 
         new = _copy(cur)
         new.context = previous.text
-        if not has_subject and cur.intent != Intent.TOP:
+        # "and the second?" asks who is second, not where the last holder stands.
+        if not has_subject and cur.intent != Intent.TOP and not _BARE_PLACE.search(t):
             new.countries = list(previous.countries)
             new.aggregate = previous.aggregate
         if not has_time:
@@ -987,7 +988,10 @@ _RANK_ORDINAL = [
         r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"
     ),
     re.compile(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),
+    # "and the second?", "what about #3?": a bare place, after a ranking
+    re.compile(rf"^\W*(?:(?:and|what about|how about)\s+)?(?:the\s+)?(?:no\.?\s*|#\s*)?(?P<o>{_ORD}|{_NUM})\W*$"),
 ]
+_BARE_PLACE = _RANK_ORDINAL[-1]
 _RANK_ONE = re.compile(
     r"\b(?:largest|biggest|greatest|top|leading|no\.?\s*1|number one|#\s*1)\s+(?:single\s+)?(?:foreign\s+)?"
     r"(?:holder|owner|creditor|investor|country|nation|buyer|seller)(?!s)\b"
@@ -1077,8 +1081,14 @@ _FOLLOW_UP = re.compile(
     r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"
     # A bare question word ("why?", "how come?", "since when?") asks about what was just said.
     r"|^\W*(?:why|how come|since when|when|how|who|what for|really|source)\W*$"
-    # So does a bare ask for the story: "what was going on?", "tell me more".
-    r"|^\W*(?:(?:what(?:'s| is| was| were)?|anything)\s+)?" + _STORY.pattern + r"\W*$"
+    # So does a bare place after a ranking: "the third?"
+    r"|"
+    + _BARE_PLACE.pattern
+    +
+    # and a bare ask for the story: "what was going on?", "tell me more".
+    r"|^\W*(?:(?:what(?:'s| is| was| were)?|anything)\s+)?"
+    + _STORY.pattern
+    + r"\W*$"
 )
 
 

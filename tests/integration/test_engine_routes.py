@@ -467,6 +467,18 @@ def test_what_was_going_on_after_a_figure_gets_the_story_of_that_holder_and_mont
     assert cited_refs(undated) == {"canada-swing.txt"}
 
 
+def test_follow_ups_to_a_ranking_ask_about_the_holder_it_named_or_the_next_place(engine):
+    top = engine.ask("Who holds the most Treasurys?")
+    why = engine.ask("why?", previous=top.question)
+    assert why.question.countries == ["Japan"]  # the ranking's first is the subject of "why?"
+    second = engine.ask("and the second?", previous=why.question)
+    assert second.text.startswith("The United Kingdom was the second-largest foreign holder"), second.text
+    sixth = engine.ask("and #6?", previous=engine.ask("Top 5").question)
+    assert sixth.text.startswith("Luxembourg was the 6th-largest foreign holder"), sixth.text
+    still = engine.ask("is it still second?", previous=engine.ask("How much does China hold?").question)
+    assert still.text.startswith("No. Mainland China ranked 3rd"), still.text
+
+
 def test_follow_up_after_an_article_answer(engine):
     first = engine.ask("What did finance minister Mori say about the intervention?")
     assert cited_refs(first) == {"japan-yen.txt"}
