@@ -156,11 +156,11 @@ class AnswerEngine:
             return Answer(text=HOW_TO_ASK, refused=True, route=Route.NONE)
         months = self._months()
         question = parse_question(text, available_months=months or None)
-        if months and question.intent is None and not (question.countries or question.aggregate):
-            if DATA_DATE.search(text):  # "When was the data last updated?"
-                answer = self.tables.newest()
-                answer.question = question
-                return answer
+        subject = question.countries or question.aggregate
+        if months and question.intent is None and not subject and DATA_DATE.search(text):
+            answer = self.tables.newest()  # "When was the data last updated?"
+            answer.question = question
+            return answer
         if question.intent is None and _only_holder(question):
             # "Mexico?", "Japan March 2025?", "How has the UK changed over the last year?":
             # nothing asked but the holder, perhaps in a period, which is what the tables hold.
@@ -327,9 +327,8 @@ class AnswerEngine:
             terms = [t for t in tokenize(name) if t not in TABLE_WORDS and t not in MONTH_WORDS]
             if not terms or countries.find_in_text(span):
                 continue
-            if not any(self.retriever.visible_word(t, guild_id, stem=True) for t in terms) and not set(
-                terms
-            ) & self._source_names(guild_id):
+            heard = any(self.retriever.visible_word(t, guild_id, stem=True) for t in terms)
+            if not heard and not set(terms) & self._source_names(guild_id):
                 names.append(name)
         return names
 

@@ -942,7 +942,7 @@ OVERTAKE = re.compile(
     re.I,
 )
 # Several holders added up: "Belgium and Luxembourg combined".
-COMBINED = re.compile(r"\b(?:combined|together|altogether|in total|sum|between them)\b", re.I)
+COMBINED = re.compile(r"\b(?:combined|together|altogether|in total|sum)\b", re.I)
 _HEAD_TO_HEAD = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than|(?:difference|gap) between)\b|" + OVERTAKE.pattern
 )
@@ -1077,18 +1077,17 @@ def asks_story(text: str) -> bool:
 
 
 _FOLLOW_UP = re.compile(
-    r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b"
-    r"|\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b"
-    # A bare question word ("why?", "how come?", "since when?") asks about what was just said.
-    r"|^\W*(?:why|how come|since when|when|how|who|what for|really|source)\W*$"
-    # So does a bare place after a ranking: "the third?"
-    r"|"
-    + _BARE_PLACE.pattern
-    +
-    # and a bare ask for the story: "what was going on?", "tell me more".
-    r"|^\W*(?:(?:what(?:'s| is| was| were)?|anything)\s+)?"
-    + _STORY.pattern
-    + r"\W*$"
+    "|".join(
+        (
+            r"^\W*(?:and|or|but|also|what about|how about|what of|same|then|plus)\b",
+            r"\b(?:it|its|it's|they|their|them|theirs|that|those|these|same|instead|too|as well|again|then)\b",
+            # A bare question word ("why?", "how come?", "since when?") asks about what was just said,
+            r"^\W*(?:why|how come|since when|when|how|who|what for|really|source)\W*$",
+            # and so do a bare place after a ranking ("the third?") and a bare ask for the story.
+            _BARE_PLACE.pattern,
+            rf"^\W*(?:(?:what(?:'s| is| was| were)?|anything)\s+)?{_STORY.pattern}\W*$",
+        )
+    )
 )
 
 
