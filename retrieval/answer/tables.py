@@ -476,14 +476,19 @@ class TableAnswers:
         if since is not None:
             since = max(since, min(self.book.months()))  # "since 1990": from the tables' first month
         falling = q.direction == "fall"
-        ranked = movers(self.book, month, n=len(self.book.ranking(month)), since=since)
-        moved = [c for c in ranked if c.absolute and (c.absolute < 0) == falling]
+        moved = self._moved(month, since, falling)
         verb = "fell" if falling else "rose"
         start = since or previous_month(month)
+        one_month = start == previous_month(month)
+        period = (
+            f"in {month_label(month)}"
+            if one_month
+            else f"from the end of {month_label(start)} to the end of {month_label(month)}"
+        )
         span = (
-            f"in {month_label(month)}, by the change in their holdings from the end of {month_label(start)}"
-            if start == previous_month(month)
-            else f"from the end of {month_label(start)} to the end of {month_label(month)}, by the change in their holdings"
+            f"{period}, by the change in their holdings from the end of {month_label(start)}"
+            if one_month
+            else f"{period}, by the change in their holdings"
         )
         if q.threshold:
             op, line = q.threshold
@@ -493,7 +498,7 @@ class TableAnswers:
             moved = moved[: q.top_n or MOVERS_LISTED]
             lead = f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities"
         if not moved:
-            raise NotFound(f"No listed holder's holdings {verb} {span.split(', by')[0]}.")
+            raise NotFound(f"No listed holder's holdings {verb} {period}.")
         first, last = src.table(moved[0].start), src.table(moved[0].end)
         marker = last if first == last else f"{first}{last}"
         listed = "; ".join(
@@ -501,15 +506,18 @@ class TableAnswers:
         )
         return f"{lead} {span}, in billions of dollars: {listed} {marker}.", month
 
+    def _moved(self, month: str, since: str | None, falling: bool) -> list[Change]:
+        """The listed holders whose holdings fell (or rose) to `month`, biggest change first."""
+        ranked = movers(self.book, month, n=len(self.book.ranking(month)), since=since)
+        return [c for c in ranked if c.absolute and (c.absolute < 0) == falling]
+
     def _mover_place_text(self, q: Question, change: Change, text: str, src: Sources) -> str:
         """Whether a holder was the biggest (or N-th) seller or buyer over the change's months."""
         falling = q.direction == "fall"
-        since, month = change.start.month, change.end.month
-        ranked = movers(self.book, month, n=len(self.book.ranking(month)), since=since)
-        moved = [c for c in ranked if c.absolute and (c.absolute < 0) == falling]
-        place = next((i for i, c in enumerate(moved, 1) if c.series == change.series), None)
-        text = _yes_no(q, place == q.rank, text)
-        if moved and place != 1 and q.rank == 1:
+        moved = self._moved(change.end.month, change.start.month, falling)
+        position = next((i for i, c in enumerate(moved, 1) if c.series == change.series), None)
+        text = _yes_no(q, position == q.rank, text)
+        if moved and position != 1 and q.rank == 1:
             top = moved[0]
             verb = "fell" if falling else "rose"
             text += (
