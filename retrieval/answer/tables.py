@@ -178,14 +178,9 @@ class TableAnswers:
             if overtake.group(0).lower() == "behind":  # "when did China fall behind the UK?"
                 first, second = second, first
             return self._overtake_text(q, first, second, src)
-        if (
-            ASKS_WHEN.search(q.text)
-            and len(q.countries) == 1
-            and intent == Intent.RANK
-            and (
-                BECAME.search(q.text) or overtake or BARE_WHEN.fullmatch(q.text)
-            )  # "... still the biggest? since when?"
-        ):
+        # "Since when has Japan been the largest?", "Is Japan still the biggest? ... since when?"
+        reached = BECAME.search(q.text) or overtake or BARE_WHEN.fullmatch(q.text)
+        if ASKS_WHEN.search(q.text) and len(q.countries) == 1 and intent == Intent.RANK and reached:
             return self._rank_entry_text(q, q.countries[0], q.rank or 1, src)
         if intent in (Intent.COMPARE, Intent.VALUE) and (
             len(subjects) >= 3 or (len(subjects) == 2 and COMBINED.search(q.text))
