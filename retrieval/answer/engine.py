@@ -34,7 +34,7 @@ from retrieval.answer.evidence import (
 )
 from retrieval.answer.tables import TableAnswers, asks_movers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
-from retrieval.answer.understanding import Intent, Question, asks_story, cue_words, parse_question
+from retrieval.answer.understanding import Intent, Question, asks_story, cue_words, normalized, parse_question
 from retrieval.calendar import (
     MONTH_FORMS,
     MONTH_NAME,
@@ -189,7 +189,9 @@ class AnswerEngine:
             ranked = self.book.ranking(month)[(previous.rank or 1) - 1]
         except (NotFound, IndexError):
             return q
-        return dataclasses.replace(q, countries=[ranked.series])
+        # "Who holds the most? ... how much exactly?": nothing asked but the figure, so its figure.
+        figure_only = asks_of(q.text) == Asks.NUMBER and not self._residual_words(q)
+        return dataclasses.replace(q, countries=[ranked.series], intent=Intent.VALUE if figure_only else q.intent)
 
     def _months(self) -> list[str]:
         try:
@@ -311,7 +313,8 @@ class AnswerEngine:
         for written, name in countries.mentions(q.text):
             named |= set(tokenize(written)) if name in q.countries else set()  # "Beijing" for China
         cues = set(tokenize(cue_words(q.text))) - UNTABLED  # "ranks 10th", "history", "ahead of"
-        words = (set(tokenize(q.text)) | compounds(q.text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named - cues
+        text = normalized(q.text)  # "a yr earlier" as "a year earlier"
+        words = (set(tokenize(text)) | compounds(text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named - cues
         if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
             words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
         words = {w for w in words if countries.canonical(w) not in q.countries}  # "Caymans", "British"

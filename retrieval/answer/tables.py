@@ -12,7 +12,7 @@ import re
 from retrieval import countries
 from retrieval.answer.evidence import asks_yes_or_no
 from retrieval.answer.types import Answer, Route, Sources
-from retrieval.answer.understanding import COMBINED, OVERTAKE, Intent, Question
+from retrieval.answer.understanding import COMBINED, OVERTAKE, Intent, Question, holders_in
 from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, share, signed
@@ -41,6 +41,7 @@ MORE = re.compile(
 AMOUNT = re.compile(r"\$\s?\d|\d\s*(?:billion|bn|trillion|tn)\b", re.I)
 LESS = re.compile(r"\b(?:behind|below|less than|smaller than|fewer than)\b", re.I)
 BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|take over as|taken over as)\b", re.I)
+YEAR_NAMED = re.compile(r"\b(?:year\w*|annual\w*|yoy|y/y|20\d\d)\b", re.I)
 BARE_WHEN = re.compile(r"\W*(?:since when|when|from when)\W*", re.I)
 ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which month|which year|what year)\b", re.I)
 SHARE_ASKED = re.compile(r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|%", re.I)
@@ -83,7 +84,7 @@ def capitalise(text: str) -> str:
 def _passing(text: str) -> re.Match[str] | None:
     """ "the UK passed China", "China fell behind the UK": a word of passing with a holder after
     it ("Congress passed the bill" passes no one)."""
-    return next((m for m in OVERTAKE.finditer(text) if countries.find_in_text(_rest_of_clause(text, m.end()))), None)
+    return next((m for m in OVERTAKE.finditer(text) if holders_in(_rest_of_clause(text, m.end()))), None)
 
 
 def _rest_of_clause(text: str, start: int) -> str:
@@ -319,6 +320,11 @@ class TableAnswers:
                 f"{marker}. Change over the period: {signed(change)} billion.",
                 figures[-1].month,
             )
+
+        if len(q.months) >= 2:  # "Hong Kong in February and March 2026": the figure at each month
+            figures = [self.book.value(subject, m) for m in sorted(set(q.months))[-MAX_COMPARED_MONTHS:]]
+            listed = "; ".join(f"{month_label(f.month)} {money(f.value)} {src.table(f)}" for f in figures)
+            return f"{capitalise(display(figures[0].series))} at the end of each month: {listed}.", figures[-1].month
 
         # value
         month = self._month(q, subject)
@@ -588,6 +594,8 @@ class TableAnswers:
             return first, second
         if q.month_range:
             start, end = q.month_range
+            if start >= end:  # "2025 change, dec to dec": a year's change when a year is named, else a month's
+                start = shift_month(end, -12 if YEAR_NAMED.search(q.text) else -1)
             last = self.book.latest_month(series)
             names_month = bool(set(re.findall(r"[a-z]+", q.text.lower())) & MONTH_FORMS.keys())
             if start.endswith("-01") and not names_month and previous_month(start) in self.book.months():

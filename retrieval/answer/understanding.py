@@ -59,9 +59,20 @@ from enum import StrEnum
 from retrieval import countries as _countries
 from retrieval.calendar import MONTH_FORMS, YEAR_PATTERN, format_month, most_recent, parse_month, read_month, shift
 
-__all__ = ["COMBINED", "OVERTAKE", "Intent", "Question", "asks_story", "cue_words", "is_period", "parse_question"]
+__all__ = [
+    "COMBINED",
+    "OVERTAKE",
+    "Intent",
+    "Question",
+    "asks_story",
+    "cue_words",
+    "is_period",
+    "normalized",
+    "parse_question",
+]
 
 YM = tuple[int, int]  # (year, month)
+FRAGMENT_WORDS = 3  # a follow-up this short names no subject of its own
 _MAX_CHARS = 4000
 
 _GRAND_TOTAL = _countries.GRAND_TOTAL
@@ -137,7 +148,9 @@ class Question:
         # Follow-ups either say so ("and ...", "what about ...", "it", "their") or are fragments
         # that name only a subject or a time. A bare "How many Treasurys does Argentina hold?"
         # is not one: it must not inherit the previous country.
-        follow = cue or (cur.intent is None and not nontable and (has_subject or has_time))
+        # So are the shortest asks of the tables with no subject: "mom?", "rank?", "peak?".
+        fragment = not has_subject and cur.intent is not None and len(t.split()) <= FRAGMENT_WORDS
+        follow = cue or fragment or (cur.intent is None and not nontable and (has_subject or has_time))
         if not follow:
             return _copy(self)
 
@@ -159,6 +172,14 @@ class Question:
                 months = _yearless_months(t, year)
                 if months is not None:
                     new.months = months
+        bare_year = _BARE_YEAR.fullmatch(t)
+        if bare_year and len(previous.months) == 1 and previous.month_range is None:
+            # "Japan at the end of 2010? ... and 2015?": the same month of that year, asked the same way.
+            new.months, new.month_range = [f"{bare_year.group(1)}-{previous.months[0][5:]}"], None
+            cur = dataclasses.replace(cur, intent=None)
+        if cur.intent == Intent.TOP and previous.countries and _RANK_WORD.search(t) and not _TOP_LIST.search(t):
+            # "South Korea? ... rank?": where the holder just asked about stands.
+            new.countries, new.aggregate, new.intent = list(previous.countries), previous.aggregate, Intent.RANK
         if cur.intent is None and (nontable or previous.intent is None):
             new.intent, new.rank, new.top_n = self.intent, self.rank, self.top_n
         elif cur.intent is None and not nontable and previous.intent is not None:
@@ -211,8 +232,21 @@ _TRANSLATE = str.maketrans(
 )
 
 
+# How a chat spells what the rules read in full: "yoy chg rn", "a yr earlier", "hldgs".
+_CHAT_SPELLINGS = {
+    "rn": "right now",
+    "yr": "year",
+    "yrs": "years",
+    "chg": "change",
+    "hldgs": "holdings",
+    "hldg": "holding",
+}
+_CHAT_SPELLING = re.compile(r"\b(" + "|".join(_CHAT_SPELLINGS) + r")\b")
+
+
 def _normalize(text: str) -> str:
     t = text.translate(_TRANSLATE).lower()
+    t = _CHAT_SPELLING.sub(lambda m: _CHAT_SPELLINGS[m.group(1)], t)
     t = re.sub(r"\bu\.\s?s\.(?:\s?a\.)?", "us ", t)  # "U.S." -> "us" so the dots don't end sentences
     t = re.sub(r"\bwhat(?:'s| is| was) behind\b", "why", t)  # asks a reason; no ranking ("behind Japan")
     return re.sub(r"\s+", " ", t).strip()
@@ -723,6 +757,11 @@ def _span_end(span: _Span, ref: YM) -> YM:
     return _resolve(span, ref)
 
 
+def normalized(text: str) -> str:
+    """The question as the rules read it: lower case, chat spellings written out ("yr" -> "year")."""
+    return _normalize(text[:_MAX_CHARS])
+
+
 def is_period(text: str) -> bool:
     """Whether a word or two name a time ("YoY", "H1", "Q3", "YTD"), not someone."""
     t = _normalize(text)
@@ -1076,6 +1115,7 @@ def asks_story(text: str) -> bool:
     return bool(re.search(rf"\b{_STORY.pattern}\b", _normalize(text)))
 
 
+_BARE_YEAR = re.compile(r"\W*(?:(?:and|what about|how about)\s+)?(?:in\s+)?(?:the\s+end\s+of\s+)?(20\d\d)\W*")
 _FOLLOW_UP = re.compile(
     "|".join(
         (
@@ -1115,6 +1155,11 @@ def _find_subjects(raw: str, t: str) -> tuple[list[str], list[str]]:
     names = [n for n in found if not _countries.is_aggregate(n)]
     aggregates = [n for n in found if _countries.is_aggregate(n)]
     return names, aggregates
+
+
+def holders_in(text: str) -> list[str]:
+    """The holders a text names as a chat types them ("uk", "chinas", "the Caymans")."""
+    return _find_subjects(text, _normalize(text))[0]
 
 
 def _official_split(t: str) -> str:
@@ -1258,6 +1303,8 @@ def _parse(
             and bool(_WHICH_COUNTRY.search(t))
             and (change_super or bool(OVERTAKE.search(t)) or (threshold is not None and (rise or fall)))
         )
+        # "biggest buyer in April?": the month's movers, whoever they are.
+        or (plain and not names and change_super)
         # "Top five?": a ranking asked for with nothing else is the tables' ranking.
         or (plain and top_n is not None and not names and len(t.split()) <= 4)
         # "Who is third?": a place in a ranking is the tables' ranking.

@@ -232,6 +232,14 @@ def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
     ("When did Congress pass the budget, and how much did Japan and Canada hold?", "At the end of April 2026, Japan "
      "held $1,209.9 billion [1] and Canada $397.1 billion [1]"),
     ("Top five?", "The five largest foreign holders of Treasury securities at the end of April 2026"),
+    # chat spellings and lower case
+    ("who holds the most UST rn?", "Japan was the largest foreign holder of Treasury securities at the end of April 2026, "
+     "with $1,209.9 billion [1]. Next came the United Kingdom with $937.5 billion [1]."),
+    ("canada Feb 26 vs Mar 26 chg?", "Canada's holdings fell by $6.9 billion"),
+    ("biggest buyer apr 2026?", "The biggest buyers of Treasury securities in April 2026"),
+    ("canada feb 2026 and mar 2026", "Canada at the end of each month: February 2026 $446.3 billion [1]; March 2026 "
+     "$439.4 billion [2]."),
+    ("canada change, apr to apr", "Canada's holdings fell by $42.3 billion"),  # never "unchanged, from X to X"
     # periods written short and the tables named as the source are no topic for the articles
     ("Canada's holdings MoM change", "Canada's holdings fell by $42.3 billion (9.6%), from $439.4 billion at the end "
      "of March 2026 to $397.1 billion at the end of April 2026"),
@@ -477,6 +485,26 @@ def test_follow_ups_to_a_ranking_ask_about_the_holder_it_named_or_the_next_place
     assert sixth.text.startswith("Luxembourg was the 6th-largest foreign holder"), sixth.text
     still = engine.ask("is it still second?", previous=engine.ask("How much does China hold?").question)
     assert still.text.startswith("No. Mainland China ranked 3rd"), still.text
+
+
+def test_the_shortest_follow_ups_keep_the_holder_and_the_month(engine):
+    turns = [
+        ("canada holdings", "Canada held $397.1 billion"),
+        ("peak?", "Of the month-ends from January 2026 to April 2026, Canada's holdings were highest"),
+        ("mom?", "Canada's holdings fell by $42.3 billion (9.6%), from $439.4 billion at the end of March 2026"),
+        ("rank?", "Canada ranked 7th of the 8 holders listed"),
+    ]
+    previous = None
+    for question, start in turns:
+        answer = engine.ask(question, previous=previous)
+        assert answer.text.startswith(start), (question, answer.text)
+        previous = answer.question
+    january = engine.ask("japan at the end of jan 2026")
+    same = engine.ask("uk same month?", previous=january.question)
+    assert same.text.startswith("The United Kingdom held $879.7 billion of U.S. Treasury securities at the end of "
+                                "January 2026"), same.text
+    exactly = engine.ask("how much exactly", previous=engine.ask("who holds the most?").question)
+    assert exactly.text.startswith("Japan held $1,209.9 billion"), exactly.text
 
 
 def test_follow_up_after_an_article_answer(engine):
