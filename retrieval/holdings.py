@@ -198,23 +198,30 @@ class HoldingsBook:
         return Figure(series, month, value, citation, earlier)
 
     def ranking(self, month: str | None = None) -> list[Figure]:
-        """Every country in one month, largest first, from the newest release holding that month."""
+        """Every country in one month, largest first. A country takes its value from the newest
+        release listing it that month: Table 5 lists this year's top 20, so a holder that was in
+        the top 20 then but is not now (Germany in October 2025) comes from the historical table."""
         self.refresh()  # with a month given, latest_month() (which refreshes) is not called
         month = month or self.latest_month()
-        for release in self._releases:
-            cells = release.months.get(month)
-            if cells:
-                citation = release.cite(month)
-                ranked = sorted(
-                    ((s, v) for s, v in cells.items() if not countries.is_aggregate(s)), key=lambda sv: (-sv[1], sv[0])
-                )
-                return [Figure(s, month, v, citation) for s, v in ranked]
+        listed = self._month_cells(month)
+        if listed:
+            ranked = sorted(listed.items(), key=lambda item: (-item[1][0], item[0]))
+            return [Figure(s, month, v, release.cite(month)) for s, (v, release) in ranked]
         months = self.months()
         if not months:
             raise NotFound(NO_TABLES)
         raise NotFound(
             f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}."
         )
+
+    def _month_cells(self, month: str) -> dict[str, tuple[float, _Release]]:
+        """Each country listed in the month, with its value and release, newest release first."""
+        listed: dict[str, tuple[float, _Release]] = {}
+        for release in self._releases:
+            for series, value in (release.months.get(month) or {}).items():
+                if not countries.is_aggregate(series):
+                    listed.setdefault(series, (value, release))
+        return listed
 
     def top(self, n: int = 5, month: str | None = None) -> list[Figure]:
         return self.ranking(month)[: max(1, n)]
@@ -225,11 +232,9 @@ class HoldingsBook:
         if countries.is_aggregate(series):
             raise NotFound(f"{series} is an aggregate, not a country: it has no rank.")
         month = month or self.latest_month(series)
-        for _, cells in self._listing(series, month):
-            ranked = sorted((v for s, v in cells.items() if not countries.is_aggregate(s)), reverse=True)
-            return ranked.index(cells[series]) + 1, len(ranked), self.value(series, month)
-        self.value(series, month)  # raises the coverage message
-        raise NotFound(f"No ranking for {month_label(month)}.")
+        figure = self.value(series, month)  # raises the coverage message
+        values = sorted((v for v, _ in self._month_cells(month).values()), reverse=True)
+        return values.index(figure.value) + 1, len(values), figure
 
     def change(self, name: str, start: str, end: str) -> Change:
         series = self.resolve(name)

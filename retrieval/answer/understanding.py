@@ -1306,7 +1306,7 @@ def _parse(
         # "biggest buyer in April?": the month's movers, whoever they are.
         or (plain and not names and change_super)
         # "Top five?": a ranking asked for with nothing else is the tables' ranking.
-        or (plain and top_n is not None and not names and len(t.split()) <= 4)
+        or (plain and top_n is not None and not names and (len(t.split()) <= 4 or time.explicit) and not topic)
         # "Who is third?": a place in a ranking is the tables' ranking.
         or (plain and not names and bool(_WHICH_COUNTRY.search(t)) and rank is not None)
         # "What was China's peak?": a holder's extreme is a month of its holdings.
