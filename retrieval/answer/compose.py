@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from retrieval.answer.evidence import Asks, Evidence, Need, gives_what_is_asked
 from retrieval.answer.types import Sources
 from retrieval.formatting import truncate
@@ -11,9 +13,10 @@ MAX_SENTENCES = 3
 # A further sentence must be nearly as good as the best (tuned on the dev set's tuning half).
 CLOSE_TO_BEST = 0.7
 CLOSE_OTHER_STORY = 0.9
-REPEAT_SHARE = 0.7
+REPEAT_SHARE = 0.7  # a sentence whose words are mostly in an earlier one adds little
+NOTE_MARKER = re.compile(r"\s?\[\d{1,3}\]")
 MARKER_ROOM = 5  # " [n]" and the space before the next sentence
-MIN_PART = 80  # the best sentence is cut to fit rather than dropped when this much room is left  # a sentence whose words are mostly in an earlier one adds little
+MIN_PART = 80  # the best sentence is cut to fit rather than dropped when this much room is left
 
 
 def choose(evidence: list[Evidence], need: Need) -> list[Evidence]:
@@ -72,7 +75,9 @@ def compose(chosen: list[Evidence], sources: Sources, budget: int = MAX_PROSE) -
     parts = []
     for e in (e for e in chosen if e in fitting):
         marker = sources.article(e.hit, e.sentence)
-        line = f"{truncate(e.sentence, budget - len(marker) - 1)} {marker}"
+        # A page's own note markers ("[2]") would read as ours.
+        sentence = NOTE_MARKER.sub("", e.sentence)
+        line = f"{truncate(sentence, budget - len(marker) - 1)} {marker}"
         parts.append(line)
         budget -= len(line) + 1
     return parts

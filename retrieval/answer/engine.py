@@ -76,7 +76,7 @@ TABLE_WORDS = frozenset(
         "low out went go did do does what when which who how whose were was is are the a an of in on at by for to and or "
         "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it "
         "shed move moved moves sit sitting overtake overtook pass passed spot place places historical series other grown "
-        "foreigner foreigners increased increasing decreased decreasing reduce reduced "
+        "foreigner foreigners increased increasing decreased decreasing reduce reduced grand "
         "others pare pared dump dumped offload"
     )
 )
@@ -104,6 +104,7 @@ OFFICIAL_WORDS = frozenset(
         "institutions monetary authority authorities"
     )
 )
+OFFICIAL_SPLIT = frozenset(tokenize("bill bills tbills note notes bond bonds"))
 MONTH_WORDS = frozenset(
     tokenize(" ".join(MONTH_FORMS) + " end late early mid start beginning q1 q2 q3 q4 last past previous ago")
 )
@@ -316,7 +317,8 @@ class AnswerEngine:
         text = normalized(q.text)  # "a yr earlier" as "a year earlier"
         words = (set(tokenize(text)) | compounds(text)) - TABLE_WORDS - MONTH_WORDS - QUESTION_WORDS - named - cues
         if q.aggregate and q.aggregate.startswith(countries.FOREIGN_OFFICIAL):
-            words -= OFFICIAL_WORDS  # "central banks" is how people name the official holders
+            # "central banks" is how people name the official holders, whose bills and bonds the tables split
+            words -= OFFICIAL_WORDS | OFFICIAL_SPLIT
         words = {w for w in words if countries.canonical(w) not in q.countries}  # "Caymans", "British"
         return {w for w in words if not re.fullmatch(r"[\d.,]+(?:st|nd|rd|th)?", w)}  # figures and ordinals
 

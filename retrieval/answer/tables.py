@@ -15,7 +15,7 @@ from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import COMBINED, OVERTAKE, Intent, Question, holders_in
 from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
 from retrieval.errors import NotFound
-from retrieval.formatting import format_billions, money, ordinal, share, signed
+from retrieval.formatting import format_billions, money, ordinal, percent, share, signed
 from retrieval.holdings import Change, Figure, HoldingsBook, movers
 
 PLACES = {1: "largest", 2: "second-largest", 3: "third-largest", 4: "fourth-largest", 5: "fifth-largest"}
@@ -47,8 +47,23 @@ ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which mo
 SHARE_ASKED = re.compile(r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|%", re.I)
 REVISION = re.compile(r"\b(?:first (?:reported|published|released)|originally|initially|revis\w*|restat\w*)\b", re.I)
 # How a person names the aggregates and Treasury's "Name, Qualifier" labels in a sentence.
-SPOKEN = {countries.GRAND_TOTAL: "all foreign holders together", countries.FOREIGN_OFFICIAL: "foreign official holders"}
-SPOKEN_POSSESSIVE = {countries.GRAND_TOTAL: "total foreign", countries.FOREIGN_OFFICIAL: "foreign official"}
+SPOKEN = {
+    countries.GRAND_TOTAL: "all foreign holders together",
+    countries.FOREIGN_OFFICIAL: "foreign official holders",
+    countries.FOREIGN_OFFICIAL_BILLS: "foreign official holders",
+    countries.FOREIGN_OFFICIAL_BONDS: "foreign official holders",
+}
+# What a series holds, when it is not all of a holder's Treasury securities.
+INSTRUMENTS = {
+    countries.FOREIGN_OFFICIAL_BILLS: "Treasury bills",
+    countries.FOREIGN_OFFICIAL_BONDS: "Treasury bonds and notes",
+}
+SPOKEN_POSSESSIVE = {
+    countries.GRAND_TOTAL: "total foreign",
+    countries.FOREIGN_OFFICIAL: "foreign official",
+    countries.FOREIGN_OFFICIAL_BILLS: "foreign official Treasury bill",
+    countries.FOREIGN_OFFICIAL_BONDS: "foreign official Treasury bond and note",
+}
 
 
 def display(series: str) -> str:
@@ -165,7 +180,8 @@ class TableAnswers:
         if intent == Intent.CHANGE and len(q.months) == 1 and not q.month_range and REVISION.search(q.text):
             intent = Intent.VALUE  # "first reported ... and now": the vintages of one month, not a monthly change
         if intent == Intent.COMPARE and len(q.countries) + (1 if q.aggregate else 0) < 2:
-            intent = Intent.CHANGE if len(q.months) >= 2 else Intent.VALUE
+            # "UK holdings 5 years ago vs now": one holder at two times is a change
+            intent = Intent.CHANGE if len(q.months) >= 2 or q.month_range else Intent.VALUE
         if intent in (Intent.VALUE, Intent.RANK) and subject is None:
             intent = Intent.TOP
         if intent in (Intent.SERIES, Intent.MAX, Intent.MIN, Intent.CHANGE) and subject is None:
@@ -570,7 +586,8 @@ class TableAnswers:
     def _value_text(self, figure: Figure, src: Sources) -> str:
         marker = src.table(figure)
         who = display(figure.series)
-        text = f"{capitalise(who)} held {money(figure.value)} of U.S. Treasury securities at the end of {month_label(figure.month)} {marker}."
+        what = INSTRUMENTS.get(figure.series, "U.S. Treasury securities")
+        text = f"{capitalise(who)} held {money(figure.value)} of {what} at the end of {month_label(figure.month)} {marker}."
         if not countries.is_aggregate(figure.series):
             try:
                 position, total, _ = self.book.rank(figure.series, figure.month)
@@ -615,7 +632,8 @@ class TableAnswers:
         markers = a if a == b else f"{a}{b}"
         verb = "rose" if change.absolute > 0 else "fell" if change.absolute < 0 else "were unchanged"
         who = capitalise(possessive(change.series))
-        pct = f" ({abs(change.percent):.1f}%)" if change.percent is not None and change.absolute else ""
+        # "(0.02%)", not "(0.0%)", for a tiny move
+        pct = f" ({percent(abs(change.percent)).lstrip('+')})" if change.percent is not None and change.absolute else ""
         amount = f" by {money(abs(change.absolute))}{pct}" if change.absolute else ""
         return (
             f"{who} holdings {verb}{amount}, from {money(change.start.value)} at the end of "

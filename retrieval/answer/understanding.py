@@ -971,7 +971,7 @@ _CHANGE = re.compile(
 )
 _COMPARE = re.compile(
     r"\b(?:vs\.?|versus|compar\w*|or|than|overt(?:ake|akes|aking|aken|ook)|surpass\w*|outrank\w*|ahead of"
-    r"|behind|relative to|against|(?:difference|gap) between|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
+    r"|behind|relative to|against|difference between|gap|which of|which one|more|less|bigger|larger|smaller|exceed\w*)\b"
 )
 # One holder moving past another ("the UK passed China", "China fell behind the UK"); read on
 # normalised text here and on the question as typed by the tables, hence re.I.
@@ -983,7 +983,7 @@ OVERTAKE = re.compile(
 # Several holders added up: "Belgium and Luxembourg combined".
 COMBINED = re.compile(r"\b(?:combined|together|altogether|in total|sum)\b", re.I)
 _HEAD_TO_HEAD = re.compile(
-    r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than|(?:difference|gap) between)\b|" + OVERTAKE.pattern
+    r"\b(?:vs\.?|versus|compar\w*|(?:bigger|larger|smaller) than|difference between|gap)\b|" + OVERTAKE.pattern
 )
 _WHICH_COUNTRY = re.compile(r"\b(?:which|what) (?:country|countries|nation|nations)\b|^\W*who\b")
 _EXPLICIT_COMPARE = re.compile(r"\b(?:vs\.?|versus|compar\w*|against)\b")

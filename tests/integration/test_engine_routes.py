@@ -240,6 +240,14 @@ def test_the_biggest_movers_over_a_period_are_ranked_by_its_change(engine):
     ("canada feb 2026 and mar 2026", "Canada at the end of each month: February 2026 $446.3 billion [1]; March 2026 "
      "$439.4 billion [2]."),
     ("canada change, apr to apr", "Canada's holdings fell by $42.3 billion"),  # never "unchanged, from X to X"
+    # the official holders' bills and bonds are in the tables; a share of the grand total too
+    ("How much of foreign official holdings is T-bills?", "Foreign official holders held $457.3 billion of Treasury "
+     "bills at the end of April 2026 [1]."),
+    ("foreign official bills change mom", "Foreign official Treasury bill holdings rose by $16.3 billion (3.7%)"),
+    ("foreign official share of grand total", "Foreign official holders held $3,906.5 billion of U.S. Treasury "
+     "securities at the end of April 2026 [1]. That is 41.8% of the $9,352.6 billion"),
+    ("japan uk gap", "At the end of April 2026, Japan held $1,209.9 billion [1] and the United Kingdom $937.5 billion"),
+    ("foreign official change mom", "Foreign official holdings rose by $4.3 billion (0.1%)"),
     # periods written short and the tables named as the source are no topic for the articles
     ("Canada's holdings MoM change", "Canada's holdings fell by $42.3 billion (9.6%), from $439.4 billion at the end "
      "of March 2026 to $397.1 billion at the end of April 2026"),

@@ -258,6 +258,11 @@ def test_a_month_is_ranked_over_every_holder_a_table_lists_for_it(desk):
     assert desk.book.rank("United Arab Emirates", "2025-10")[0] == 20
 
 
+def test_a_tiny_change_keeps_two_decimals_of_its_percentage(desk):
+    answer = AnswerEngine(desk.kb).ask("How did foreign official holdings change over the past year?")
+    assert answer.text.startswith("Foreign official holdings fell by $0.9 billion (0.02%), from $3,907.4 billion")
+
+
 def test_change_across_two_tables(desk):
     change = desk.book.change("China", "2024-12", "2026-04")
     assert (change.start.value, change.end.value, change.absolute) == (759.0, 651.1, -107.9)

@@ -120,6 +120,11 @@ def test_compose_keeps_the_best_sentences_when_not_all_fit():
     assert parts == ["The best sentence carries the figure, $31.4 billion, that was asked for. [1]"]
 
 
+def test_a_page_s_own_note_markers_are_not_quoted_beside_ours():
+    noted = _evidence("a", 2, "China cut its holdings by $25.7 billion in July[1][2], the data show.", 1.0)
+    assert compose([noted], Sources()) == ["China cut its holdings by $25.7 billion in July, the data show. [1]"]
+
+
 def test_renumbering_keeps_markers_and_citations_in_step():
     table = Answer(text="Japan held $1 billion [1].", citations=[
         Citation(1, "Table 5", "U.S. Treasury, TIC", "", "2026-05", "table", "slt_table5.txt", "Japan, April 2026")])
