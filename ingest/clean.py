@@ -29,6 +29,7 @@ FURNITURE = re.compile(
       | this\s+(?:story|article|content|embedded\s+content)\s+(?:was|is)\s+(?:initially|originally|not\s+available)\b.*
       | articles?\s+fully\s+unlocked\b.*
       | (?:https?://|www\.)\S+
+      | [—–-]{1,2}\s*[^()\n]{1,60}\(@\w{1,30}\).{0,40}                 # an embedded post's "— Name (@handle) May 2, 2026"
     )$""",
     re.I | re.X,
 )
@@ -69,12 +70,14 @@ DATED_PREFIX = re.compile(
     r"^[^.!?\n]{0,60}?\b(?:" + MONTH_PREFIXES + r")[a-z]*\.? \d{1,2},? (?:19|20)\d\d"
     r"\s*(?:[-–—:]+|\s\|)\s*(?=[A-Z“\"])"
 )
+# A page's date field run into its first sentence: "date 2025-09-06 Finance Minister ...".
+DATE_FIELD = re.compile(r"^(?:date|published|updated)\s*:?\s*\d{4}-\d{2}-\d{2}\s+(?=[A-Z“\"])", re.I)
 # A place or a section label before the story: "RIYADH: ", "Breaking: ".
 PLACE_LABEL = re.compile(r"^(?:[A-Z][A-Za-z.]+(?: [A-Z][A-Za-z.]+){0,2})\s*(?:[:–—]|--?)\s+(?=[A-Z“\"])")
 # A section label run into the sentence it heads: "Markets Markets rallied ...".
 REPEATED_LABEL = re.compile(r"^(\w+) (?=\1\b)")
 # What may open a paragraph before its first sentence starts, in the order pages put them.
-OPENINGS = (EDITOR_NOTE, DATELINE_PREFIX, DATED_PREFIX, PLACE_LABEL, REPEATED_LABEL)
+OPENINGS = (DATE_FIELD, EDITOR_NOTE, DATELINE_PREFIX, DATED_PREFIX, PLACE_LABEL, REPEATED_LABEL)
 # A social embed in a paragraph ("... crisis. pic.twitter.com/K6Ez") or a link ending it: never
 # quoted. A link inside a sentence stays, or the sentence would lose a word.
 INLINE_LINK = re.compile(r"\s*(?:\bpic\.twitter\.com/\S+|\b(?:https?://|www\.)\S+\s*$)")

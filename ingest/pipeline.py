@@ -42,7 +42,9 @@ MAX_WINDOW_CHARS = 1200  # inside the model's 256-token window
 LEAD_SENTENCES = 2
 MAX_LEAD_CHARS = 300
 # Stored with each article: a document chunked by an older scheme is chunked again on re-ingest.
-CHUNKING = "sentence-windows-5"  # 3: quotations kept whole; 4: the story's lead stored; 5: embeds and end links cleaned
+# 3: quotations kept whole; 4: the story's lead stored; 5: embeds and end links cleaned; 6: date fields and
+# embedded posts' credit lines cleaned
+CHUNKING = "sentence-windows-6"
 MAX_BOILERPLATE_CHARS = 20_000  # what a record keeps of the lines cleaning removed
 EMBED_BATCH_CHUNKS = 256  # chunks embedded and written together: ~10% faster encoding than 128 (length sorting)
 

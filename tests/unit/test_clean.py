@@ -105,6 +105,14 @@ def test_social_embeds_and_links_ending_a_paragraph_are_dropped():
     assert {"pic.twitter.com/Ab12Cd34", "https://example.com/next"} <= set(cleaned.removed)
 
 
+def test_an_embedded_post_s_credit_line_is_dropped():
+    page = ("Lumen Bank's Treasury book is at its smallest since 2019, a trader wrote online.\n"
+            "— Ada Trader (@adatrades) May 2, 2026\n"
+            "The bank will report again in June, a spokesman said.\n")
+    cleaned = clean_page(page, TITLE)
+    assert "@adatrades" not in cleaned.body and "— Ada Trader (@adatrades) May 2, 2026" in cleaned.removed
+
+
 def test_a_sentence_that_starts_like_a_byline_is_kept():
     page = "By contrast, the central bank added to its holdings of shorter bills in the same month."
     assert clean_page(page, "Anything").body == page
@@ -118,6 +126,8 @@ def test_a_sentence_that_starts_like_a_byline_is_kept():
     ("Harbour Daily, Monday, June 15, 2026-Three holders cut their Treasurys last month.",
      "Three holders cut their Treasurys last month."),
     ("Markets Markets rallied on Tuesday after the data came out.", "Markets rallied on Tuesday after the data came out."),
+    ("date 2026-05-02 The finance minister said the bank had begun to diversify its reserves.",
+     "The finance minister said the bank had begun to diversify its reserves."),
 ])
 def test_openings_run_into_the_first_sentence_are_removed(raw, shown):
     assert clean_page(raw, "Anything").body == shown
