@@ -207,14 +207,26 @@ def cmd_digest(args) -> int:
 
 
 def ensure_sample_ingested(kb) -> None:
-    """`make run` on a fresh machine: the sample corpus goes in once, then is left alone."""
-    if kb.list_documents():
+    """`make run` on a fresh machine: the sample corpus goes in once, then is left alone. The data
+    folder is the user's, shared by every checkout: a sample ingested from another checkout is
+    read again from this one, so its citations name files that are here (nothing is embedded)."""
+    documents = kb.list_documents()
+    if documents and not any(_sample_elsewhere(str(d.get("ref") or "")) for d in documents):
         return
     from ingest.pipeline import Ingester
 
-    print(f"First run: ingesting the sample corpus from {SAMPLE_DIR} (about a minute)…", file=sys.stderr)
+    if documents:
+        print(f"Citing the sample corpus from {SAMPLE_DIR}…", file=sys.stderr)
+    else:
+        print(f"First run: ingesting the sample corpus from {SAMPLE_DIR} (about a minute)…", file=sys.stderr)
     report = Ingester(kb).ingest([str(SAMPLE_DIR)])
     print(f"Sample corpus: {report.summary()}", file=sys.stderr)
+
+
+def _sample_elsewhere(ref: str) -> bool:
+    """A sample file's ref in another checkout: ".../data/sample/x.md" not under this SAMPLE_DIR."""
+    marker = f"{os.sep}data{os.sep}sample{os.sep}"
+    return marker in ref and not ref.startswith(str(SAMPLE_DIR) + os.sep)
 
 
 def cmd_run(args) -> int:

@@ -317,6 +317,22 @@ def test_ingest_and_query_on_chroma_server(server_kb, tmp_path):
     assert Ingester(server_kb).ingest([str(tmp_path / "in")]).unchanged == 2
 
 
+def test_desk_run_cites_this_checkout_s_sample_after_another_checkout_filled_the_store(kb, tmp_path, embedder, monkeypatch):
+    from bot import cli
+
+    other = tmp_path / "other-checkout" / "data" / "sample"
+    shutil.copytree(cli.SAMPLE_DIR, other)
+    monkeypatch.setattr(cli, "SAMPLE_DIR", other)
+    cli.ensure_sample_ingested(kb)  # the first checkout's run
+    shutil.rmtree(tmp_path / "other-checkout")  # and that checkout is gone
+    monkeypatch.setattr(cli, "SAMPLE_DIR", REPO / "data" / "sample")
+    before = embedder.texts_embedded
+    cli.ensure_sample_ingested(kb)
+    assert embedder.texts_embedded == before  # only the refs change
+    refs = {str(d.get("ref")) for d in kb.list_documents()}
+    assert refs and all(ref.startswith(str(REPO / "data" / "sample")) for ref in refs), refs
+
+
 def test_desk_run_without_terminal_answers_two_questions(tmp_path):
     env = {**os.environ, "DESK_DATA_DIR": str(tmp_path / "run-data")}
     env.pop("DISCORD_TOKEN", None)
