@@ -615,8 +615,14 @@ class TableAnswers:
                 start = shift_month(end, -12 if YEAR_NAMED.search(q.text) else -1)
             last = self.book.latest_month(series)
             names_month = bool(set(re.findall(r"[a-z]+", q.text.lower())) & MONTH_FORMS.keys())
-            if start.endswith("-01") and not names_month and previous_month(start) in self.book.months():
-                start = previous_month(start)  # "in 2025" is during the year: from the end of 2024
+            listed_before = series is None or previous_month(start) >= self.book.coverage(series)[0]
+            if (
+                start.endswith("-01")
+                and not names_month
+                and previous_month(start) in self.book.months()
+                and listed_before
+            ):
+                start = previous_month(start)  # "in 2025" is during the year: from the end of 2024 (when listed then)
             return start, min(end, last)
         if len(q.months) == 1:
             month = q.months[0]

@@ -953,7 +953,7 @@ _RISE = re.compile(
     r"\b(?:ris(?:e|es|en|ing)|rose|increas\w*|gain(?:s|ed|ing)?|grow(?:s|ing|n)?|grew|growth|climb\w*|jump\w*"
     r"|add(?:s|ed|ing)?|boost\w*|rais(?:e|ed|es|ing)|bought|buy(?:s|ing|ers?)?|purchas\w*|accumulat\w*"
     r"|(?:go|goes|went|gone|going|move[sd]?|moving|tick(?:ed|s)?|gone|edge[sd]?)\s+up|up\s+(?:by|from)"
-    r"|higher|rebound\w*|recover\w*|inflows?|snap(?:ped)? up|load(?:ed|ing)? up|expand\w*)\b"
+    r"|higher|rebound\w*|recover\w*|inflows?|snap(?:ped)? up|load(?:ed|ing)? up|expand\w*|surg\w*|soar\w*)\b"
 )
 _FALL = re.compile(
     r"\b(?:fall(?:s|en|ing)?|fell|drop\w*|declin\w*|decreas\w*|shr[ai]nk\w*|shrunk|slid(?:e|es|ing)?|slump\w*"
@@ -1074,9 +1074,11 @@ _BONDS = re.compile(
 )
 
 # The patterns whose words say what to look up in the tables ("ranks 10th", "history", "ahead
-# of", "peak"): such words ask the tables, not the articles. Verbs of change stay out, because
-# "purchases" and "inflows" are also flows the tables do not measure.
+# of", "peak", "jump"): such words ask the tables, not the articles. ("purchases" and "inflows"
+# are also flows the tables do not measure: the engine keeps those.)
 _CUE_PATTERNS = (
+    _RISE,
+    _FALL,
     _SERIES,
     _MAX_STRONG,
     _MIN_STRONG,

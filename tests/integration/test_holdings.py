@@ -258,6 +258,13 @@ def test_a_month_is_ranked_over_every_holder_a_table_lists_for_it(desk):
     assert desk.book.rank("United Arab Emirates", "2025-10")[0] == 20
 
 
+def test_a_change_in_a_year_starts_where_the_holder_is_first_listed(desk):
+    # El Salvador is first listed in January 2025; "jump" asks the tables, not the articles.
+    answer = AnswerEngine(desk.kb).ask("el salvador jump in 2025")
+    assert answer.text.startswith("El Salvador's holdings rose by $92.7 billion"), answer.text
+    assert "from $1.1 billion at the end of January 2025 to $93.8 billion at the end of December 2025" in answer.text
+
+
 def test_a_tiny_change_keeps_two_decimals_of_its_percentage(desk):
     answer = AnswerEngine(desk.kb).ask("How did foreign official holdings change over the past year?")
     assert answer.text.startswith("Foreign official holdings fell by $0.9 billion (0.02%), from $3,907.4 billion")
