@@ -180,15 +180,20 @@ class Question:
         if cur.intent == Intent.TOP and previous.countries and _RANK_WORD.search(t) and not _TOP_LIST.search(t):
             # "South Korea? ... rank?": where the holder just asked about stands.
             new.countries, new.aggregate, new.intent = list(previous.countries), previous.aggregate, Intent.RANK
-        if cur.intent is None and (nontable or previous.intent is None):
+        asked = previous
+        if previous.intent is None and previous.context and not nontable:
+            # "How much did China sell in March? ... why? ... and Japan?": what the tables were
+            # last asked, before the "why?", is what the conversation asks of Japan.
+            asked = dataclasses.replace(_parse(previous.context, None, None, fallback=False), threshold=None)
+        if cur.intent is None and (nontable or asked.intent is None):
             new.intent, new.rank, new.top_n = self.intent, self.rank, self.top_n
-        elif cur.intent is None and not nontable and previous.intent is not None:
-            new.intent = previous.intent
-            new.rank = cur.rank if cur.rank is not None else previous.rank
-            new.top_n = cur.top_n if cur.top_n is not None else previous.top_n
-            new.direction = cur.direction if cur.direction is not None else previous.direction
+        elif cur.intent is None and not nontable and asked.intent is not None:
+            new.intent = asked.intent
+            new.rank = cur.rank if cur.rank is not None else asked.rank
+            new.top_n = cur.top_n if cur.top_n is not None else asked.top_n
+            new.direction = cur.direction if cur.direction is not None else asked.direction
             if not has_subject:  # "What about foreign official holders?" asks no line of them
-                new.threshold = cur.threshold or previous.threshold
+                new.threshold = cur.threshold or asked.threshold
             subject_swapped = has_subject and (
                 cur.countries != previous.countries or cur.aggregate != previous.aggregate
             )

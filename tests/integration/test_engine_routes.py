@@ -515,6 +515,13 @@ def test_the_shortest_follow_ups_keep_the_holder_and_the_month(engine):
     assert exactly.text.startswith("Japan held $1,209.9 billion"), exactly.text
 
 
+def test_a_holder_named_after_a_why_is_asked_what_the_tables_were_asked_before_it(engine):
+    first = engine.ask("How much did Canada sell in April 2026?")
+    why = engine.ask("why?", previous=first.question)
+    japan = engine.ask("and Japan?", previous=why.question)
+    assert japan.text.startswith("Japan's holdings rose by $18.3 billion"), japan.text
+
+
 def test_follow_up_after_an_article_answer(engine):
     first = engine.ask("What did finance minister Mori say about the intervention?")
     assert cited_refs(first) == {"japan-yen.txt"}
