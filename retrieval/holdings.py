@@ -203,7 +203,11 @@ class HoldingsBook:
         the top 20 then but is not now (Germany in October 2025) comes from the historical table."""
         self.refresh()  # with a month given, latest_month() (which refreshes) is not called
         month = month or self.latest_month()
-        listed = self._month_cells(month)
+        listed: dict[str, tuple[float, _Release]] = {}  # each country's value from the newest release listing it
+        for release in self._releases:
+            for series, value in (release.months.get(month) or {}).items():
+                if not countries.is_aggregate(series):
+                    listed.setdefault(series, (value, release))
         if listed:
             ranked = sorted(listed.items(), key=lambda item: (-item[1][0], item[0]))
             return [Figure(s, month, v, release.cite(month)) for s, (v, release) in ranked]
@@ -213,15 +217,6 @@ class HoldingsBook:
         raise NotFound(
             f"The tables hold {month_label(months[0])} to {month_label(months[-1])}, not {month_label(month)}."
         )
-
-    def _month_cells(self, month: str) -> dict[str, tuple[float, _Release]]:
-        """Each country listed in the month, with its value and release, newest release first."""
-        listed: dict[str, tuple[float, _Release]] = {}
-        for release in self._releases:
-            for series, value in (release.months.get(month) or {}).items():
-                if not countries.is_aggregate(series):
-                    listed.setdefault(series, (value, release))
-        return listed
 
     def top(self, n: int = 5, month: str | None = None) -> list[Figure]:
         return self.ranking(month)[: max(1, n)]
@@ -233,8 +228,8 @@ class HoldingsBook:
             raise NotFound(f"{series} is an aggregate, not a country: it has no rank.")
         month = month or self.latest_month(series)
         figure = self.value(series, month)  # raises the coverage message
-        values = sorted((v for v, _ in self._month_cells(month).values()), reverse=True)
-        return values.index(figure.value) + 1, len(values), figure
+        ranked = [f.series for f in self.ranking(month)]
+        return ranked.index(series) + 1, len(ranked), figure
 
     def change(self, name: str, start: str, end: str) -> Change:
         series = self.resolve(name)

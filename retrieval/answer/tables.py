@@ -38,7 +38,6 @@ MAX_COMPARED_MONTHS = 3  # months of a side-by-side comparison, to stay a short 
 MORE = re.compile(
     r"\b(?:ahead of|above|more than|bigger than|larger than|greater than|overt\w*|surpass\w*|outrank\w*)\b", re.I
 )
-AMOUNT = re.compile(r"\$\s?\d|\d\s*(?:billion|bn|trillion|tn)\b", re.I)
 LESS = re.compile(r"\b(?:behind|below|less than|smaller than|fewer than)\b", re.I)
 BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|take over as|taken over as)\b", re.I)
 YEAR_NAMED = re.compile(r"\b(?:year\w*|annual\w*|yoy|y/y|20\d\d)\b", re.I)
@@ -104,6 +103,12 @@ def _passing(text: str) -> re.Match[str] | None:
 
 def _rest_of_clause(text: str, start: int) -> str:
     return re.split(r"[,;?.!]|\s+and\s+", text[start:], maxsplit=1)[0]
+
+
+def _change_markers(change: Change, src: Sources) -> str:
+    """The cells a change is read from: "[1]" when one release holds both months, else "[1][2]"."""
+    first, last = src.table(change.start), src.table(change.end)
+    return last if first == last else f"{first}{last}"
 
 
 def _yes_no(q: Question, holds: bool, text: str) -> str:
@@ -268,10 +273,10 @@ class TableAnswers:
             months = sorted(set(q.months))[-MAX_COMPARED_MONTHS:] if len(q.months) >= 2 else [self._month(q, names[0])]
             text = " ".join(self._compare_text(names, month, src) for month in months)
             # "Is the UK ahead of China?": the relation named first; "by more than $200 billion"
-            # asks about the gap, which the figures answer without a yes or no.
+            # (a line the parser read) asks about the gap, which the figures answer without a yes or no.
             more, less = MORE.search(q.text), LESS.search(q.text)
             named = min((m for m in (more, less) if m), key=lambda m: m.start(), default=None)
-            if len(months) == 1 and named and not AMOUNT.search(q.text):
+            if len(months) == 1 and named and q.threshold is None:
                 a, b = (self.book.value(n, months[0]).value for n in names)
                 text = _yes_no(q, (a > b) == (named is more), text)
             return text, months[-1]
@@ -502,10 +507,8 @@ class TableAnswers:
             if one_month
             else f"from the end of {month_label(start)} to the end of {month_label(month)}"
         )
-        span = (
-            f"{period}, by the change in their holdings from the end of {month_label(start)}"
-            if one_month
-            else f"{period}, by the change in their holdings"
+        span = f"{period}, by the change in their holdings" + (
+            f" from the end of {month_label(start)}" if one_month else ""
         )
         if q.threshold:
             op, line = q.threshold
@@ -516,8 +519,7 @@ class TableAnswers:
             lead = f"The biggest {'sellers' if falling else 'buyers'} of Treasury securities"
         if not moved:
             raise NotFound(f"No listed holder's holdings {verb} {period}.")
-        first, last = src.table(moved[0].start), src.table(moved[0].end)
-        marker = last if first == last else f"{first}{last}"
+        marker = _change_markers(moved[0], src)
         listed = "; ".join(
             f"{i}. {display(c.series).removeprefix('the ')} {signed(c.absolute)}" for i, c in enumerate(moved, 1)
         )
@@ -634,8 +636,7 @@ class TableAnswers:
         return previous_month(latest), latest
 
     def _change_text(self, change: Change, src: Sources) -> str:
-        a, b = src.table(change.start), src.table(change.end)
-        markers = a if a == b else f"{a}{b}"
+        markers = _change_markers(change, src)
         verb = "rose" if change.absolute > 0 else "fell" if change.absolute < 0 else "were unchanged"
         who = capitalise(possessive(change.series))
         # "(0.02%)", not "(0.0%)", for a tiny move

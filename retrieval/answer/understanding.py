@@ -1022,6 +1022,10 @@ _TOP_LIST = re.compile(
     r"|\bwhich (?:countries|nations)\b|\brank(?:ing|ings)?\s+(?:of\s+)?(?:the\s+)?(?:foreign\s+)?(?:holders|countries)\b"
     r"|\brank the\b|\blist (?:of |all )?(?:the )?(?:foreign )?(?:holders|countries)\b"
 )
+# "and the second?", "what about #3?": a bare place, after a ranking
+_BARE_PLACE = re.compile(
+    rf"^\W*(?:(?:and|what about|how about)\s+)?(?:the\s+)?(?:no\.?\s*|#\s*)?(?P<o>{_ORD}|{_NUM})\W*$"
+)
 _RANK_ORDINAL = [
     re.compile(
         rf"\b(?P<o>{_ORD})[\s-]+(?:largest|biggest|greatest|highest|top|leading|most|place|position|spot|ranked|holder|creditor|foreign holder|largest foreign)\b"
@@ -1032,10 +1036,8 @@ _RANK_ORDINAL = [
         r"(?=\s*(?:$|[?.!,;:)]|place|position|spot|largest|biggest|overall|behind|among|to\b|after\b|in the (?:ranking|list|table)))"
     ),
     re.compile(r"\brank(?:s|ed)?\s+(?:at\s+)?(?P<o>\d{1,2})\b"),
-    # "and the second?", "what about #3?": a bare place, after a ranking
-    re.compile(rf"^\W*(?:(?:and|what about|how about)\s+)?(?:the\s+)?(?:no\.?\s*|#\s*)?(?P<o>{_ORD}|{_NUM})\W*$"),
+    _BARE_PLACE,
 ]
-_BARE_PLACE = _RANK_ORDINAL[-1]
 _RANK_ONE = re.compile(
     r"\b(?:largest|biggest|greatest|top|leading|no\.?\s*1|number one|#\s*1)\s+(?:single\s+)?(?:foreign\s+)?"
     r"(?:holder|owner|creditor|investor|country|nation|buyer|seller)(?!s)\b"
@@ -1112,14 +1114,14 @@ def cue_words(text: str) -> str:
 
 # An ask for the story around a figure, which only the articles tell.
 _STORY = re.compile(
-    r"(?:going on|happening|happened there|the story|the context|context|background|tell me more|more details?"
-    r"|details|any news)"
+    r"\b(?:going on|happening|happened there|the story|the context|context|background|tell me more|more details?"
+    r"|details|any news)\b"
 )
 
 
 def asks_story(text: str) -> bool:
     """ "What was going on?", "tell me more": an ask for the story around what was just said."""
-    return bool(re.search(rf"\b{_STORY.pattern}\b", _normalize(text)))
+    return bool(_STORY.search(_normalize(text)))
 
 
 _BARE_YEAR = re.compile(r"\W*(?:(?:and|what about|how about)\s+)?(?:in\s+)?(?:the\s+end\s+of\s+)?(20\d\d)\W*")
