@@ -62,7 +62,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "Cayman Islands": ("Cayman", "Caymans", "Cayman Is."),
     "Belgium": ("Belgian",),
-    "Luxembourg": ("Luxemburg", "Luxembourgish"),
+    "Luxembourg": ("Luxemburg", "Luxembourgish", "Lux"),
     "Canada": ("Canadian",),
     "France": ("French",),
     "Ireland": ("Irish", "Republic of Ireland"),
@@ -263,6 +263,45 @@ def closest(name: str, n: int = 3) -> list[str]:
         if len(found) == n:
             break
     return found
+
+
+def misspelt(word: str) -> str | None:
+    """The holder a typed word misspells ("jpan", "swizterland"), when exactly one holder's
+    one-word name is that close: one slip in a short name, two in a long one, and the first
+    letter right. The caller decides whether the word is a word of its own ("spin", "franc")."""
+    key = _key(word)
+    if len(key) < MIN_MISSPELT or not key.isalpha() or key in _LOOKUP or key.removesuffix("s") in _LOOKUP:
+        return None  # a name, or one with its possessive's apostrophe left out ("japans")
+    found = {
+        name
+        for alias_key, name in _LOOKUP.items()
+        if alias_key[0] == key[0]
+        and " " not in alias_key
+        and len(alias_key) >= MIN_MISSPELT
+        and _slips(key, alias_key) <= (1 if len(key) < 7 else 2)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+MIN_MISSPELT = 4  # "Can", "Per", "Ire": shorter words are too often words of their own
+
+
+def _slips(a: str, b: str) -> int:
+    """Typing slips between two words: letters left out, added, changed or swapped (the
+    optimal-string-alignment distance)."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _alias_pattern(alias: str) -> str:

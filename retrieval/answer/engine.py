@@ -34,7 +34,14 @@ from retrieval.answer.evidence import (
 )
 from retrieval.answer.tables import TableAnswers, asks_movers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
-from retrieval.answer.understanding import Intent, Question, asks_story, cue_words, normalized, parse_question
+from retrieval.answer.understanding import (
+    Intent,
+    Question,
+    asks_story,
+    cue_words,
+    normalized,
+    parse_question,
+)
 from retrieval.calendar import (
     MONTH_FORMS,
     MONTH_NAME,
@@ -44,6 +51,7 @@ from retrieval.calendar import (
     most_recent,
     parse_month,
 )
+from retrieval.embedder import dictionary
 from retrieval.errors import NotFound
 from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
@@ -115,6 +123,7 @@ EVENT_TIME = re.compile(
     re.I,
 )
 EVENT_SENTENCES = 5  # the best sentences read for the event's month
+TYPED_WORD = re.compile(rf"(?<![\w'’.-])[A-Za-z]{{{countries.MIN_MISSPELT},}}(?![\w'’-])")
 TOKEN_SPAN = re.compile(r"[\w'’-]+")
 # "Today", "right now": only a recent story can say what is true now.
 PRESENT = re.compile(r"\b(?:today|right now|currently|at the moment|at present|these days|this week)\b", re.I)
@@ -155,6 +164,7 @@ class AnswerEngine:
         timings: dict[str, float] = {}
         if SMALL_TALK.match(text or ""):
             return Answer(text=HOW_TO_ASK, refused=True, route=Route.NONE)
+        text, read_as = self._respelt(text, guild_id)
         months = self._months()
         question = parse_question(text, available_months=months or None)
         subject = question.countries or question.aggregate
@@ -178,9 +188,30 @@ class AnswerEngine:
         timings["understand"] = _ms(started)
         answer = self._answer(question, months, timings, guild_id)
         answer.question = question
+        if read_as:
+            answer.text = f"{read_as} {answer.text}"
         timings["total"] = _ms(started)
         answer.timings_ms = {k: round(v, 1) for k, v in timings.items()}
         return answer
+
+    def _respelt(self, text: str, guild_id: int | None) -> tuple[str, str]:
+        """A question with a holder's name typed with a slip ("jpan holdings"), read with the
+        holder's name, and the note that tells the user so. A word of the dictionary or of the
+        sources is a word of its own ("spin", "franc"), never a slip."""
+        read_as: list[str] = []
+
+        def respell(m: re.Match[str]) -> str:
+            word = m.group(0)
+            if word.lower() in dictionary() or any(self.retriever.visible_word(t, guild_id) for t in tokenize(word)):
+                return word
+            name = countries.misspelt(word)
+            if name is None:
+                return word
+            read_as.append(f"“{word}” as {display(name)}")
+            return display(name)
+
+        respelt = TYPED_WORD.sub(respell, text)
+        return respelt, f"Reading {' and '.join(read_as)}." if read_as else ""
 
     def _about_ranked_holder(self, q: Question, previous: Question) -> Question:
         if previous.intent not in (Intent.TOP, Intent.RANK) or previous.countries or previous.threshold:

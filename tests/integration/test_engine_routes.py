@@ -370,6 +370,19 @@ def test_a_capital_stands_for_its_holder(engine):
     assert "$397.1 billion" in answer.text and "pension funds unwinding hedged positions" in answer.text
 
 
+def test_a_holder_typed_with_a_slip_is_read_as_the_holder_and_the_reply_says_so(engine):
+    answer = engine.ask("jpan and Canda holdings in March 2026?")
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith("Reading “jpan” as Japan and “Canda” as Canada. At the end of March 2026")
+    assert "Japan held $" in answer.text and "Canada $" in answer.text
+
+
+def test_a_dictionary_word_near_a_holder_is_no_slip(engine):
+    # "spin" is one letter from "Spain", and a word of its own.
+    answer = engine.ask("What is the spin on Treasury demand?")
+    assert "Reading" not in answer.text and "Spain" not in answer.text, answer.text
+
+
 def test_an_unknown_name_is_refused_by_its_name_not_the_question_s_first_words(engine):
     answer = engine.ask("Did the LBZ sell notes in March?")
     assert answer.refused and "do not list LBZ:" in answer.text, answer.text

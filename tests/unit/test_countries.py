@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import countries
-from retrieval.countries import AGGREGATES, canonical, closest, find_in_text, is_aggregate
+from retrieval.countries import AGGREGATES, canonical, closest, find_in_text, is_aggregate, misspelt
 
 REPO = Path(__file__).resolve().parents[2]
 ARTICLES = REPO / "tests" / "fixtures" / "articles"  # news pages written for the tests
@@ -152,3 +152,22 @@ def test_import_stays_light():
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "typed, name",
+    [("jpan", "Japan"), ("swizterland", "Switzerland"), ("chian", "China, Mainland"), ("Koera", "Korea, South")],
+)
+def test_a_holder_typed_with_a_slip_is_read_as_the_holder(typed, name):
+    assert misspelt(typed) == name
+
+
+@pytest.mark.parametrize("typed", ["Japan", "japans", "Caymans", "chilean", "Can", "untied", "holdings", "xyzzy"])
+def test_names_and_words_far_from_any_holder_are_no_slip(typed):
+    # A name as it is (or with its possessive's apostrophe left out) is no typo; "chian" may be
+    # China or Chile's "chilean" with two slips, but two slips are allowed only in long words.
+    assert misspelt(typed) is None
+
+
+def test_lux_is_luxembourg():
+    assert canonical("Lux") == "Luxembourg"
