@@ -40,7 +40,7 @@ QUESTION_WORDS = frozenset(
         "thing things way kind sort lot right now today these days this that one ones please know think mean every "
         "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
         "aren wasn weren won hasn haven no not they them their theirs he she him his her hers we our ours my your "
-        "list among same"
+        "list among same several few"
     )
 )
 

@@ -8,11 +8,20 @@ do hold.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from retrieval import countries
 from retrieval.answer.evidence import asks_yes_or_no
 from retrieval.answer.types import Answer, Route, Sources
-from retrieval.answer.understanding import COMBINED, OVERTAKE, Intent, Question, holders_in
+from retrieval.answer.understanding import (
+    COMBINED,
+    LONGEST,
+    OVERTAKE,
+    Intent,
+    Question,
+    holders_in,
+    months_counted,
+)
 from retrieval.calendar import MONTH_FORMS, month_label, previous_month, shift_month
 from retrieval.errors import NotFound
 from retrieval.formatting import format_billions, money, ordinal, percent, share, signed
@@ -116,6 +125,33 @@ def _yes_no(q: Question, holds: bool, text: str) -> str:
     return f"{'Yes' if holds else 'No'}. {text}" if asks_yes_or_no(q.text) else text
 
 
+@dataclass(frozen=True)
+class _Run:
+    sign: int  # 1: rose, -1: fell
+    first: int  # index of the month-end the run starts from
+    last: int  # index of its last month-end
+
+    @property
+    def months(self) -> int:
+        return self.last - self.first
+
+
+def _runs(figures: list[Figure]) -> list[_Run]:
+    """The runs of monthly moves one way, oldest first; a month with no change or a month missing
+    from the tables ends a run."""
+    runs: list[_Run] = []
+    for i in range(1, len(figures)):
+        before, now = figures[i - 1], figures[i]
+        sign = (now.value > before.value) - (now.value < before.value)
+        if not sign or shift_month(before.month, 1) != now.month:
+            continue
+        if runs and runs[-1].sign == sign and runs[-1].last == i - 1:
+            runs[-1] = _Run(sign, runs[-1].first, i)
+        else:
+            runs.append(_Run(sign, i - 1, i))
+    return runs
+
+
 def asks_movers(q: Question) -> bool:
     """ "Who sold the most in April?", "top 5 buyers": a ranking by change, of no one holder."""
     named = q.countries or q.aggregate
@@ -189,7 +225,7 @@ class TableAnswers:
             intent = Intent.CHANGE if len(q.months) >= 2 or q.month_range else Intent.VALUE
         if intent in (Intent.VALUE, Intent.RANK) and subject is None:
             intent = Intent.TOP
-        if intent in (Intent.SERIES, Intent.MAX, Intent.MIN, Intent.CHANGE) and subject is None:
+        if intent in (Intent.SERIES, Intent.MAX, Intent.MIN, Intent.CHANGE, Intent.STREAK) and subject is None:
             subject = countries.GRAND_TOTAL
 
         subjects = q.countries + ([q.aggregate] if q.aggregate else [])
@@ -294,6 +330,9 @@ class TableAnswers:
                 went = "rise" if changes[0].absolute > 0 else "fall" if changes[0].absolute < 0 else None
                 text = _yes_no(q, went == q.direction, text)
             return text, end_month
+
+        if intent == Intent.STREAK:
+            return self._streak_text(q, subject, src)
 
         if intent in (Intent.MAX, Intent.MIN) and subject and len(q.months) == 1:
             # "hit their lowest since 2008 in April 2026": the month's figure, and since when it is the extreme.
@@ -634,6 +673,50 @@ class TableAnswers:
             return previous_month(month), month
         latest = self.book.latest_month(series)
         return previous_month(latest), latest
+
+    def _streak_text(self, q: Question, subject: str, src: Sources) -> tuple[str, str]:
+        """ "How many months in a row did China sell?": the last run of monthly moves that way up
+        to the month asked (the newest by default); "the longest streak": the longest run."""
+        start = q.month_range[0] if q.month_range else None
+        end = q.months[-1] if q.months else q.month_range[1] if q.month_range else None
+        figures = self.book.series(subject, start, end)
+        runs = _runs(figures)
+        asked = [r for r in runs if q.direction is None or r.sign == (1 if q.direction == "rise" else -1)]
+        verb = {1: "rose", -1: "fell"}
+        if not asked:
+            went = {"rise": "rose", "fall": "fell"}.get(q.direction or "", "moved")
+            return (
+                f"{capitalise(possessive(figures[0].series))} holdings never {went} from one month-end to the next "
+                f"between {month_label(figures[0].month)} and {month_label(figures[-1].month)} {src.table(figures[-1])}.",
+                figures[-1].month,
+            )
+        longest = bool(LONGEST.search(q.text))
+        run = max(reversed(asked), key=lambda r: r.months) if longest else asked[-1]
+        first, last = figures[run.first], figures[run.last]
+        markers = _change_markers(Change(first.series, first, last), src)
+        months = f"{run.months} months in a row" if run.months > 1 else "for one month only"
+        moved = (
+            f"from {money(first.value)} at the end of {month_label(first.month)} to {money(last.value)} at the end of "
+            f"{month_label(last.month)}"
+        )
+        if longest:
+            moves = {1: "rises", -1: "falls"}[run.sign]
+            text = (
+                f"{capitalise(possessive(first.series))} longest run of monthly {moves} from "
+                f"{month_label(figures[0].month)} to {month_label(figures[-1].month)} was "
+                f"{'one month' if run.months == 1 else f'{run.months} months'}, "
+                f"{moved} {markers}."
+            )
+        else:
+            text = f"{capitalise(possessive(first.series))} holdings {verb[run.sign]} {months}, {moved} {markers}."
+            # "Has the UK been buying for three straight months?": yes while such a run goes on.
+            if q.direction:
+                going_on = run.last == len(figures) - 1
+                text = _yes_no(q, going_on and run.months >= (months_counted(q.text) or 2), text)
+        if run.last + 1 < len(figures):
+            after = figures[run.last + 1]
+            text += f" At the end of {month_label(after.month)} they were {money(after.value)} {src.table(after)}."
+        return text, figures[-1].month
 
     def _change_text(self, change: Change, src: Sources) -> str:
         markers = _change_markers(change, src)

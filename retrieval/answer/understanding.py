@@ -94,6 +94,7 @@ class Intent(StrEnum):
     MAX = "max"  # its highest month
     MIN = "min"  # its lowest month
     SERIES = "series"  # its month-by-month history
+    STREAK = "streak"  # how many months in a row it moved one way
 
 
 @dataclass
@@ -996,6 +997,14 @@ _SERIES = re.compile(
     r"\b(?:history|historical(?:ly)?|trend\w*|over time|time series|series|monthly|each month|every month"
     r"|month[\s-]by[\s-]month|chart|graph|plot|evolution|evolv\w*|trajectory|track\w*|path)\b"
 )
+# A run of monthly moves one way: "how many months in a row", "a sixth straight month", "streak".
+STREAK = re.compile(
+    r"\b(?:longest(?:\s+\w+){0,2}\s+(?:streak|run|stretch)s?|in a row|straight|consecutive(?:ly)?|back[\s-]to[\s-]back"
+    r"|streaks?|successive|running|on the trot)\b",
+    re.I,
+)
+_MONTHS_COUNTED = re.compile(rf"\b(?P<n>{_NUM})\s+(?:straight\s+|consecutive\s+|successive\s+)?months?\b")
+LONGEST = re.compile(r"\b(?:longest|long(?:est)?[\s-]running|record)\b", re.I)
 _MAX_STRONG = re.compile(
     r"\b(?:peak(?:ed|s|ing)?|record(?![\s-]+lows?)|all[\s-]time[\s-]+(?:high|peak)|top(?:ped|s)? out|high[\s-]water"
     r"|maximum|max|high point|zenith)\b"
@@ -1087,6 +1096,7 @@ _CUE_PATTERNS = (
     _RISE,
     _FALL,
     _SERIES,
+    STREAK,
     _MAX_STRONG,
     _MIN_STRONG,
     _EVER,
@@ -1103,6 +1113,11 @@ _CUE_PATTERNS = (
     *_TOP_N,
     *_RANK_ORDINAL,
 )
+
+
+def months_counted(text: str) -> int | None:
+    """The number of months a question counts ("three months in a row"), if it counts them."""
+    return _first_int([_MONTHS_COUNTED], _normalize(text[:_MAX_CHARS]), 1, 600)
 
 
 def cue_words(text: str) -> str:
@@ -1363,6 +1378,8 @@ def _parse(
             points + len(time.ranges) >= 2 or ((points or time.ranges) and time.latest)
         ):
             intent = Intent.COMPARE  # one series at two times: "more in March than in February?"
+        elif STREAK.search(t) and (rise or fall or change_word) and entities <= 1:
+            intent = Intent.STREAK  # "How many months in a row did China sell?"
         elif min_strong and (subject or not names):
             intent = Intent.MIN
         elif max_strong and (subject or not names):

@@ -264,6 +264,32 @@ def test_movers_lines_places_comparisons_and_histories_are_table_answers(engine,
     assert cited_refs(answer) == {"table5_sample.txt"}
 
 
+@pytest.mark.parametrize(
+    "question, text",
+    [
+        (
+            "How many months in a row did China sell?",
+            "Mainland China's holdings fell 3 months in a row, from $694.4 billion at the end of January 2026 "
+            "to $651.1 billion at the end of April 2026 [1][2].",
+        ),
+        (
+            "Has the UK been buying for four straight months?",
+            "No. The United Kingdom's holdings rose 3 months in a row, from $879.7 billion at the end of "
+            "January 2026 to $937.5 billion at the end of April 2026 [1][2].",
+        ),
+        (
+            "longest buying streak for Canada",
+            "Canada's longest run of monthly rises from January 2026 to April 2026 was one month, from $395.8 "
+            "billion at the end of January 2026 to $446.3 billion at the end of February 2026 [1][2]. At the end "
+            "of March 2026 they were $439.4 billion [3].",
+        ),
+    ],
+)
+def test_a_run_of_months_one_way_is_counted_from_the_table(engine, question, text):
+    answer = engine.ask(question)
+    assert answer.route == "table" and answer.text == text, answer.text
+
+
 def test_a_share_is_the_figure_over_the_foreign_total(engine):
     answer = engine.ask("What is Canada's share of foreign holdings?")
     assert answer.route == "table", answer.text

@@ -226,6 +226,11 @@ CASES: list[tuple[str, dict]] = [
     ("Show me the trend in China's holdings over 2024", expect(countries=[CN], month_range=("2024-01", "2024-12"), intent="series")),
     ("Chart Japan's holdings since 2020", expect(countries=["Japan"], month_range=("2020-01", "2026-04"), intent="series")),
     ("Japan's monthly holdings history", expect(countries=["Japan"], intent="series")),
+    # ---- runs of months one way
+    ("how many months in a row did China decline", expect(countries=[CN], intent="streak", direction="fall")),
+    ("longest buying streak for Japan", expect(countries=["Japan"], intent="streak", direction="rise")),
+    ("China sold for a sixth straight month in January 2025, why?",
+     expect(countries=[CN], months=["2025-01"], intent="streak", direction="fall")),
     # ---- not table questions
     ("What did Japan's finance minister say about using Treasurys as a card?", expect(countries=["Japan"])),
     ("What did Kato say about tariffs?", expect(about_holdings=False)),
