@@ -324,6 +324,8 @@ class TableAnswers:
                 start_month, end_month = self._change_months(q, name)
                 changes.append(self.book.change(name, start_month, end_month))
             text = " ".join(self._change_text(change, src) for change in changes)
+            if len(changes) == 1 and self._asks_share(q, changes[0].series):  # "How has China's share changed?"
+                text += self._shares_text([changes[0].start, changes[0].end], src)
             if len(changes) == 1 and q.direction and q.rank:  # "Was Ireland the biggest seller in April?"
                 text = self._mover_place_text(q, changes[0], text, src)
             elif len(changes) == 1 and q.direction:  # "Did Japan sell in 2025?"
@@ -384,7 +386,10 @@ class TableAnswers:
         if len(q.months) >= 2:  # "Hong Kong in February and March 2026": the figure at each month
             figures = [self.book.value(subject, m) for m in sorted(set(q.months))[-MAX_COMPARED_MONTHS:]]
             listed = "; ".join(f"{month_label(f.month)} {money(f.value)} {src.table(f)}" for f in figures)
-            return f"{capitalise(display(figures[0].series))} at the end of each month: {listed}.", figures[-1].month
+            text = f"{capitalise(display(figures[0].series))} at the end of each month: {listed}."
+            if self._asks_share(q, subject):
+                text += self._shares_text(figures, src)
+            return text, figures[-1].month
 
         # value
         month = self._month(q, subject)
@@ -396,20 +401,38 @@ class TableAnswers:
         if not (q.months or q.month_range) and month < self.book.latest_month():
             # "How much does Russia hold?": its last listed month, said to be one.
             text += f" The tables list {display(figure.series)} no later than {month_label(month)}."
-        if SHARE_ASKED.search(q.text) and subject != countries.GRAND_TOTAL:
+        if self._asks_share(q, subject):
             text += self._share_text(figure, src)
         return text, month
 
     def _share_text(self, figure: Figure, src: Sources) -> str:
         """ "What is Japan's share of foreign holdings?": the figure over the foreign total."""
-        try:
-            foreign = self.book.value(countries.GRAND_TOTAL, figure.month)
-        except NotFound:
-            return ""  # a team's own table may list a few countries and no total
+        foreign = self._foreign_total(figure)
+        if foreign is None:
+            return ""
         return (
             f" That is {share(figure.value, foreign.value)} of the {money(foreign.value)} "
             f"all foreign holders held {src.table(foreign)}."
         )
+
+    def _shares_text(self, figures: list[Figure], src: Sources) -> str:
+        """ "China's share in 2024 and 2025", "how has its share changed": the share at each month."""
+        totals = [self._foreign_total(f) for f in figures]
+        if any(t is None for t in totals):
+            return ""
+        listed = "; ".join(
+            f"{month_label(f.month)} {share(f.value, t.value)} {src.table(t)}" for f, t in zip(figures, totals) if t
+        )
+        return f" Share of all foreign holdings: {listed}."
+
+    def _foreign_total(self, figure: Figure) -> Figure | None:
+        try:
+            return self.book.value(countries.GRAND_TOTAL, figure.month)
+        except NotFound:
+            return None  # a team's own table may list a few countries and no total
+
+    def _asks_share(self, q: Question, series: str) -> bool:
+        return bool(SHARE_ASKED.search(q.text)) and self.book.resolve(series) != countries.GRAND_TOTAL
 
     def _window(self, q: Question) -> tuple[str | None, str | None]:
         if q.month_range:

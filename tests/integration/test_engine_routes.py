@@ -296,6 +296,16 @@ def test_a_share_is_the_figure_over_the_foreign_total(engine):
     assert answer.text.endswith("That is 4.2% of the $9,352.6 billion all foreign holders held [1].")
 
 
+@pytest.mark.parametrize(
+    "question", ["China's share of all foreign holdings in January and April 2026", "How has China's share changed since January?"]
+)
+def test_a_share_at_two_months_is_given_at_each(engine, question):
+    # 694.4 / 9,289.4 and 651.1 / 9,352.6
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.endswith("Share of all foreign holdings: January 2026 7.5% [1]; April 2026 7.0% [2]."), answer.text
+
+
 def test_what_a_person_said_is_quoted_from_the_article(engine):
     answer = engine.ask("What did finance minister Mori say about selling Treasuries?")
     assert answer.route == "articles"
