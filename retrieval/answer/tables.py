@@ -15,7 +15,6 @@ from retrieval.answer.evidence import asks_yes_or_no
 from retrieval.answer.types import Answer, Route, Sources
 from retrieval.answer.understanding import (
     COMBINED,
-    LONGEST,
     OVERTAKE,
     Intent,
     Question,
@@ -52,7 +51,6 @@ BECAME = re.compile(r"\b(?:become|became|becoming|been|turned into|took over as|
 YEAR_NAMED = re.compile(r"\b(?:year\w*|annual\w*|yoy|y/y|20\d\d)\b", re.I)
 BARE_WHEN = re.compile(r"\W*(?:since when|when|from when)\W*", re.I)
 ASKS_WHEN = re.compile(r"\b(?:when|since when|which month|what month|in which month|which year|what year)\b", re.I)
-SHARE_ASKED = re.compile(r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|%", re.I)
 REVISION = re.compile(r"\b(?:first (?:reported|published|released)|originally|initially|revis\w*|restat\w*)\b", re.I)
 # How a person names the aggregates and Treasury's "Name, Qualifier" labels in a sentence.
 SPOKEN = {
@@ -432,7 +430,7 @@ class TableAnswers:
             return None  # a team's own table may list a few countries and no total
 
     def _asks_share(self, q: Question, series: str) -> bool:
-        return bool(SHARE_ASKED.search(q.text)) and self.book.resolve(series) != countries.GRAND_TOTAL
+        return q.share and self.book.resolve(series) != countries.GRAND_TOTAL
 
     def _window(self, q: Question) -> tuple[str | None, str | None]:
         if q.month_range:
@@ -713,8 +711,7 @@ class TableAnswers:
                 f"between {month_label(figures[0].month)} and {month_label(figures[-1].month)} {src.table(figures[-1])}.",
                 figures[-1].month,
             )
-        longest = bool(LONGEST.search(q.text))
-        run = max(reversed(asked), key=lambda r: r.months) if longest else asked[-1]
+        run = max(reversed(asked), key=lambda r: r.months) if q.longest else asked[-1]
         first, last = figures[run.first], figures[run.last]
         markers = _change_markers(Change(first.series, first, last), src)
         months = f"{run.months} months in a row" if run.months > 1 else "for one month only"
@@ -722,7 +719,7 @@ class TableAnswers:
             f"from {money(first.value)} at the end of {month_label(first.month)} to {money(last.value)} at the end of "
             f"{month_label(last.month)}"
         )
-        if longest:
+        if q.longest:
             moves = {1: "rises", -1: "falls"}[run.sign]
             text = (
                 f"{capitalise(possessive(first.series))} longest run of monthly {moves} from "

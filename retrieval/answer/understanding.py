@@ -111,6 +111,8 @@ class Question:
     direction: str | None = None
     threshold: tuple[str, float] | None = None  # (">" or "<", billions): "which countries hold over $300bn?"
     about_holdings: bool = False
+    share: bool = False  # asks for the holder's share of all foreign holdings
+    longest: bool = False  # of a streak: the longest run, not the last
     context: str = ""  # the question a follow-up follows ("why?" after "What did Mori say?")
 
     def with_context(self, previous: Question | None) -> Question:
@@ -193,6 +195,7 @@ class Question:
             new.rank = cur.rank if cur.rank is not None else asked.rank
             new.top_n = cur.top_n if cur.top_n is not None else asked.top_n
             new.direction = cur.direction if cur.direction is not None else asked.direction
+            new.share, new.longest = cur.share or asked.share, cur.longest or asked.longest
             if not has_subject:  # "What about foreign official holders?" asks no line of them
                 new.threshold = cur.threshold or asked.threshold
             subject_swapped = has_subject and (
@@ -1004,7 +1007,11 @@ STREAK = re.compile(
     re.I,
 )
 _MONTHS_COUNTED = re.compile(rf"\b(?P<n>{_NUM})\s+(?:straight\s+|consecutive\s+|successive\s+)?months?\b")
-LONGEST = re.compile(r"\b(?:longest|long(?:est)?[\s-]running|record)\b", re.I)
+_LONGEST = re.compile(r"\b(?:longest|long(?:est)?[\s-]running|record)\b")
+# "What share", "what % of": a "%" after a figure ("25% tariffs") asks for no share.
+_SHARE = re.compile(
+    r"\b(?:share|percent(?:age)?|proportion|portion|fraction|how much of (?:the|all))\b|(?<![\d.\s])\s*%(?!\w)"
+)
 _MAX_STRONG = re.compile(
     r"\b(?:peak(?:ed|s|ing)?|record(?![\s-]+lows?)|all[\s-]time[\s-]+(?:high|peak)|top(?:ped|s)? out|high[\s-]water"
     r"|maximum|max|high point|zenith)\b"
@@ -1450,4 +1457,6 @@ def _parse(
         direction=direction,
         threshold=threshold,
         about_holdings=about,
+        share=bool(_SHARE.search(t)),
+        longest=intent == Intent.STREAK and bool(_LONGEST.search(t)),
     )

@@ -28,7 +28,8 @@ FO_BILLS, FO_BONDS = "Foreign Official Treasury Bills", "Foreign Official T-Bond
 
 EMPTY = dict(
     countries=[], aggregate=None, months=[], month_range=None, latest=False,
-    intent=None, rank=None, top_n=None, direction=None, threshold=None, about_holdings=True,
+    intent=None, rank=None, top_n=None, direction=None, threshold=None, about_holdings=True, share=False,
+    longest=False,
 )
 
 
@@ -210,7 +211,8 @@ CASES: list[tuple[str, dict]] = [
     ("What's the record high for total foreign holdings of Treasurys, and which month was it?",
      expect(aggregate=GT, intent="max")),
     ("Who are the biggest foreign holders?", expect(intent="top")),
-    ("What share of total foreign holdings does Japan have?", expect(countries=["Japan"], aggregate=GT, intent="value")),
+    ("What share of total foreign holdings does Japan have?",
+     expect(countries=["Japan"], aggregate=GT, intent="value", share=True)),
     ("what's the total now?", expect(aggregate=GT, latest=True, intent="value")),
     ("How much do all other countries hold?", expect(aggregate="All Other", intent="value")),
     # ---- peaks and lows
@@ -228,7 +230,7 @@ CASES: list[tuple[str, dict]] = [
     ("Japan's monthly holdings history", expect(countries=["Japan"], intent="series")),
     # ---- runs of months one way
     ("how many months in a row did China decline", expect(countries=[CN], intent="streak", direction="fall")),
-    ("longest buying streak for Japan", expect(countries=["Japan"], intent="streak", direction="rise")),
+    ("longest buying streak for Japan", expect(countries=["Japan"], intent="streak", direction="rise", longest=True)),
     ("China sold for a sixth straight month in January 2025, why?",
      expect(countries=[CN], months=["2025-01"], intent="streak", direction="fall")),
     # ---- not table questions
@@ -299,6 +301,11 @@ FOLLOW_UPS: list[tuple[str, str, dict]] = [
      expect(countries=["Japan"], months=["2025-03"], intent="value")),
     ("foreign official holdings, March 2025?", "and total?",
      expect(aggregate=GT, months=["2025-03"], intent="value")),
+    # what is asked of the figure stays asked: a share, the longest run
+    ("China's share of foreign holdings in Jan 2025 and Jan 2026", "and Japan?",
+     expect(countries=["Japan"], months=["2025-01", "2026-01"], intent="value", share=True)),
+    ("longest selling streak for China", "and Japan?",
+     expect(countries=["Japan"], intent="streak", direction="fall", longest=True)),
     # a question that stands on its own keeps its own fields
     ("How much does Japan hold?", "Who holds the most?", expect(intent="top", rank=1)),
     ("How much did Japan hold in March 2025?", "What did Kato say about tariffs?", expect(about_holdings=False)),
