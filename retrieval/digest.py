@@ -389,19 +389,23 @@ def group_stories(docs: list[_Doc]) -> list[list[_Doc]]:
     return groups
 
 
+def _date_fits(month: str, published: str, text: str) -> bool:
+    """Whether a story's date fits a table month: published from that month to six months after
+    it (Treasury publishes a month's figures about six weeks after it ends; stories follow), or,
+    undated, its text names the month's year."""
+    day = _day(published)
+    if day is None:
+        return month[:4] in YEAR.findall(text)
+    return month <= format_month(day.year, day.month) <= shift_month(month, 6)
+
+
 def _about_month(text: str, published: str, month: str) -> bool:
     """Whether a text is about a table month: it names the month, and its year or date fits."""
     name = month_name(month)
     if name not in _months_named(text):
         return False
-    if month[:4] in YEAR.findall(text):
-        return True
-    day = _day(published)
-    if day is None:
-        return False
-    # Treasury publishes a month's figures about six weeks after it ends; stories follow.
-    published_month = format_month(day.year, day.month)
-    return month <= published_month <= shift_month(month, 6)
+    # Here naming the year is enough, whatever the date: the text says which month it means.
+    return month[:4] in YEAR.findall(text) or _date_fits(month, published, text)
 
 
 def explains_month(sentence: str, title: str, window: str, published: str, month: str) -> bool:
@@ -419,10 +423,7 @@ def explains_month(sentence: str, title: str, window: str, published: str, month
         in_title = MONTH_NAME.findall(title)
         if not in_title or in_title[0] != name:
             return False
-    day = _day(published)
-    if day is not None:
-        return month <= format_month(day.year, day.month) <= shift_month(month, 6)
-    return month[:4] in YEAR.findall(f"{title} {window}")
+    return _date_fits(month, published, f"{title} {window}")
 
 
 def _story(group: list[_Doc], top: set[str], month: str) -> Story:
