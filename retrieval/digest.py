@@ -28,7 +28,7 @@ import numpy as np
 
 from retrieval import countries
 from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
-from retrieval.answer.llm import grounded
+from retrieval.answer.llm import REFUSAL, ask_model, grounded
 from retrieval.calendar import MONTH_NAME, YEAR, format_month, month_label, month_name, shift_month, utc_stamp
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
@@ -522,8 +522,6 @@ def table_facts(digest: Digest) -> str:
 
 def summarise(llm, digest: Digest) -> str:
     """One paragraph by the LLM, kept only when every claim cites and every figure is grounded."""
-    from prompts import load
-
     held: dict[str, str] = {}
     blocks = []
     for n, story in enumerate(digest.stories, 1):
@@ -538,17 +536,18 @@ def summarise(llm, digest: Digest) -> str:
         blocks.append(f"[T] Treasury table:\n<<<SOURCE\n{facts}\nSOURCE>>>")
     if not blocks:
         return ""
-    try:
-        reply = llm.invoke(
-            [("system", load("digest_system")), ("human", load("digest_user").format(sources="\n\n".join(blocks)))]
-        )
-    except Exception as exc:  # a server that is down or slow must not cost the team its digest
-        log.warning("LLM summary failed (%s); the digest goes out without one", type(exc).__name__)
+    text = ask_model(
+        llm,
+        "digest",
+        {"sources": "\n\n".join(blocks)},
+        markers=SUMMARY_MARKER,
+        given=lambda n: n in held,
+        if_failed="the digest goes out without one",
+    )
+    if text is None:
         return ""
-    text = " ".join(str(getattr(reply, "content", reply) or "").split())
-    text = SUMMARY_MARKER.sub(lambda m: m.group(0) if m.group(1) in held else "", text)  # invented markers go
-    text = re.sub(r"\s+([.,;])", r"\1", text).strip()
-    if not text or "NOT IN SOURCES" in text.upper() or len(text) > MAX_SUMMARY or not checked(text, held):
+    text = re.sub(r"\s+([.,;])", r"\1", text).strip()  # a dropped marker leaves a gap before a stop
+    if not text or REFUSAL in text.upper() or len(text) > MAX_SUMMARY or not checked(text, held):
         log.info("LLM summary dropped: uncited claim, ungrounded figure or too long")
         return ""
     return text
