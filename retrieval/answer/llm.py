@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from retrieval.answer.evidence import Evidence
-from retrieval.answer.types import Answer, Citation, Route, Sources
+from retrieval.answer.types import Answer, Route, Sources
 from retrieval.formatting import truncate
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,5 @@ def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
     # Renumber the kept sources 1..k in order of first use, as composed answers do.
     mapping = {old: new for new, old in enumerate(order, start=1)}
     cleaned = MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", cleaned)
-    citations = []
-    for old in order:
-        c = sources.citations[old - 1]
-        citations.append(Citation(mapping[old], c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
+    citations = [replace(sources.citations[old - 1], n=mapping[old]) for old in order]
     return Answer(text=truncate(cleaned, MAX_REPLY), citations=citations, route=Route.ARTICLES)
