@@ -12,7 +12,8 @@ explains (same holder, same month) is followed by that article's sentence and it
 With an LLM configured, a one-paragraph summary opens the digest when every claim in it carries
 a valid marker and every figure is in the sources it cites; otherwise there is none.
 
-Used by `desk digest` and the bot's digest posts (bot/render/digest.py).
+Used by `desk digest` and the bot's digest posts (bot/render/digest.py). What a digest holds is in
+retrieval/digest_types.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
@@ -30,9 +30,10 @@ from retrieval import countries
 from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
 from retrieval.answer.llm import REFUSAL, ask_model, grounded
 from retrieval.calendar import MONTH_NAME, YEAR, format_month, month_label, month_name, shift_month, utc_stamp
+from retrieval.digest_types import Digest, Explanation, Report, Story
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
-from retrieval.holdings import Change, Figure, HoldingsBook, movers
+from retrieval.holdings import Change, HoldingsBook, movers
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import split_sentences
 from retrieval.store import visible_to
@@ -92,73 +93,6 @@ RISE_WORDS = re.compile(
     r"gain\w*|climb\w*|jump\w*|boost\w*|snapped up|higher)\b",
     re.I,
 )
-
-
-# -- what the digest holds ----------------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    """One outlet's document in a story: what an item cites."""
-
-    doc_id: str
-    title: str
-    source: str
-    url: str
-    published: str
-
-    @property
-    def outlet(self) -> str:
-        """The outlet as a reader names it: "Reuters (via cryptoopia.com)" -> "Reuters"."""
-        name = re.sub(r"\s*\(.*?\)\s*", " ", self.source).strip() or self.source.strip()
-        if name:
-            return name
-        host = urlparse(self.url).hostname or ""
-        return host.removeprefix("www.") or self.doc_id
-
-
-@dataclass
-class Story:
-    """One event, as one or more outlets reported it."""
-
-    title: str
-    lead: str
-    reports: list[Report]
-    published: str = ""  # the newest report's date ("" when none is dated)
-    holders: list[str] = field(default_factory=list)
-    top_holder: bool = False  # concerns one of the latest month's top-10 holders
-    latest_month: bool = False  # concerns the tables' latest month
-
-    @property
-    def outlets(self) -> list[str]:
-        return list(dict.fromkeys(r.outlet for r in self.reports))
-
-
-@dataclass
-class Explanation:
-    """A move of the latest month and the article sentence that says why."""
-
-    change: Change
-    sentence: str
-    report: Report
-
-
-@dataclass
-class Digest:
-    since: str
-    stories: list[Story] = field(default_factory=list)  # the ones shown, most important first
-    more_stories: int = 0
-    new_documents: int = 0
-    month: str = ""
-    top: list[Figure] = field(default_factory=list)
-    movers: list[Change] = field(default_factory=list)
-    explanations: dict[str, Explanation] = field(default_factory=dict)  # series -> why it moved
-    new_month: bool = False
-    summary: str = ""  # the LLM's paragraph; its [n] are story numbers, [T] the table
-
-    @property
-    def empty(self) -> bool:
-        return not self.stories and not self.new_month
 
 
 # -- reading the new documents --------------------------------------------------------------------
