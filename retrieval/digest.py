@@ -12,7 +12,8 @@ explains (same holder, same month) is followed by that article's sentence and it
 With an LLM configured, a one-paragraph summary opens the digest when every claim in it carries
 a valid marker and every figure is in the sources it cites; otherwise there is none.
 
-Used by `desk digest` and the bot's digest posts (bot/render/digest.py).
+Used by `desk digest` and the bot's digest posts (bot/render/digest.py). What a digest holds is in
+retrieval/digest_types.py.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 
 from retrieval import countries
 from retrieval.answer.evidence import CAUSE, find_evidence, is_prose, need_of
-from retrieval.answer.llm import grounded
+from retrieval.answer.llm import REFUSAL, ask_model, grounded
 from retrieval.calendar import MONTH_NAME, YEAR, format_month, month_label, month_name, shift_month, utc_stamp
+from retrieval.digest_types import Digest, Explanation, Report, Story
 from retrieval.errors import DeskError, NotFound
 from retrieval.formatting import format_billions, signed, truncate
-from retrieval.holdings import Change, Figure, HoldingsBook, movers
+from retrieval.holdings import Change, HoldingsBook, movers
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import split_sentences
 from retrieval.store import visible_to
@@ -92,73 +93,6 @@ RISE_WORDS = re.compile(
     r"gain\w*|climb\w*|jump\w*|boost\w*|snapped up|higher)\b",
     re.I,
 )
-
-
-# -- what the digest holds ----------------------------------------------------------------------
-
-
-@dataclass
-class Report:
-    """One outlet's document in a story: what an item cites."""
-
-    doc_id: str
-    title: str
-    source: str
-    url: str
-    published: str
-
-    @property
-    def outlet(self) -> str:
-        """The outlet as a reader names it: "Reuters (via cryptoopia.com)" -> "Reuters"."""
-        name = re.sub(r"\s*\(.*?\)\s*", " ", self.source).strip() or self.source.strip()
-        if name:
-            return name
-        host = urlparse(self.url).hostname or ""
-        return host.removeprefix("www.") or self.doc_id
-
-
-@dataclass
-class Story:
-    """One event, as one or more outlets reported it."""
-
-    title: str
-    lead: str
-    reports: list[Report]
-    published: str = ""  # the newest report's date ("" when none is dated)
-    holders: list[str] = field(default_factory=list)
-    top_holder: bool = False  # concerns one of the latest month's top-10 holders
-    latest_month: bool = False  # concerns the tables' latest month
-
-    @property
-    def outlets(self) -> list[str]:
-        return list(dict.fromkeys(r.outlet for r in self.reports))
-
-
-@dataclass
-class Explanation:
-    """A move of the latest month and the article sentence that says why."""
-
-    change: Change
-    sentence: str
-    report: Report
-
-
-@dataclass
-class Digest:
-    since: str
-    stories: list[Story] = field(default_factory=list)  # the ones shown, most important first
-    more_stories: int = 0
-    new_documents: int = 0
-    month: str = ""
-    top: list[Figure] = field(default_factory=list)
-    movers: list[Change] = field(default_factory=list)
-    explanations: dict[str, Explanation] = field(default_factory=dict)  # series -> why it moved
-    new_month: bool = False
-    summary: str = ""  # the LLM's paragraph; its [n] are story numbers, [T] the table
-
-    @property
-    def empty(self) -> bool:
-        return not self.stories and not self.new_month
 
 
 # -- reading the new documents --------------------------------------------------------------------
@@ -389,19 +323,23 @@ def group_stories(docs: list[_Doc]) -> list[list[_Doc]]:
     return groups
 
 
+def _date_fits(month: str, published: str, text: str) -> bool:
+    """Whether a story's date fits a table month: published from that month to six months after
+    it (Treasury publishes a month's figures about six weeks after it ends; stories follow), or,
+    undated, its text names the month's year."""
+    day = _day(published)
+    if day is None:
+        return month[:4] in YEAR.findall(text)
+    return month <= format_month(day.year, day.month) <= shift_month(month, 6)
+
+
 def _about_month(text: str, published: str, month: str) -> bool:
     """Whether a text is about a table month: it names the month, and its year or date fits."""
     name = month_name(month)
     if name not in _months_named(text):
         return False
-    if month[:4] in YEAR.findall(text):
-        return True
-    day = _day(published)
-    if day is None:
-        return False
-    # Treasury publishes a month's figures about six weeks after it ends; stories follow.
-    published_month = format_month(day.year, day.month)
-    return month <= published_month <= shift_month(month, 6)
+    # Here naming the year is enough, whatever the date: the text says which month it means.
+    return month[:4] in YEAR.findall(text) or _date_fits(month, published, text)
 
 
 def explains_month(sentence: str, title: str, window: str, published: str, month: str) -> bool:
@@ -419,10 +357,7 @@ def explains_month(sentence: str, title: str, window: str, published: str, month
         in_title = MONTH_NAME.findall(title)
         if not in_title or in_title[0] != name:
             return False
-    day = _day(published)
-    if day is not None:
-        return month <= format_month(day.year, day.month) <= shift_month(month, 6)
-    return month[:4] in YEAR.findall(f"{title} {window}")
+    return _date_fits(month, published, f"{title} {window}")
 
 
 def _story(group: list[_Doc], top: set[str], month: str) -> Story:
@@ -521,8 +456,6 @@ def table_facts(digest: Digest) -> str:
 
 def summarise(llm, digest: Digest) -> str:
     """One paragraph by the LLM, kept only when every claim cites and every figure is grounded."""
-    from prompts import load
-
     held: dict[str, str] = {}
     blocks = []
     for n, story in enumerate(digest.stories, 1):
@@ -537,17 +470,18 @@ def summarise(llm, digest: Digest) -> str:
         blocks.append(f"[T] Treasury table:\n<<<SOURCE\n{facts}\nSOURCE>>>")
     if not blocks:
         return ""
-    try:
-        reply = llm.invoke(
-            [("system", load("digest_system")), ("human", load("digest_user").format(sources="\n\n".join(blocks)))]
-        )
-    except Exception as exc:  # a server that is down or slow must not cost the team its digest
-        log.warning("LLM summary failed (%s); the digest goes out without one", type(exc).__name__)
+    text = ask_model(
+        llm,
+        "digest",
+        {"sources": "\n\n".join(blocks)},
+        markers=SUMMARY_MARKER,
+        given=lambda n: n in held,
+        if_failed="the digest goes out without one",
+    )
+    if text is None:
         return ""
-    text = " ".join(str(getattr(reply, "content", reply) or "").split())
-    text = SUMMARY_MARKER.sub(lambda m: m.group(0) if m.group(1) in held else "", text)  # invented markers go
-    text = re.sub(r"\s+([.,;])", r"\1", text).strip()
-    if not text or "NOT IN SOURCES" in text.upper() or len(text) > MAX_SUMMARY or not checked(text, held):
+    text = re.sub(r"\s+([.,;])", r"\1", text).strip()  # a dropped marker leaves a gap before a stop
+    if not text or REFUSAL in text.upper() or len(text) > MAX_SUMMARY or not checked(text, held):
         log.info("LLM summary dropped: uncited claim, ungrounded figure or too long")
         return ""
     return text

@@ -17,7 +17,7 @@ from bot.render.limits import (
     truncate,
 )
 from retrieval.calendar import month_label
-from retrieval.digest import Digest, Report
+from retrieval.digest_types import Digest, Report
 from retrieval.formatting import money, signed
 from retrieval.formatting import truncate as shorten  # prose, cut at a word; `truncate` keeps links whole
 

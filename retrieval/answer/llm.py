@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import replace
 
 from retrieval.answer.evidence import Evidence
-from retrieval.answer.types import Answer, Citation, Route, Sources
+from retrieval.answer.types import Answer, Route, Sources
 from retrieval.formatting import truncate
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ NUMBER = re.compile(
 )
 SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "million": 1e6, "mn": 1e6}
 MARKER = re.compile(r"\[(\d+)\]")
+REFUSAL = "NOT IN SOURCES"  # what the prompts tell the model to reply when its sources do not say
 
 
 def numbers_in(text: str) -> list[tuple[float, int, float]]:
@@ -54,11 +57,33 @@ def grounded(reply: str, sources_text: str) -> bool:
     return True
 
 
+def ask_model(
+    llm,
+    prompt: str,
+    fields: dict[str, str],
+    *,
+    markers: re.Pattern[str],
+    given: Callable[[str], bool],
+    if_failed: str,
+) -> str | None:
+    """The model's reply to prompts/<prompt>_system and <prompt>_user (filled in with `fields`), on
+    one line, keeping only the markers whose number `given` accepts ("[9]" of five sources is
+    invented and goes); None when the call fails, `if_failed` telling the log what happens instead."""
+    from prompts import load
+
+    try:
+        reply = llm.invoke([("system", load(f"{prompt}_system")), ("human", load(f"{prompt}_user").format(**fields))])
+    except Exception as exc:  # a server that is down or slow costs only the model's part
+        # The type only: an error's message can quote a key or an address with credentials.
+        log.warning("LLM call failed (%s); %s", type(exc).__name__, if_failed)
+        return None
+    text = " ".join(str(getattr(reply, "content", reply) or "").split())
+    return markers.sub(lambda m: m.group(0) if given(m.group(1)) else "", text)
+
+
 def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
     """The LLM's reply to an article question, its markers and figures checked; None means use
     the composed answer. Table figures are never rephrased."""
-    from prompts import load
-
     sources = Sources()
     blocks = []
     held: dict[int, str] = {}
@@ -70,26 +95,22 @@ def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
         blocks.append(
             f"{marker} {e.hit.meta.get('title', '')} ({e.hit.meta.get('published', '')}):\n<<<SOURCE\n{text}\nSOURCE>>>"
         )
-    try:
-        reply = llm.invoke(
-            [
-                ("system", load("answer_system")),
-                ("human", load("answer_user").format(sources="\n\n".join(blocks), question=question)),
-            ]
-        )
-    except Exception as exc:  # a server that is down or slow must not cost the user an answer
-        log.warning("LLM call failed (%s); answering from the sources", type(exc).__name__)
+    reply = ask_model(
+        llm,
+        "answer",
+        {"sources": "\n\n".join(blocks), "question": question},
+        markers=MARKER,
+        given=lambda n: int(n) in held,
+        if_failed="answering from the sources",
+    )
+    if reply is None:
         return None
-    text = str(getattr(reply, "content", reply) or "")
-    valid = {c.n for c in sources.citations}
-    # Markers must point at sources the model was given; "[9]" out of five is invented.
-    cleaned = MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = re.sub(r"\s+", " ", reply).strip()  # a dropped marker leaves two spaces
     order: list[int] = []
     for n in MARKER.findall(cleaned):
         if int(n) not in order:
             order.append(int(n))
-    if not order or "NOT IN SOURCES" in cleaned.upper():
+    if not order or REFUSAL in cleaned.upper():
         log.info("LLM reply had no valid citation; using the composed answer")
         return None
     if not grounded(cleaned, " ".join(held[n] for n in order)):
@@ -97,8 +118,5 @@ def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
     # Renumber the kept sources 1..k in order of first use, as composed answers do.
     mapping = {old: new for new, old in enumerate(order, start=1)}
     cleaned = MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", cleaned)
-    citations = []
-    for old in order:
-        c = sources.citations[old - 1]
-        citations.append(Citation(mapping[old], c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
+    citations = [replace(sources.citations[old - 1], n=mapping[old]) for old in order]
     return Answer(text=truncate(cleaned, MAX_REPLY), citations=citations, route=Route.ARTICLES)

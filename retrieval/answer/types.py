@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,8 @@ class Citation:
     kind: str  # "article" | "table"
     ref: str
     snippet: str
+    # The source it stands for, one number per key (Sources.add): a document, or a table's month.
+    key: tuple = field(default=(), repr=False, compare=False)
 
 
 class Route(StrEnum):
@@ -47,7 +49,7 @@ class Answer:
     def to_dict(self) -> dict:
         return {
             "text": self.text,
-            "citations": [asdict(c) for c in self.citations],
+            "citations": [{k: v for k, v in asdict(c).items() if k != "key"} for c in self.citations],
             "refused": self.refused,
             "route": self.route,
             "timings_ms": self.timings_ms,
@@ -63,10 +65,8 @@ class Sources:
 
     def table(self, figure: Figure) -> str:
         c = figure.citation
-        key = ("table", c.doc_id, figure.month)
         snippet = f"{figure.series}, {month_label(figure.month)}: {format_billions(figure.value)} billion dollars"
         return self.add(
-            key,
             Citation(
                 0,
                 c.title,
@@ -76,16 +76,15 @@ class Sources:
                 "table",
                 c.ref,
                 snippet,
-            ),
+                key=("table", c.doc_id, figure.month),
+            )
         )
 
     def article(self, hit: Hit, snippet: str) -> str:
         m = hit.meta
-        key = ("doc", hit.doc_id)
         # A PDF's chunks carry their page: the title says it, so every renderer shows "p. 4".
         title = f"{m.get('title', '')}, p. {m['page']}" if m.get("page") else m.get("title", "")
         return self.add(
-            key,
             Citation(
                 0,
                 title,
@@ -95,21 +94,20 @@ class Sources:
                 m.get("kind", "article"),
                 m.get("ref", ""),
                 snippet,
-            ),
+                key=("doc", hit.doc_id),
+            )
         )
 
-    def add(self, key: tuple, citation: Citation) -> str:
-        if key not in self._index:
+    def add(self, citation: Citation) -> str:
+        """The citation's marker: a new number, or the one its source (its key) already has."""
+        if citation.key not in self._index:
             citation.n = len(self.citations) + 1
             self.citations.append(citation)
-            self._index[key] = citation.n
-        return f"[{self._index[key]}]"
+            self._index[citation.key] = citation.n
+        return f"[{self._index[citation.key]}]"
 
 
 def renumber(answer: Answer, sources: Sources) -> str:
     """An answer's text with its markers in another answer's numbering."""
-    mapping = {}
-    for c in answer.citations:
-        key = ("table", c.ref, c.snippet) if c.kind == "table" else ("doc", c.ref, c.title)
-        mapping[c.n] = sources.add(key, Citation(0, c.title, c.source, c.url, c.published, c.kind, c.ref, c.snippet))
+    mapping = {c.n: sources.add(replace(c, n=0)) for c in answer.citations}
     return re.sub(r"\[(\d+)\]", lambda m: mapping.get(int(m.group(1)), m.group(0)), answer.text)

@@ -9,6 +9,7 @@ from retrieval.answer.evidence import subject_share as evidence_share
 from retrieval.answer.llm import grounded, numbers_in
 from retrieval.answer.types import Answer, Citation, Sources, renumber
 from retrieval.formatting import money, ordinal, signed, truncate
+from retrieval.holdings import Figure, TableCitation
 from retrieval.keyword import tokenize
 from retrieval.sentences import split_sentences
 from retrieval.store import Hit
@@ -129,9 +130,21 @@ def test_renumbering_keeps_markers_and_citations_in_step():
     table = Answer(text="Japan held $1 billion [1].", citations=[
         Citation(1, "Table 5", "U.S. Treasury, TIC", "", "2026-05", "table", "slt_table5.txt", "Japan, April 2026")])
     sources = Sources()
-    sources.add(("doc", "x"), Citation(0, "A story", "", "", "", "article", "a.md", "..."))
+    sources.add(Citation(0, "A story", "", "", "", "article", "a.md", "...", key=("doc", "x")))
     assert renumber(table, sources) == "Japan held $1 billion [2]."
     assert [c.n for c in sources.citations] == [1, 2]
+
+
+def test_a_table_month_renumbered_into_an_answer_that_cites_it_keeps_its_one_number():
+    table = TableCitation("slt5", "Table 5", "2026-06-16", False, "slt_table5.txt", "", "2026-04")
+    first = Sources()
+    japan = Answer(text=f"Japan held $1,209.9 billion {first.table(Figure('Japan', '2026-04', 1209.9, table))}.",
+                   citations=first.citations)
+    sources = Sources()
+    china = sources.table(Figure("China", "2026-04", 757.2, table))
+    assert f"China held $757.2 billion {china}; {renumber(japan, sources)}" == (
+        "China held $757.2 billion [1]; Japan held $1,209.9 billion [1].")
+    assert len(sources.citations) == 1
 
 
 def test_formatting():
