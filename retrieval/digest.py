@@ -480,7 +480,6 @@ def summarise(llm, digest: Digest) -> str:
     )
     if text is None:
         return ""
-    text = re.sub(r"\s+([.,;])", r"\1", text).strip()  # a dropped marker leaves a gap before a stop
     if not text or REFUSAL in text.upper() or len(text) > MAX_SUMMARY or not checked(text, held):
         log.info("LLM summary dropped: uncited claim, ungrounded figure or too long")
         return ""

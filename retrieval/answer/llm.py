@@ -78,7 +78,9 @@ def ask_model(
         log.warning("LLM call failed (%s); %s", type(exc).__name__, if_failed)
         return None
     text = " ".join(str(getattr(reply, "content", reply) or "").split())
-    return markers.sub(lambda m: m.group(0) if given(m.group(1)) else "", text)
+    text = markers.sub(lambda m: m.group(0) if given(m.group(1)) else "", text)
+    # A dropped marker leaves a gap: two spaces, or one before a stop ("sold gold .").
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
 
 
 def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
@@ -105,7 +107,7 @@ def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
     )
     if reply is None:
         return None
-    cleaned = re.sub(r"\s+", " ", reply).strip()  # a dropped marker leaves two spaces
+    cleaned = reply
     order: list[int] = []
     for n in MARKER.findall(cleaned):
         if int(n) not in order:
