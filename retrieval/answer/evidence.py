@@ -14,7 +14,15 @@ from enum import StrEnum
 
 from retrieval import countries
 from retrieval.answer.understanding import is_period
-from retrieval.calendar import MONTH_ABBREVIATIONS, MONTH_FORMS, MONTH_NAMES, YEAR, YEAR_PATTERN, month_name
+from retrieval.calendar import (
+    MONTH_ABBREVIATIONS,
+    MONTH_FORMS,
+    MONTH_NAMES,
+    YEAR,
+    YEAR_PATTERN,
+    month_name,
+    month_number,
+)
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
 from retrieval.sentences import cached_sentences
@@ -30,6 +38,7 @@ WRONG_YEAR_PENALTY = 0.15
 W_ENTITIES = 0.1
 ENTITY_PENALTY = 0.15
 MONTH_BONUS = 0.05
+OTHER_MONTH_PENALTY = 0.4  # a sentence about another month than the one asked (set on the tuning sets)
 WINDOWS = 40  # windows read per question: the answer is rarely below the 20th
 # Words that make a question but say nothing about its topic.
 QUESTION_WORDS = frozenset(
@@ -40,7 +49,7 @@ QUESTION_WORDS = frozenset(
         "thing things way kind sort lot right now today these days this that one ones please know think mean every "
         "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
         "aren wasn weren won hasn haven no not they them their theirs he she him his her hers we our ours my your "
-        "list among same several few"
+        "list among same several few doing done happen happens happened piece column blog writeup"
     )
 )
 
@@ -277,6 +286,26 @@ def _kind_bonus(asks: Asks | None, sentence: str) -> float:
     return 0.0
 
 
+# A month a sentence names: "March", or "Sep 2022", "Aug. 13" ("may" the verb is no month).
+NAMED_MONTH = re.compile(
+    r"\b(?:(" + "|".join(MONTH_NAMES) + r")\b|(" + "|".join(MONTH_ABBREVIATIONS) + r")\.?(?=\s+\d))"
+)
+
+
+def months_named(sentence: str) -> set[str]:
+    """The months a sentence speaks of, as lower-case full names; "since September 2022" is a
+    month it measures from, not one it speaks of."""
+    return {
+        (m.group(1) or MONTH_NAMES[(month_number(m.group(2)) or 1) - 1]).lower()
+        for m in NAMED_MONTH.finditer(sentence)
+        if not MEASURED_FROM.search(sentence[max(0, m.start() - 40) : m.start()])
+    }
+
+
+# "since Japan last intervened in July 2024", "from $1,150.3 billion in April": a month measured from.
+MEASURED_FROM = re.compile(r"\b(?:since|from|before|after|than|until|compared with)\b[^.;,:()—–]*$", re.I)
+
+
 def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
     terms = terms_of(sentence)
     context = terms | terms_of(hit.text) | terms_of(hit.meta.get("title", ""))
@@ -314,6 +343,9 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
         on_subject = True
     if need.month_words & context:
         score += MONTH_BONUS  # the passage is about the month asked
+    named = months_named(sentence)
+    if need.month_words and named and not need.month_words & named and need.asks != Asks.WHEN:
+        score -= OTHER_MONTH_PENALTY  # "net flows were $184.5 billion in February" is no answer about March
     return Evidence(
         hit, sentence, score, coverage, context_coverage, terms, context, on_subject, need.topic_coverage(context)
     )
@@ -349,13 +381,31 @@ def _acronym_in(acronyms: frozenset[str], text: str) -> bool:
     return any(acronyms & acronyms_of(run) for run in CAPITALISED_RUN.findall(text))
 
 
+def _shortened_in(written: str, text: str) -> bool:
+    """Whether the text names what a name shortens word by word: "NY Fed" is the "New York
+    Federal Reserve", "KC Fed" the "Kansas City Fed" (an initialism stands for capitalised words
+    in a row, a capitalised word for one it begins)."""
+    words = written.split()
+    if len(words) < 2:
+        return False
+    runs = [run.split() for run in CAPITALISED_RUN.findall(text)] + [[w] for w in re.findall(r"\b[A-Z][\w’'-]+", text)]
+    initials = {
+        "".join(w[0] for w in run[i:j]).upper()
+        for run in runs
+        for i in range(len(run))
+        for j in range(i + 2, min(len(run), i + 4) + 1)
+    }
+    capitalised = {w.lower() for run in runs for w in run}
+    return all((w.isupper() and w in initials) or any(c.startswith(w.lower()) for c in capitalised) for w in words)
+
+
 def subject_share(need: Need, about: str) -> float:
     """The share of the question's holders and names (every word of "Federal Reserve") a text names."""
     found = countries.mentioned(about, need.holders)
     said = terms_of(about)
     named = sum(
-        len(matched(name, said)) == len(name) or _acronym_in(acronym, about)
-        for name, acronym in zip(need.names, need.acronyms)
+        len(matched(name, said)) == len(name) or _acronym_in(acronym, about) or _shortened_in(written, about)
+        for name, acronym, written in zip(need.names, need.acronyms, need.written)
     )
     return (sum(h in found for h in need.holders) + named) / (len(need.holders) + len(need.names))
 

@@ -81,6 +81,15 @@ The bank's reserve managers now keep more of the reserves in euros and in yuan t
 Traders in Sao Paulo expect the shift to go on through the year as interest rates fall.
 The central bank has also shipped 42 tonnes of gold back from vaults in London since January.
 """,
+    "custody-column.txt": """title: Custody holdings swing as reserve managers return
+source: Kestrelwire
+published: 2026-03-20
+url: https://example.com/test/custody-column
+
+Treasuries held at the New York Fed for foreign central banks dropped by $31 billion in January as reserve managers sold to defend their currencies.
+In February, those custody holdings rose by $12 billion, the first gain since the autumn, as the same managers bought again.
+By our estimate Japan's holdings fell by about $45.0 billion in March, a smaller drop than traders had feared.
+""",
 }
 
 
@@ -417,6 +426,40 @@ def test_a_dictionary_word_near_a_holder_is_no_slip(engine):
     # "spin" is one letter from "Spain", and a word of its own.
     answer = engine.ask("What is the spin on Treasury demand?")
     assert "Reading" not in answer.text and "Spain" not in answer.text, answer.text
+
+
+def test_a_sentence_about_another_month_is_no_answer_about_the_month_asked(engine):
+    answer = engine.ask("How did custody holdings at the New York Fed move in February?")
+    assert "rose by $12 billion" in answer.text, answer.text
+    assert "dropped by $31 billion in January" not in answer.text
+
+
+def test_a_figure_according_to_a_named_outlet_is_quoted_from_it(engine):
+    # "Example Gazette" is a name: its story's outlet carries it, not the sentence.
+    answer = engine.ask("According to Example Gazette, how much did Canada's holdings fall in April?")
+    assert answer.route == "articles", answer.text
+    assert "fell by $42.3 billion in April" in answer.text
+
+
+def test_what_a_holder_has_been_doing_asks_about_the_holder(engine):
+    answer = engine.ask("What has Lumen Bank been doing?")
+    assert not answer.refused, answer.text
+    assert "cut its holdings of U.S. Treasuries for a third straight month" in answer.text
+
+
+def test_a_name_shortened_word_by_word_is_the_name_in_full(engine):
+    # The page writes "New York Fed"; "NY Fed" is the same name.
+    answer = engine.ask("What did NY Fed custody holdings do in January?")
+    assert not answer.refused, answer.text
+    assert "dropped by $31 billion in January" in answer.text
+
+
+def test_a_figure_asked_of_an_outlet_is_what_the_outlet_wrote(engine):
+    # The sample table says Japan fell $47.7 billion in March 2026; the outlet estimated $45.0 billion.
+    answer = engine.ask("How much did Japan's holdings fall in March per kestrelwire?")
+    assert answer.route == "articles", answer.text
+    assert "about $45.0 billion in March" in answer.text and "$47.7 billion" not in answer.text
+    assert cited_refs(answer) == {"custody-column.txt"}
 
 
 def test_an_unknown_name_is_refused_by_its_name_not_the_question_s_first_words(engine):
