@@ -24,7 +24,7 @@ from ingest.holdings_ingest import TableDocument
 from ingest.origins import Item, Source
 from ingest.settings import IngestSettings
 from retrieval.errors import DeskError, InputError
-from retrieval.sentences import split_sentences
+from retrieval.sentences import initialisms, split_sentences
 from retrieval.store import GUILD, DocumentWrite, KnowledgeBase, scoped_doc_id
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,8 @@ LEAD_SENTENCES = 2
 MAX_LEAD_CHARS = 300
 # Stored with each article: a document chunked by an older scheme is chunked again on re-ingest.
 # 3: quotations kept whole; 4: the story's lead stored; 5: embeds and end links cleaned; 6: date fields and
-# embedded posts' credit lines cleaned
-CHUNKING = "sentence-windows-6"
+# embedded posts' credit lines cleaned; 7: the initialisms of its names recorded
+CHUNKING = "sentence-windows-7"
 MAX_BOILERPLATE_CHARS = 20_000  # what a record keeps of the lines cleaning removed
 EMBED_BATCH_CHUNKS = 256  # chunks embedded and written together: ~10% faster encoding than 128 (length sorting)
 
@@ -268,6 +268,10 @@ class Ingester:
                 "chunking": chunking_of(item.doc),
                 "boilerplate": "\n".join(item.chunks.removed)[:MAX_BOILERPLATE_CHARS],
             }
+            if isinstance(item.doc, SourceDocument):
+                # What its names shorten to ("MOF" for "Ministry of Finance"): a question may use them.
+                prose = "\n".join([item.doc.title, *(m["sentence"] for m in item.chunks.metas)])
+                record["initialisms"] = " ".join(sorted(initialisms(prose)))
             writes.append(
                 DocumentWrite(item.doc.doc_id, meta, item.chunks.texts, item.chunks.metas, vectors[start:end], record)
             )

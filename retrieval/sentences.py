@@ -48,3 +48,28 @@ def split_sentences(text: str) -> list[str]:
 @lru_cache(maxsize=20_000)
 def cached_sentences(text: str) -> tuple[str, ...]:
     return tuple(split_sentences(text))
+
+
+# Capitalised words in a row, with the small words a name keeps inside it: "Bank of Japan",
+# "Council on Foreign Relations", "People's Bank of China".
+NAME_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:of|the|and|for|on|de)\s+)*[A-Z][\w’'.-]*)+")
+MAX_INITIALS = 5  # words a shortened name stands for
+
+
+def initialisms(text: str) -> set[str]:
+    """What the names in a text may be shortened to, from every run of two or more of their
+    words: "HKMA" for "Hong Kong Monetary Authority", "MOF" and "MF" for "Ministry of Finance",
+    "NY" for the "New York" of "New York Fed"."""
+    found: set[str] = set()
+    runs = (run for sentence in SENTENCE_END.split(text) for run in NAME_RUN.findall(sentence))
+    for run in runs:
+        words = run.split()
+        for i, first in enumerate(words):
+            if not first[0].isupper():
+                continue
+            for j in range(i + 2, min(len(words), i + MAX_INITIALS) + 1):
+                part = words[i:j]
+                if part[-1][0].isupper():
+                    found.add("".join(w[0] for w in part).upper())
+                    found.add("".join(w[0] for w in part if w[0].isupper()))
+    return {f for f in found if len(f) >= 2}

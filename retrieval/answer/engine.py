@@ -156,7 +156,7 @@ class AnswerEngine:
         self.tables = TableAnswers(self.book)
         self.retriever = Retriever(kb)
         self.llm = llm
-        self._outlets: tuple[int | None, list[tuple[dict, set[str]]]] = (None, [])  # (generation, [(doc, words)])
+        self._documents_read: tuple[int | None, list[tuple[dict, set[str], set[str]]]] = (None, [])  # see _documents
 
     def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
@@ -376,7 +376,7 @@ class AnswerEngine:
             if not terms or countries.find_in_text(span):
                 continue
             heard = any(self.retriever.visible_word(t, guild_id, stem=True) for t in terms)
-            if not heard and not set(terms) & self._source_names(guild_id):
+            if not heard and not set(terms) & self._source_names(guild_id) and name not in self._spelled_out(guild_id):
                 names.append(name)
         return names
 
@@ -388,6 +388,7 @@ class AnswerEngine:
             for terms, acronyms, written in zip(need.names, need.acronyms, need.written)
             if not any(self.retriever.visible_word(t, guild_id) for t in terms | {a.lower() for a in acronyms})
             and not terms & self._source_names(guild_id)
+            and not acronyms & self._spelled_out(guild_id)  # "MOF": a page says "Ministry of Finance"
         ]
 
     def _outlets_named(self, text: str, guild_id: int | None) -> set[str]:
@@ -399,14 +400,26 @@ class AnswerEngine:
 
     def _source_names(self, guild_id: int | None) -> set[str]:
         """Words of the outlets ("IPE", "Reuters") of the documents this guild may see."""
+        return {w for d, words, _ in self._documents() if visible_to(d, guild_id) for w in words}
+
+    def _spelled_out(self, guild_id: int | None) -> set[str]:
+        """What the names of the documents this guild may see shorten to ("MOF", "CFR")."""
+        return {i for d, _, shortened in self._documents() if visible_to(d, guild_id) for i in shortened}
+
+    def _documents(self) -> list[tuple[dict, set[str], set[str]]]:
+        """Each stored document with its outlet's words and its names' initialisms, read again
+        only when the store has changed."""
         self.retriever.refresh()  # checks the store's write generation at most every 0.5 s
         generation = self.retriever.generation
-        if self._outlets[0] != generation:
-            self._outlets = (
+        if self._documents_read[0] != generation:
+            self._documents_read = (
                 generation,
-                [(d, set(tokenize(str(d.get("source") or "")))) for d in self.kb.list_documents()],
+                [
+                    (d, set(tokenize(str(d.get("source") or ""))), set(str(d.get("initialisms") or "").split()))
+                    for d in self.kb.list_documents()
+                ],
             )
-        return {w for d, words in self._outlets[1] if visible_to(d, guild_id) for w in words}
+        return self._documents_read[1]
 
     # -- answers -------------------------------------------------------------------------------
 

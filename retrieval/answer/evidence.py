@@ -25,7 +25,7 @@ from retrieval.calendar import (
 )
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
-from retrieval.sentences import cached_sentences
+from retrieval.sentences import cached_sentences, initialisms
 from retrieval.store import Hit
 
 # How a sentence is scored: its own share of the question's topic, its window's, and how close
@@ -115,8 +115,6 @@ NAME_SPAN = re.compile(
 )
 SENTENCE_START = re.compile(r"(?:^|[.?!:;\-–—]\s*)\W*$")
 ACRONYM = re.compile(r"[A-Z]{2,6}")
-# Runs of capitalised words, possessives and "of" included: "People's Bank of China".
-CAPITALISED_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:(?:of|the|and|for|de)\s+)*[A-Z][\w’'.-]*)+")
 NUMERIC = re.compile(r"^[\d.,/%$()+-]+$")
 # A month as a question or a story may write it ("Jan", "Sept", "January"), spelled out.
 MONTH_TERMS = {form: MONTH_NAMES[number - 1].lower() for form, number in MONTH_FORMS.items()}
@@ -378,7 +376,7 @@ def _acronym_in(acronyms: frozenset[str], text: str) -> bool:
         return False
     if any(re.search(rf"\b{a}\b", text) for a in acronyms):
         return True
-    return any(acronyms & acronyms_of(run) for run in CAPITALISED_RUN.findall(text))
+    return bool(acronyms & initialisms(text))
 
 
 def _shortened_in(written: str, text: str) -> bool:
@@ -388,14 +386,8 @@ def _shortened_in(written: str, text: str) -> bool:
     words = written.split()
     if len(words) < 2:
         return False
-    runs = [run.split() for run in CAPITALISED_RUN.findall(text)] + [[w] for w in re.findall(r"\b[A-Z][\w’'-]+", text)]
-    initials = {
-        "".join(w[0] for w in run[i:j]).upper()
-        for run in runs
-        for i in range(len(run))
-        for j in range(i + 2, min(len(run), i + 4) + 1)
-    }
-    capitalised = {w.lower() for run in runs for w in run}
+    initials = initialisms(text)
+    capitalised = {w.lower() for w in re.findall(r"\b[A-Z][\w’'-]+", text)}
     return all((w.isupper() and w in initials) or any(c.startswith(w.lower()) for c in capitalised) for w in words)
 
 

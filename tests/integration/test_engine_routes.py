@@ -89,6 +89,7 @@ url: https://example.com/test/custody-column
 Treasuries held at the New York Fed for foreign central banks dropped by $31 billion in January as reserve managers sold to defend their currencies.
 In February, those custody holdings rose by $12 billion, the first gain since the autumn, as the same managers bought again.
 By our estimate Japan's holdings fell by about $45.0 billion in March, a smaller drop than traders had feared.
+Mara Quill, a fellow at the Council on Foreign Relations, said the January selling looked tactical rather than a retreat.
 """,
 }
 
@@ -452,6 +453,13 @@ def test_a_name_shortened_word_by_word_is_the_name_in_full(engine):
     answer = engine.ask("What did NY Fed custody holdings do in January?")
     assert not answer.refused, answer.text
     assert "dropped by $31 billion in January" in answer.text
+
+
+def test_an_initialism_stands_for_the_name_a_page_spells_out(engine):
+    # No page writes "CFR"; one names the Council on Foreign Relations.
+    answer = engine.ask("What did the CFR fellow say about the January selling?")
+    assert not answer.refused, answer.text
+    assert "looked tactical rather than a retreat" in answer.text
 
 
 def test_a_figure_asked_of_an_outlet_is_what_the_outlet_wrote(engine):
