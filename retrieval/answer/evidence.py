@@ -136,6 +136,7 @@ class Need:
     acronyms: list[frozenset[str]] = field(default_factory=list)  # each name's: {"SNB"}, {"HKMA"}
     holder_words: set[str] = field(default_factory=set)  # the holders' words, as named and as written
     written: list[str] = field(default_factory=list)  # each name as the question writes it: "PIF", "Jerome Powell"
+    tenors: set[int] = field(default_factory=set)  # maturities asked about: {30} for "the 30yr auction"
 
     @property
     def total(self) -> float:
@@ -161,7 +162,7 @@ class Evidence:
     context_coverage: float  # the same for the window and its title
     terms: set[str]
     context: set[str] = field(default_factory=set)  # the window's and title's terms
-    on_subject: bool = True  # names the holders or people the question names (when it names any)
+    on_subject: bool = True  # names the holders or people the question names (if any), of the maturity asked
     topic_coverage: float = 0.0  # share of the question's topic, beyond its names, that the window carries
 
 
@@ -255,7 +256,16 @@ def need_of(
             acronyms.append(acronyms_of(written[-1]))
     month_words = {_term(month_name(m).lower()) for m in months or []}
     return Need(
-        weights, asks_of(text), set(YEAR.findall(text)), holders, names, month_words, acronyms, holder_words, written
+        weights,
+        asks_of(text),
+        set(YEAR.findall(text)),
+        holders,
+        names,
+        month_words,
+        acronyms,
+        holder_words,
+        written,
+        tenors(text),
     )
 
 
@@ -304,6 +314,27 @@ def months_named(sentence: str) -> set[str]:
 MEASURED_FROM = re.compile(r"\b(?:since|from|before|after|than|until|compared with)\b[^.;,:()—–]*$", re.I)
 
 
+# A maturity: "30-year", "10yr", "2y" (not "a 15-year low" or "three years ago").
+TENOR_WORDS = {"two": 2, "three": 3, "five": 5, "seven": 7, "ten": 10, "twenty": 20, "thirty": 30}
+TENOR = re.compile(
+    rf"\b(\d{{1,2}}|{'|'.join(TENOR_WORDS)})[\s-]?(?:years?|yrs?|y)\b"
+    r"(?![\s-]*(?:low|high|old|ago|period|span|run|record|average|horizon|stretch))",
+    re.I,
+)
+
+
+PERIOD_BEFORE = re.compile(r"\b(?:past|last|next|over|within|for|in|than)\s+$", re.I)  # "over the past 2 years"
+
+
+def tenors(text: str) -> set[int]:
+    """The maturities a text speaks of: {30} for "the 30yr auction"; "in 10 years" is a time."""
+    return {
+        TENOR_WORDS.get(m.group(1).lower()) or int(m.group(1))
+        for m in TENOR.finditer(text)
+        if not PERIOD_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
+    }
+
+
 def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
     terms = terms_of(sentence)
     context = terms | terms_of(hit.text) | terms_of(hit.meta.get("title", ""))
@@ -344,6 +375,10 @@ def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
     named = months_named(sentence)
     if need.month_words and named and not need.month_words & named and need.asks != Asks.WHEN:
         score -= OTHER_MONTH_PENALTY  # "net flows were $184.5 billion in February" is no answer about March
+    if need.tenors:
+        spoken = tenors(sentence) or tenors(f"{hit.meta.get('title', '')} {hit.text}")
+        if spoken and not need.tenors & spoken:
+            on_subject = False  # the 20-year auction's bid-to-cover is no answer about the 30-year's
     return Evidence(
         hit, sentence, score, coverage, context_coverage, terms, context, on_subject, need.topic_coverage(context)
     )

@@ -81,6 +81,15 @@ The bank's reserve managers now keep more of the reserves in euros and in yuan t
 Traders in Sao Paulo expect the shift to go on through the year as interest rates fall.
 The central bank has also shipped 42 tonnes of gold back from vaults in London since January.
 """,
+    "auction.txt": """title: Twenty-year auction draws solid demand
+source: Example Markets Daily
+published: 2026-05-21
+url: https://example.com/test/auction
+
+The Treasury sold $16 billion of 20-year bonds on Wednesday at a high yield of 5.05%.
+The bid-to-cover ratio at the sale was 2.46, below the average of the last six auctions.
+Indirect bidders, a gauge of foreign demand, took 69% of the bonds on offer.
+""",
     "custody-column.txt": """title: Custody holdings swing as reserve managers return
 source: Kestrelwire
 published: 2026-03-20
@@ -446,6 +455,13 @@ def test_what_a_holder_has_been_doing_asks_about_the_holder(engine):
     answer = engine.ask("What has Lumen Bank been doing?")
     assert not answer.refused, answer.text
     assert "cut its holdings of U.S. Treasuries for a third straight month" in answer.text
+
+
+def test_a_passage_about_another_maturity_is_no_answer_about_the_one_asked(engine):
+    answer = engine.ask("What was the bid-to-cover at the 20-year auction?")
+    assert "2.46" in answer.text, answer.text
+    answer = engine.ask("What was the bid-to-cover at the 30-year auction?")
+    assert answer.refused, answer.text
 
 
 def test_a_name_shortened_word_by_word_is_the_name_in_full(engine):
