@@ -19,6 +19,7 @@ from retrieval import countries
 from retrieval.answer import llm as llm_phrasing
 from retrieval.answer.compose import MAX_PROSE, choose, compose
 from retrieval.answer.evidence import (
+    FIGURE,
     NAME_SPAN,
     QUESTION_WORDS,
     Asks,
@@ -338,6 +339,9 @@ class AnswerEngine:
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
 
+        if supported and figure is None and need.asks == Asks.NUMBER:
+            # "How much did Alecta sell?": sentences holding no figure say it sold, not how much.
+            supported = any(FIGURE.search(e.sentence) for e in choose(evidence, need))
         if figure is not None:
             if not supported:
                 return figure

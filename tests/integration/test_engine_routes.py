@@ -99,6 +99,7 @@ Treasuries held at the New York Fed for foreign central banks dropped by $31 bil
 In February, those custody holdings rose by $12 billion, the first gain since the autumn, as the same managers bought again.
 By our estimate Japan's holdings fell by about $45.0 billion in March, a smaller drop than traders had feared.
 Mara Quill, a fellow at the Council on Foreign Relations, said the January selling looked tactical rather than a retreat.
+The Swedish pension fund Norrvik said it had sold its Treasuries, without saying how many.
 """,
 }
 
@@ -462,6 +463,13 @@ def test_a_passage_about_another_maturity_is_no_answer_about_the_one_asked(engin
     assert "2.46" in answer.text, answer.text
     answer = engine.ask("What was the bid-to-cover at the 30-year auction?")
     assert answer.refused, answer.text
+
+
+def test_how_much_is_not_answered_by_sentences_without_a_figure(engine):
+    answer = engine.ask("How much did Norrvik sell?")
+    assert answer.refused, answer.text
+    answer = engine.ask("What did Norrvik do with its Treasuries?")
+    assert "had sold its Treasuries" in answer.text, answer.text
 
 
 def test_a_name_shortened_word_by_word_is_the_name_in_full(engine):
