@@ -14,6 +14,7 @@ import datetime
 import logging
 import re
 import time
+from dataclasses import dataclass
 
 from retrieval import countries
 from retrieval.answer import llm as llm_phrasing
@@ -58,6 +59,7 @@ from retrieval.formatting import truncate
 from retrieval.holdings import HoldingsBook
 from retrieval.keyword import tokenize
 from retrieval.search import Retriever, SearchFilter
+from retrieval.sentences import initialisms
 from retrieval.store import KnowledgeBase, visible_to
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ TABLE_WORDS = frozenset(
         "much sell sold selling buy bought buying cut trim trimmed add added still now today so far there their its it "
         "shed move moved moves sit sitting overtake overtook pass passed spot place places historical series other grown "
         "foreigner foreigners increased increasing decreased decreasing reduce reduced grand "
-        "others pare pared dump dumped offload"
+        "others pare pared dump dumped offload stash stockpile hoard"
     )
 )
 # Words that make a "why" about the holdings themselves, which the figure helps to answer.
@@ -150,6 +152,30 @@ DATA_DATE = re.compile(
 )
 
 
+@dataclass
+class _Stored:
+    """A stored document, as far as names go."""
+
+    doc: dict
+    outlet: set[str]  # its outlet's words: {"south", "china", "morning", "post"}
+    outlet_initials: set[str]  # {"scmp"}
+    initialisms: set[str]  # what its names shorten to: {"MOF", "CFR"}
+
+    @classmethod
+    def of(cls, doc: dict) -> _Stored:
+        source = str(doc.get("source") or "")
+        return cls(
+            doc,
+            set(tokenize(source)),
+            {i.lower() for i in initialisms(source)},
+            set(str(doc.get("initialisms") or "").split()),
+        )
+
+    @property
+    def outlet_names(self) -> set[str]:
+        return self.outlet | self.outlet_initials
+
+
 class AnswerEngine:
     def __init__(self, kb: KnowledgeBase, llm=None):
         self.kb = kb
@@ -157,7 +183,7 @@ class AnswerEngine:
         self.tables = TableAnswers(self.book)
         self.retriever = Retriever(kb)
         self.llm = llm
-        self._documents_read: tuple[int | None, list[tuple[dict, set[str], set[str]]]] = (None, [])  # see _documents
+        self._documents_read: tuple[int | None, list[_Stored]] = (None, [])  # (generation, documents)
 
     def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
@@ -314,9 +340,7 @@ class AnswerEngine:
         closest, evidence = evidence, [e for e in evidence if e.on_subject]
         outlets = self._outlets_named(q.text, guild_id)
         if outlets:  # "per whizbuddy": only what that outlet (or the writer it names) wrote
-            evidence = [
-                e for e in evidence if outlets <= e.context | set(tokenize(str(e.hit.meta.get("source") or "")))
-            ]
+            evidence = [e for e in evidence if outlets <= e.context | _Stored.of(e.hit.meta).outlet_names]
             qualifier -= outlets
         if PRESENT.search(q.text):
             evidence = [e for e in evidence if _recent(e.hit.meta.get("published_day", 0), self.retriever.newest_day)]
@@ -334,7 +358,8 @@ class AnswerEngine:
             evidence.sort(key=lambda e: -e.score)
         # Beside a figure, or asked for the story of what was just said ("what was going on?"),
         # the subject is fixed and the rest needs a good sentence about it.
-        subject_fixed = figure is not None or (bool(q.context) and asks_story(q.text))
+        # ... or named by its outlet ("the scmp piece").
+        subject_fixed = figure is not None or (bool(q.context) and asks_story(q.text)) or bool(outlets)
         supported = _supported(evidence, qualifier if untabled else set(), subject_fixed)
         if supported and things and len(matched(things, _said(evidence[0]))) < MIN_THINGS_CARRIED * len(things):
             supported = False  # "gold" asked, no sentence about gold: one about the holder is not enough
@@ -396,33 +421,42 @@ class AnswerEngine:
         ]
 
     def _outlets_named(self, text: str, guild_id: int | None) -> set[str]:
-        """ "per whizbuddy", "the catenaa piece": the outlets' own words a question names, those no
-        dictionary holds ("Reuters" is read as attributed by "according to"; "per" alone is no
-        attribution: "per month"). What the question asks is what that outlet wrote."""
-        named = set(tokenize(text)) & self._source_names(guild_id)
-        return {w for w in named - TABLE_SOURCES if w not in dictionary()}
+        """ "per whizbuddy", "the scmp piece", "FT": the outlets a question names by a word of
+        their own or their initials, either one no dictionary holds or, initials, written in
+        capitals ("Reuters" is read as attributed by "according to"; "per" is no outlet's initials
+        but a word: "per month"). What the question asks is what that outlet wrote."""
+        words = set(tokenize(text)) - TABLE_SOURCES
+        named: set[str] = set()
+        for stored in self._documents():
+            if visible_to(stored.doc, guild_id):
+                named |= {w for w in words & stored.outlet if w not in dictionary()}
+                named |= {
+                    w
+                    for w in words & stored.outlet_initials
+                    if w not in dictionary() or re.search(rf"\b{w.upper()}\b", text)
+                }
+        return named
 
     def _source_names(self, guild_id: int | None) -> set[str]:
-        """Words of the outlets ("IPE", "Reuters") of the documents this guild may see."""
-        return {w for d, words, _ in self._documents() if visible_to(d, guild_id) for w in words}
+        """Words and initials of the outlets ("IPE", "Reuters", "scmp") of the documents this guild may see."""
+        return {
+            w
+            for stored in self._documents()
+            if visible_to(stored.doc, guild_id)
+            for w in stored.outlet | stored.outlet_initials
+        }
 
     def _spelled_out(self, guild_id: int | None) -> set[str]:
         """What the names of the documents this guild may see shorten to ("MOF", "CFR")."""
-        return {i for d, _, shortened in self._documents() if visible_to(d, guild_id) for i in shortened}
+        return {i for stored in self._documents() if visible_to(stored.doc, guild_id) for i in stored.initialisms}
 
-    def _documents(self) -> list[tuple[dict, set[str], set[str]]]:
-        """Each stored document with its outlet's words and its names' initialisms, read again
-        only when the store has changed."""
+    def _documents(self) -> list[_Stored]:
+        """Each stored document with its outlet's words and initials and its names' initialisms,
+        read again only when the store has changed."""
         self.retriever.refresh()  # checks the store's write generation at most every 0.5 s
         generation = self.retriever.generation
         if self._documents_read[0] != generation:
-            self._documents_read = (
-                generation,
-                [
-                    (d, set(tokenize(str(d.get("source") or ""))), set(str(d.get("initialisms") or "").split()))
-                    for d in self.kb.list_documents()
-                ],
-            )
+            self._documents_read = (generation, [_Stored.of(d) for d in self.kb.list_documents()])
         return self._documents_read[1]
 
     # -- answers -------------------------------------------------------------------------------

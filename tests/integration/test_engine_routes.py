@@ -91,7 +91,7 @@ The bid-to-cover ratio at the sale was 2.46, below the average of the last six a
 Indirect bidders, a gauge of foreign demand, took 69% of the bonds on offer.
 """,
     "custody-column.txt": """title: Custody holdings swing as reserve managers return
-source: Kestrelwire
+source: Kestrelwire Market Service
 published: 2026-03-20
 url: https://example.com/test/custody-column
 
@@ -470,6 +470,13 @@ def test_how_much_is_not_answered_by_sentences_without_a_figure(engine):
     assert answer.refused, answer.text
     answer = engine.ask("What did Norrvik do with its Treasuries?")
     assert "had sold its Treasuries" in answer.text, answer.text
+
+
+def test_an_outlet_named_by_its_initials_is_the_outlet(engine):
+    # "kms": Kestrelwire Market Service, as a chat types it; its estimate, not the table's $47.7 billion.
+    answer = engine.ask("kms: how much did Japan's holdings fall in March?")
+    assert answer.route == "articles", answer.text
+    assert "about $45.0 billion in March" in answer.text and cited_refs(answer) == {"custody-column.txt"}
 
 
 def test_a_name_shortened_word_by_word_is_the_name_in_full(engine):
