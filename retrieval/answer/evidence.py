@@ -49,7 +49,7 @@ QUESTION_WORDS = frozenset(
         "thing things way kind sort lot right now today these days this that one ones please know think mean every "
         "ever yet again once quite very single two three four five six seven eight nine ten t s don doesn didn isn "
         "aren wasn weren won hasn haven no not they them their theirs he she him his her hers we our ours my your "
-        "list among same several few doing done happen happens happened piece column blog writeup"
+        "list among same several few doing done happen happens happened piece column blog writeup even"
     )
 )
 
@@ -78,7 +78,13 @@ ASKS = [
     (Asks.WHEN, re.compile(r"\bwhen\b|\bwhat (?:date|day|month|year)\b", re.I)),
     (
         Asks.WHY,
-        re.compile(r"\bwhy\b|\bwhat(?: is| was|'s|’s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b", re.I),
+        re.compile(
+            r"\bwhy\b|\bwhat(?: is| was|'s|’s) behind\b|\bwhat explains\b|\bhow come\b|\breasons?\b|"
+            # "what's been making the yen weaker?", "what drove the selloff?": a cause asked for
+            r"\bwhat(?:'s|’s| is| was| has| had)?(?: been)? (?:making|driving|drove|causing|caused|pushing|pushed"
+            r"|prompt(?:ed|ing)|fuel(?:l?ed|l?ing)|sparked|triggered)\b",
+            re.I,
+        ),
     ),
     (Asks.WHO, re.compile(r"^\W*who\b|\bwho (?:was|is|were|are|said)\b", re.I)),
     (Asks.YES_NO, re.compile(r"^\W*(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should)\b", re.I)),
@@ -103,7 +109,8 @@ CAUSE = re.compile(
     + r"|reflect\w*|caus\w*|reasons?|"
     r"owing to|thanks to|so that|in order to|to (?:defend|support|prop|curb|stem|counter|fund|"
     r"pay|diversify|reduce|avoid)|aimed at|attribut\w*|explain\w*|sparked|triggered|led to|fears?|"
-    r"concerns?|worr\w*|pressure|home to|role as|stems? from|comes? from|means|largely|mostly|partly)\b",
+    r"concerns?|worr\w*|pressure|home to|role as|stems? from|comes? from|means|largely|mostly|partly|"
+    r"exacerbat\w*|amplif\w*|fuell?ed by|spurred|on (?:expectations|hopes|bets))\b",
     re.I,
 )
 PERSON = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+\b|\bsaid\b|\bsays\b")
@@ -219,8 +226,10 @@ def need_of(
     domain_words: frozenset[str] = frozenset(),
 ) -> Need:
     weights: dict[str, float] = {}
+    why = dict(ASKS)[Asks.WHY].search(text)
+    asking = set(tokenize(why.group(0))) if why else set()  # "making" of "what's making ...": no topic
     for t in dict.fromkeys(tokenize(text)):
-        if t in QUESTION_WORDS:
+        if t in QUESTION_WORDS or t in asking:
             continue
         # Rare words tell the topic; a word no passage uses still counts (a paraphrase or a
         # name the sources lack), as much as a fairly rare one.

@@ -79,6 +79,14 @@ def test_what_a_question_asks_for():
     assert asks_of("Who said Treasurys were a card?") == "who"
     assert asks_of("Did the SNB say it would sell?") == "yes_no"
     assert asks_of("Tell me about custody centres") is None
+    # A cause asked for without "why"
+    assert asks_of("what's been making the yen even weaker?") == "why"
+    assert asks_of("What drove the April selloff?") == "why"
+
+
+def test_the_words_that_ask_for_a_cause_are_no_topic():
+    need = need_of("what's been making the yen even weaker?", FixedRarity())
+    assert set(need.weights) == {"yen", "weaker"}
 
 
 def test_rows_of_figures_are_not_prose():
