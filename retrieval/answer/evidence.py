@@ -323,25 +323,19 @@ def months_named(sentence: str) -> set[str]:
 MEASURED_FROM = re.compile(r"\b(?:since|from|before|after|than|until|compared with)\b[^.;,:()—–]*$", re.I)
 
 
-# A maturity: "30-year", "10yr", "2y" (not "a 15-year low" or "three years ago").
+# A maturity, written in the singular: "30-year", "10yr", "2y", "two-year futures" ("in 10 years",
+# "a 15-year low" and "a year ago" are times).
 TENOR_WORDS = {"two": 2, "three": 3, "five": 5, "seven": 7, "ten": 10, "twenty": 20, "thirty": 30}
 TENOR = re.compile(
-    rf"\b(\d{{1,2}}|{'|'.join(TENOR_WORDS)})[\s-]?(?:years?|yrs?|y)\b"
+    rf"\b(\d{{1,2}}|{'|'.join(TENOR_WORDS)})[\s-]?(?:year|yr|y)\b"
     r"(?![\s-]*(?:low|high|old|ago|period|span|run|record|average|horizon|stretch))",
     re.I,
 )
 
 
-PERIOD_BEFORE = re.compile(r"\b(?:past|last|next|over|within|for|in|than)\s+$", re.I)  # "over the past 2 years"
-
-
 def tenors(text: str) -> set[int]:
-    """The maturities a text speaks of: {30} for "the 30yr auction"; "in 10 years" is a time."""
-    return {
-        TENOR_WORDS.get(m.group(1).lower()) or int(m.group(1))
-        for m in TENOR.finditer(text)
-        if not PERIOD_BEFORE.search(text[max(0, m.start() - 12) : m.start()])
-    }
+    """The maturities a text speaks of: {30} for "the 30yr auction"."""
+    return {TENOR_WORDS.get(n.lower()) or int(n) for n in TENOR.findall(text)}
 
 
 def score_sentence(need: Need, hit: Hit, sentence: str) -> Evidence:
