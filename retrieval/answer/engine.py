@@ -36,14 +36,7 @@ from retrieval.answer.evidence import (
 )
 from retrieval.answer.tables import TableAnswers, asks_movers, display
 from retrieval.answer.types import Answer, Route, Sources, renumber
-from retrieval.answer.understanding import (
-    Intent,
-    Question,
-    asks_story,
-    cue_words,
-    normalized,
-    parse_question,
-)
+from retrieval.answer.understanding import Intent, Question, asks_story, cue_words, normalized, parse_question
 from retrieval.calendar import (
     MONTH_FORMS,
     MONTH_NAME,
@@ -184,6 +177,7 @@ class AnswerEngine:
         self.retriever = Retriever(kb)
         self.llm = llm
         self._documents_read: tuple[int | None, list[_Stored]] = (None, [])  # (generation, documents)
+        self._names_seen: dict[tuple[int | None, int | None, str], set[str]] = {}  # see _visible
 
     def ask(self, text: str, previous: Question | None = None, *, guild_id: int | None = None) -> Answer:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
@@ -281,6 +275,7 @@ class AnswerEngine:
 
     def _answer(self, q: Question, months: list[str], timings: dict[str, float], guild_id: int | None) -> Answer:
         residual = self._residual_words(q)
+        outlets = self._outlets_named(q.text, guild_id)
         if Asks.WHY in (asks_of(q.text), _asked_beyond_figure(q.text)):
             residual.add("why")  # a reason is never in a table, however few other words ask for it
         qualifier: set[str] = set()
@@ -299,9 +294,7 @@ class AnswerEngine:
             figure_clause = _figure_clause(q, residual)
             clause = set(tokenize(figure_clause)) | compounds(figure_clause)
             qualifier = residual & clause
-            attributed = (bool(clause & ATTRIBUTED) or bool(self._outlets_named(q.text, guild_id))) and not (
-                clause & TABLE_SOURCES
-            )
+            attributed = (bool(clause & ATTRIBUTED) or bool(outlets)) and not clause & TABLE_SOURCES
             # "Euroclear": a name no source uses; what the question asks of it is in none of them.
             unheard = any(
                 not self.retriever.visible_word(t, guild_id)
@@ -338,7 +331,6 @@ class AnswerEngine:
         # Only sentences about the holders and people the question names can answer it; a word
         # that qualified the figure ("bill holdings") must be carried too.
         closest, evidence = evidence, [e for e in evidence if e.on_subject]
-        outlets = self._outlets_named(q.text, guild_id)
         if outlets:  # "per whizbuddy": only what that outlet (or the writer it names) wrote
             evidence = [e for e in evidence if outlets <= e.context | _Stored.of(e.hit.meta).outlet_names]
             qualifier -= outlets
@@ -426,29 +418,33 @@ class AnswerEngine:
         capitals ("Reuters" is read as attributed by "according to"; "per" is no outlet's initials
         but a word: "per month"). What the question asks is what that outlet wrote."""
         words = set(tokenize(text)) - TABLE_SOURCES
-        named: set[str] = set()
-        for stored in self._documents():
-            if visible_to(stored.doc, guild_id):
-                named |= {w for w in words & stored.outlet if w not in dictionary()}
-                named |= {
-                    w
-                    for w in words & stored.outlet_initials
-                    if w not in dictionary() or re.search(rf"\b{w.upper()}\b", text)
-                }
-        return named
+        own = {w for w in words & self._visible(guild_id, "outlet") if w not in dictionary()}
+        initials = {
+            w
+            for w in words & self._visible(guild_id, "outlet_initials")
+            if w not in dictionary() or re.search(rf"\b{w.upper()}\b", text)
+        }
+        return own | initials
 
     def _source_names(self, guild_id: int | None) -> set[str]:
         """Words and initials of the outlets ("IPE", "Reuters", "scmp") of the documents this guild may see."""
-        return {
-            w
-            for stored in self._documents()
-            if visible_to(stored.doc, guild_id)
-            for w in stored.outlet | stored.outlet_initials
-        }
+        return self._visible(guild_id, "outlet") | self._visible(guild_id, "outlet_initials")
 
     def _spelled_out(self, guild_id: int | None) -> set[str]:
         """What the names of the documents this guild may see shorten to ("MOF", "CFR")."""
-        return {i for stored in self._documents() if visible_to(stored.doc, guild_id) for i in stored.initialisms}
+        return self._visible(guild_id, "initialisms")
+
+    def _visible(self, guild_id: int | None, names: str) -> set[str]:
+        """One kind of name (a field of _Stored) over the documents this guild may see, gathered
+        once per store generation: a question asks for them several times."""
+        documents = self._documents()
+        key = (self._documents_read[0], guild_id, names)
+        if key not in self._names_seen:
+            self._names_seen = {k: v for k, v in self._names_seen.items() if k[0] == key[0]}
+            self._names_seen[key] = {
+                n for stored in documents if visible_to(stored.doc, guild_id) for n in getattr(stored, names)
+            }
+        return self._names_seen[key]
 
     def _documents(self) -> list[_Stored]:
         """Each stored document with its outlet's words and initials and its names' initialisms,

@@ -308,6 +308,9 @@ NAMED_MONTH = re.compile(
     r"\b(?:(" + "|".join(MONTH_NAMES) + r")\b|(" + "|".join(MONTH_ABBREVIATIONS) + r")\.?(?=\s+\d))"
 )
 
+# "since Japan last intervened in July 2024", "from $1,150.3 billion in April": a month measured from.
+MEASURED_FROM = re.compile(r"\b(?:since|from|before|after|than|until|compared with)\b[^.;,:()—–]*$", re.I)
+
 
 def months_named(sentence: str) -> set[str]:
     """The months a sentence speaks of, as lower-case full names; "since September 2022" is a
@@ -317,10 +320,6 @@ def months_named(sentence: str) -> set[str]:
         for m in NAMED_MONTH.finditer(sentence)
         if not MEASURED_FROM.search(sentence[max(0, m.start() - 40) : m.start()])
     }
-
-
-# "since Japan last intervened in July 2024", "from $1,150.3 billion in April": a month measured from.
-MEASURED_FROM = re.compile(r"\b(?:since|from|before|after|than|until|compared with)\b[^.;,:()—–]*$", re.I)
 
 
 # A maturity, written in the singular: "30-year", "10yr", "2y", "two-year futures" ("in 10 years",
