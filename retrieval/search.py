@@ -118,6 +118,7 @@ class Retriever:
         self._lock = threading.Lock()
         self._generation = -1
         self._checked_at = 0.0
+        self._writes_seen = 0  # the store's in-process writes when last checked
         self._index: BM25Index | None = None
         self._builder: threading.Thread | None = None
         self.committed: dict[str, str] = {}  # doc_id -> content hash of the stored version
@@ -152,10 +153,12 @@ class Retriever:
     def refresh(self, max_age: float = 0.5) -> None:
         """Bring the keyword index up to date when the store changed (checked at most every max_age s)."""
         now = time.monotonic()
-        if self.building or (now - self._checked_at < max_age and self._index is not None):
+        fresh = now - self._checked_at < max_age and self.kb.writes == self._writes_seen
+        if self.building or (fresh and self._index is not None):
             return  # a build re-arms the check when it is done
         rebuilt = False
         with self._lock:
+            self._writes_seen = self.kb.writes
             generation = self.kb.generation()
             self._checked_at = time.monotonic()
             if generation == self._generation and self._index is not None:

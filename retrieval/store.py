@@ -156,6 +156,9 @@ class KnowledgeBase:
         self._client_epoch = _CLIENTS.epoch
         self._collections: dict[str, Any] = {}
         self._lock = threading.RLock()
+        # Writes made through this object: a reader in the same process (the bot's answers after
+        # its own /ingest) sees them at once, without waiting for its next generation check.
+        self.writes = 0
 
     # -- connection -------------------------------------------------------------------------
 
@@ -286,6 +289,7 @@ class KnowledgeBase:
                 ids=[META_ID], embeddings=[[0.0]], documents=["meta"], metadatas=[{"generation": value, "kind": "meta"}]
             )
         )
+        self.writes += 1
 
     def get_document(self, doc_id: str) -> dict[str, Any] | None:
         got = self._run(lambda: self.documents_collection().get(ids=[doc_id], include=["metadatas"]))

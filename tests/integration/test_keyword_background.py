@@ -118,3 +118,16 @@ def test_a_new_process_trusts_a_file_of_the_stores_generation_and_nothing_older(
     assert not later.known("okapi")
     assert len(listings) == 1
     assert Retriever(kb).known("heron") and len(listings) == 1  # and the file was saved at the new generation
+
+
+def test_a_document_written_in_this_process_is_found_by_the_next_question_at_once(kb, tmp_path):
+    # The bot answers right after its own /ingest: the half-second between generation checks
+    # must not hide what this process has just written.
+    ingest_memos(kb, tmp_path / "in")
+    retriever = Retriever(kb)
+    retriever.search("okapi", k=1)
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "ibis.txt").write_text("title: Ibis memo\npublished: 2025-06-09\n\nThe ibis memo says Chile sold bills.\n")
+    assert Ingester(kb).ingest([str(tmp_path / "more")]).added == 1
+    retriever.refresh(max_age=3600)  # no check is due by the clock
+    assert titles(retriever.search("ibis memo Chile", k=1)) == ["Ibis memo"]
