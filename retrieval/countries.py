@@ -265,9 +265,12 @@ def closest(name: str, n: int = 3) -> list[str]:
     return found
 
 
+MIN_MISSPELT = 4  # "Can", "Per", "Ire": shorter words are too often words of their own
+
+
 def misspelt(word: str) -> str | None:
     """The holder a typed word misspells ("jpan", "swizterland"), when exactly one holder's
-    one-word name is that close: one slip in a short name, two in a long one, and the first
+    one-word name is that close: one slip in a short word, two in a long one, and the first
     letter right. The caller decides whether the word is a word of its own ("spin", "franc")."""
     key = _key(word)
     if len(key) < MIN_MISSPELT or not key.isalpha() or key in _LOOKUP or key.removesuffix("s") in _LOOKUP:
@@ -281,9 +284,6 @@ def misspelt(word: str) -> str | None:
         and _slips(key, alias_key) <= (1 if len(key) < 7 else 2)
     }
     return found.pop() if len(found) == 1 else None
-
-
-MIN_MISSPELT = 4  # "Can", "Per", "Ire": shorter words are too often words of their own
 
 
 def _slips(a: str, b: str) -> int:

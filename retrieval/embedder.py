@@ -32,7 +32,7 @@ def bundled_model_path() -> str:
 
 @functools.lru_cache(maxsize=1)
 def dictionary() -> frozenset[str]:
-    """The bundled model's whole-word vocabulary: about 20,000 English words and names. A typed
+    """The bundled model's whole-word vocabulary: about 22,000 English words and names. A typed
     word in it is a word of its own, not a slip for another."""
     words = Path(bundled_model_path(), "vocab.txt").read_text(encoding="utf-8").split()
     return frozenset(w for w in words if w.isalpha())

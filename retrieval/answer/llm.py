@@ -107,18 +107,17 @@ def phrase(llm, question: str, evidence: list[Evidence]) -> Answer | None:
     )
     if reply is None:
         return None
-    cleaned = reply
     order: list[int] = []
-    for n in MARKER.findall(cleaned):
+    for n in MARKER.findall(reply):
         if int(n) not in order:
             order.append(int(n))
-    if not order or REFUSAL in cleaned.upper():
+    if not order or REFUSAL in reply.upper():
         log.info("LLM reply had no valid citation; using the composed answer")
         return None
-    if not grounded(cleaned, " ".join(held[n] for n in order)):
+    if not grounded(reply, " ".join(held[n] for n in order)):
         return None
     # Renumber the kept sources 1..k in order of first use, as composed answers do.
     mapping = {old: new for new, old in enumerate(order, start=1)}
-    cleaned = MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", cleaned)
+    reply = MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", reply)
     citations = [replace(sources.citations[old - 1], n=mapping[old]) for old in order]
-    return Answer(text=truncate(cleaned, MAX_REPLY), citations=citations, route=Route.ARTICLES)
+    return Answer(text=truncate(reply, MAX_REPLY), citations=citations, route=Route.ARTICLES)
