@@ -119,6 +119,8 @@ EVENT_TIME = re.compile(
     re.I,
 )
 EVENT_SENTENCES = 5  # the best sentences read for the event's month
+# Discord mentions typed into a question: users, roles, channels, @everyone and @here.
+MENTION = re.compile(r"<[@#][!&]?\d+>|@(?:everyone|here)\b")
 TYPED_WORD = re.compile(rf"(?<![\w'’.-])[A-Za-z]{{{countries.MIN_MISSPELT},}}(?![\w'’-])")
 TOKEN_SPAN = re.compile(r"[\w'’-]+")
 # "Today", "right now": only a recent story can say what is true now.
@@ -183,7 +185,8 @@ class AnswerEngine:
         """`guild_id`: the Discord server asking; it sees shared documents and its own (None: shared only)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        if SMALL_TALK.match(text or ""):
+        text = MENTION.sub(" ", text or "")  # "@here what's the UK at": a ping asks nothing
+        if SMALL_TALK.match(text):
             return Answer(text=HOW_TO_ASK, refused=True, route=Route.NONE)
         text, read_as = self._respelt(text, guild_id)
         months = self._months()

@@ -503,6 +503,15 @@ def test_a_figure_asked_of_an_outlet_is_what_the_outlet_wrote(engine):
     assert cited_refs(answer) == {"custody-column.txt"}
 
 
+@pytest.mark.parametrize(
+    "question", ["@here what's the UK at", "<@&123456789> @everyone what's the UK at", "<@42> UK holdings?"]
+)
+def test_a_ping_in_a_question_does_not_change_its_answer(engine, question):
+    answer = engine.ask(question)
+    assert answer.route == "table", answer.text
+    assert answer.text.startswith("The United Kingdom held $937.5 billion"), answer.text
+
+
 def test_an_unknown_name_is_refused_by_its_name_not_the_question_s_first_words(engine):
     answer = engine.ask("Did the LBZ sell notes in March?")
     assert answer.refused and "do not list LBZ:" in answer.text, answer.text
